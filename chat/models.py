@@ -1,0 +1,136 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class Conversation(models.Model):
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="conversations"
+    )
+    title = models.CharField(max_length=200, blank=True)
+    model = models.CharField(max_length=200, help_text="provider:model used for new answers")
+    system_prompt = models.TextField(blank=True)
+    tools = models.JSONField(default=list, blank=True, help_text="names of the enabled tools")
+    summary = models.TextField(
+        blank=True, help_text="summary of the messages that fell out of the context window"
+    )
+    summary_through_seq = models.PositiveIntegerField(
+        default=0, help_text="the summary covers messages up to this seq"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+        indexes = [models.Index(fields=["owner", "-updated_at"])]
+
+    def __str__(self) -> str:
+        return self.title or f"Conversation {self.pk}"
+
+    def next_seq(self) -> int:
+        last = self.messages.aggregate(models.Max("seq"))["seq__max"]
+        return (last or 0) + 1
+
+    def transcript(self) -> models.QuerySet[Message]:
+        """The messages shown and sent to the model: every version but the inactive ones."""
+        return self.messages.filter(active=True).order_by("seq")
+
+
+class Message(models.Model):
+    class Role(models.TextChoices):
+        SYSTEM = "system"
+        USER = "user"
+        ASSISTANT = "assistant"
+        TOOL = "tool"
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        STREAMING = "streaming"
+        COMPLETE = "complete"
+        STOPPED = "stopped"
+        FAILED = "failed"
+        INTERRUPTED = "interrupted"
+
+    FINISHED = (Status.COMPLETE, Status.STOPPED, Status.FAILED, Status.INTERRUPTED)
+    LIVE = (Status.PENDING, Status.STREAMING)
+    CONTINUABLE = (Status.STOPPED, Status.FAILED, Status.INTERRUPTED)
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    role = models.CharField(max_length=16, choices=Role.choices)
+    text = models.TextField(blank=True)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.COMPLETE, db_index=True
+    )
+    model = models.CharField(max_length=200, blank=True)
+    seq = models.PositiveIntegerField(help_text="order within the conversation")
+    reply_to = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="answers",
+        help_text="for an answer: the message it answers; versions of an answer share it",
+    )
+    active = models.BooleanField(default=True, help_text="false for an earlier version")
+    tool_calls = models.JSONField(default=list, blank=True)
+    tool_call_id = models.CharField(max_length=200, blank=True)
+    token_count = models.PositiveIntegerField(
+        null=True, blank=True, help_text="tokens this message takes in a context (exact or counted)"
+    )
+    context_from_seq = models.PositiveIntegerField(
+        null=True, blank=True, help_text="for an answer: the oldest message sent to the model"
+    )
+    input_tokens = models.PositiveIntegerField(null=True, blank=True)
+    output_tokens = models.PositiveIntegerField(null=True, blank=True)
+    ttft_ms = models.PositiveIntegerField(null=True, blank=True, help_text="time to first token")
+    tokens_per_second = models.FloatField(null=True, blank=True)
+    finish_reason = models.CharField(max_length=32, blank=True)
+    error = models.TextField(blank=True, help_text="what the user was told")
+    error_detail = models.TextField(blank=True, help_text="the precise reason, for operators")
+    owner_channel = models.CharField(
+        max_length=200, blank=True, help_text="channel of the process running this answer"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["seq"]
+        indexes = [
+            models.Index(fields=["conversation", "seq"]),
+            models.Index(fields=["status", "heartbeat_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role} #{self.pk}"
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in self.LIVE
+
+    def versions(self) -> models.QuerySet[Message]:
+        if self.reply_to_id is None:
+            return Message.objects.filter(pk=self.pk)
+        return Message.objects.filter(reply_to_id=self.reply_to_id, role=self.role).order_by(
+            "created_at", "pk"
+        )
+
+
+class APIToken(models.Model):
+    """A personal token for the SSE API. Only a hash is stored; the token is shown once."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=12, help_text="the first characters, to recognise it")
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

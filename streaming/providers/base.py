@@ -1,0 +1,45 @@
+"""The provider interface: one small class per vendor, all speaking ``streaming.events``."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from streaming.events import ChatRequest, Event
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    """What a provider needs from the outside world; filled from settings by the chat app."""
+
+    api_key: str = ""
+    base_url: str = ""
+    models: tuple[str, ...] = ()
+    model_path: str = ""  # the local provider's GGUF file
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+class Provider(ABC):
+    name: str = ""
+    needs_key: bool = True
+    key_env_var: str = ""
+    default_models: tuple[str, ...] = ()
+
+    def __init__(self, config: ProviderConfig) -> None:
+        self.config = config
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        return self.config.models or self.default_models
+
+    @abstractmethod
+    def stream(self, request: ChatRequest) -> AsyncIterator[Event]:
+        """Yield the answer as events, ending with one ``Finish``; raise ``ProviderError``.
+
+        Closing the generator (``aclose()`` or cancelling the task that iterates it) must close
+        the upstream connection promptly, so a stopped answer stops being billed.
+        """
+
+    async def aclose(self) -> None:
+        """Release long-lived resources (HTTP connection pools, model weights)."""
