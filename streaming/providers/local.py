@@ -113,16 +113,16 @@ class LocalProvider(Provider):
                     chunks = self._llama.create_completion(
                         prompt, max_tokens=request.max_tokens, stop=stop, stream=True
                     )
-                    produced = 0
                     reason = None
                     for chunk in chunks:
                         if cancelled.is_set():
                             break
                         choice = chunk["choices"][0]
-                        produced += 1
                         if choice["text"]:
                             loop.call_soon_threadsafe(queue.put_nowait, choice["text"])
                         reason = choice.get("finish_reason") or reason
+                    # Exact: what the context holds beyond the prompt (chunks may merge tokens).
+                    produced = self._llama.n_tokens - prompt_tokens
                     usage = Usage(input_tokens=prompt_tokens, output_tokens=produced)
                     loop.call_soon_threadsafe(queue.put_nowait, (usage, reason))
                 except Exception as exc:  # handed to the event loop, raised there

@@ -1,0 +1,88 @@
+"""Which models this installation offers, as ``provider:model`` names.
+
+A provider appears only when it is usable here (its key is set, or the local model file is
+found). Providers are built once per process, so their HTTP connection pools are reused.
+"""
+
+from __future__ import annotations
+
+import importlib
+from functools import cache
+
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+from streaming.providers.base import Provider, ProviderConfig
+
+PROVIDERS = {
+    "local": "streaming.providers.local.LocalProvider",
+    "openai": "streaming.providers.openai.OpenAIProvider",
+    "anthropic": "streaming.providers.anthropic.AnthropicProvider",
+    "gemini": "streaming.providers.gemini.GeminiProvider",
+}
+
+
+class UnknownModel(ValueError):
+    pass
+
+
+def _configs() -> dict[str, ProviderConfig]:
+    configs = {}
+    if settings.LOCAL_MODEL_ENABLED:
+        configs["local"] = ProviderConfig(model_path=settings.LOCAL_MODEL_PATH)
+    if settings.OPENAI_API_KEY or settings.OPENAI_BASE_URL:
+        # A base URL alone is enough: Ollama, vLLM and llama.cpp servers need no key.
+        configs["openai"] = ProviderConfig(
+            api_key=settings.OPENAI_API_KEY or "none",
+            base_url=settings.OPENAI_BASE_URL,
+            models=tuple(settings.OPENAI_MODELS),
+        )
+    if settings.ANTHROPIC_API_KEY:
+        configs["anthropic"] = ProviderConfig(
+            api_key=settings.ANTHROPIC_API_KEY,
+            base_url=settings.ANTHROPIC_BASE_URL,
+            models=tuple(settings.ANTHROPIC_MODELS),
+        )
+    if settings.GEMINI_API_KEY:
+        configs["gemini"] = ProviderConfig(
+            api_key=settings.GEMINI_API_KEY,
+            base_url=settings.GEMINI_BASE_URL,
+            models=tuple(settings.GEMINI_MODELS),
+        )
+    return configs
+
+
+@cache
+def providers() -> dict[str, Provider]:
+    found = {}
+    for name, config in _configs().items():
+        module_name, _, class_name = PROVIDERS[name].rpartition(".")
+        provider = getattr(importlib.import_module(module_name), class_name)(config)
+        if getattr(provider, "available", True):
+            found[name] = provider
+    return found
+
+
+def models() -> list[str]:
+    return [f"{name}:{model}" for name, p in providers().items() for model in p.models]
+
+
+def default_model() -> str:
+    offered = models()
+    if settings.DEFAULT_MODEL in offered:
+        return settings.DEFAULT_MODEL
+    return offered[0] if offered else ""
+
+
+def resolve(name: str) -> tuple[Provider, str]:
+    """The provider and its own model name for ``provider:model``; refuses what is not offered."""
+    if name not in models():
+        raise UnknownModel(f"{name!r} is not one of the models offered here")
+    provider_name, _, model = name.partition(":")
+    return providers()[provider_name], model
+
+
+@receiver(setting_changed)
+def _forget_providers(**kwargs: object) -> None:
+    providers.cache_clear()

@@ -1,0 +1,119 @@
+"""Delivering an answer's frames to whoever watches it.
+
+A frame is encoded once per flush and handed straight to the sockets of this process; the channel
+layer carries it only to watchers on other processes. The layers drop messages for a channel over
+capacity (``ChannelFull``), so each remote watcher's delivered offset is tracked and the next
+frame it gets starts where it stopped: a dropped message never becomes lost text.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Protocol
+
+from channels.exceptions import ChannelFull
+from channels.layers import get_channel_layer
+
+log = logging.getLogger(__name__)
+
+
+class Frame:
+    """A server-to-client event, JSON-encoded at most once however many receive it."""
+
+    __slots__ = ("_json", "data")
+
+    def __init__(self, **data: Any) -> None:
+        self.data = data
+        self._json: str | None = None
+
+    @property
+    def type(self) -> str:
+        return self.data["type"]
+
+    @property
+    def json(self) -> str:
+        if self._json is None:
+            self._json = json.dumps(self.data, ensure_ascii=False, separators=(",", ":"))
+        return self._json
+
+
+class Subscriber(Protocol):
+    """Something that shows an answer: a WebSocket, an SSE response, a remote process."""
+
+    async def deliver(self, frame: Frame) -> bool:
+        """Deliver a frame; return False when this subscriber is gone for good."""
+        ...
+
+
+def delta(message_id: int, seq: int, offset: int, text: str) -> Frame:
+    return Frame(type="delta", message=message_id, seq=seq, offset=offset, text=text)
+
+
+def end(
+    message_id: int,
+    *,
+    status: str,
+    finish_reason: str,
+    input_tokens: int | None,
+    output_tokens: int | None,
+    ttft_ms: int | None,
+    tokens_per_second: float | None,
+    error: str,
+) -> Frame:
+    return Frame(
+        type="message.end",
+        message=message_id,
+        status=status,
+        finish_reason=finish_reason,
+        usage={"input_tokens": input_tokens, "output_tokens": output_tokens},
+        ttft_ms=ttft_ms,
+        tokens_per_second=tokens_per_second,
+        error=error or None,
+    )
+
+
+def stored_end(message: Any) -> Frame:
+    """The end frame of a finished answer, from what the database holds."""
+    return end(
+        message.pk,
+        status=message.status,
+        finish_reason=message.finish_reason,
+        input_tokens=message.input_tokens,
+        output_tokens=message.output_tokens,
+        ttft_ms=message.ttft_ms,
+        tokens_per_second=message.tokens_per_second,
+        error=message.error,
+    )
+
+
+class RemoteWatcher:
+    """A consumer on another process, reached through the channel layer."""
+
+    def __init__(self, channel: str, offset: int) -> None:
+        self.channel = channel
+        self.delivered = offset  # code points the watcher is known to hold
+
+    async def deliver(self, frame: Frame) -> bool:
+        return await self.send(frame)
+
+    async def send(self, frame: Frame) -> bool:
+        layer = get_channel_layer()
+        try:
+            await layer.send(self.channel, {"type": "generation.frame", "frame": frame.data})
+        except ChannelFull:
+            log.info("watcher %s is over capacity; it will be caught up", self.channel)
+            return True
+        if frame.type == "delta":
+            self.delivered = frame.data["offset"] + len(frame.data["text"])
+        return True
+
+    async def deliver_delta(self, frame: Frame, text: str, seq: int, message_id: int) -> bool:
+        """Send a delta, first covering anything a dropped frame left out (``text`` is the
+        whole message text so far)."""
+        offset = frame.data["offset"]
+        if self.delivered < offset:
+            frame = delta(message_id, seq, self.delivered, text[self.delivered :])
+        elif self.delivered > offset:
+            return True
+        return await self.send(frame)

@@ -1,0 +1,86 @@
+"""Reading client frames: each is checked here, so handlers receive well-typed values and a
+malformed frame gets a clear error instead of an exception."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+
+
+class BadFrame(Exception):
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class ClientFrame:
+    type: str
+    data: dict[str, Any]
+
+    def id(self, name: str, *, optional: bool = False) -> int | None:
+        value = self.data.get(name)
+        if value is None and optional:
+            return None
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise BadFrame("bad_frame", f"{self.type}: '{name}' must be a positive integer id")
+        return value
+
+    def offset(self) -> int:
+        value = self.data.get("offset", 0)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise BadFrame("bad_frame", f"{self.type}: 'offset' must be a whole number >= 0")
+        return value
+
+    def text(self, name: str, *, optional: bool = False) -> str:
+        value = self.data.get(name)
+        if value is None and optional:
+            return ""
+        if not isinstance(value, str) or not value.strip():
+            raise BadFrame("bad_frame", f"{self.type}: '{name}' must be a non-empty string")
+        return value
+
+    def content(self) -> str:
+        content = self.text("content")
+        if len(content) > settings.MAX_MESSAGE_CHARS:
+            raise BadFrame(
+                "too_long", f"A message may hold at most {settings.MAX_MESSAGE_CHARS} characters"
+            )
+        return content
+
+    def models(self) -> list[str]:
+        """``model``, or ``models`` for compare mode (several answers side by side)."""
+        if "models" in self.data:
+            models = self.data["models"]
+            if (
+                not isinstance(models, list)
+                or not 1 <= len(models) <= 4
+                or not all(isinstance(m, str) and m for m in models)
+            ):
+                raise BadFrame("bad_frame", "send: 'models' must list 1 to 4 model names")
+            return list(dict.fromkeys(models))
+        return [self.text("model")]
+
+
+TYPES = ("send", "stop", "resume", "regenerate", "continue", "select_version")
+
+
+def parse(raw: str | bytes | None) -> ClientFrame:
+    if raw is None:
+        raise BadFrame("bad_frame", "frames must be JSON text")
+    if len(raw) > settings.MAX_FRAME_BYTES:
+        raise BadFrame("too_long", f"frames may be at most {settings.MAX_FRAME_BYTES} bytes")
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise BadFrame("bad_frame", "frames must be JSON") from None
+    if not isinstance(data, dict):
+        raise BadFrame("bad_frame", "a frame must be a JSON object")
+    kind = data.get("type")
+    if kind not in TYPES:
+        raise BadFrame("unknown_type", f"unknown frame type {kind!r}; expected one of {TYPES}")
+    return ClientFrame(kind, data)

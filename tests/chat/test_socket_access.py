@@ -1,0 +1,40 @@
+import pytest
+from channels.testing import WebsocketCommunicator
+
+from chat.asgi import application
+from chat.models import Conversation
+from tests.conftest import connect, session_cookie
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+async def test_it_refuses_an_anonymous_socket():
+    ws = WebsocketCommunicator(application, "/ws/chat/", headers=[(b"origin", b"http://localhost")])
+    connected, _ = await ws.connect()
+    assert not connected
+
+
+async def test_it_refuses_a_socket_from_a_foreign_origin(alice):
+    from asgiref.sync import sync_to_async
+
+    cookie = await sync_to_async(session_cookie)(alice)
+    ws = WebsocketCommunicator(
+        application,
+        "/ws/chat/",
+        headers=[(b"origin", b"https://evil.example"), (b"cookie", cookie)],
+    )
+    connected, _ = await ws.connect()
+    assert not connected
+
+
+async def test_it_refuses_to_write_to_another_users_conversation(alice, bob, upstream):
+    theirs = await Conversation.objects.acreate(owner=alice, model="openai:gpt-test")
+    ws = await connect(bob)
+    await ws.send_json_to(
+        {"type": "send", "conversation": theirs.pk, "content": "hi", "model": "openai:gpt-test"}
+    )
+    reply = await ws.receive_json_from(timeout=5)
+    await ws.disconnect()
+    assert reply == {"type": "error", "code": "not_found", "detail": "No such conversation"}
+    assert await theirs.messages.acount() == 0
+    assert list(upstream.requests) == []

@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+import os
+import socket
+
+import pytest
+from channels.layers import channel_layers
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from chat import catalog, control, generation
+
+
+def service_reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def require_service(name: str, host: str, port: int) -> None:
+    """Skip when a real service is missing on a developer's machine; fail in CI, where the
+    tests that need it must run."""
+    if service_reachable(host, port):
+        return
+    message = f"{name} is not running at {host}:{port}"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message + " (CI=true: these tests must run)")
+    pytest.skip(message)
+
+
+@pytest.fixture(autouse=True)
+def fresh_process_state():
+    """Each test runs on its own event loop: forget loop-bound state from the one before."""
+    catalog.providers.cache_clear()
+    control.reset()
+    generation.running.clear()
+    channel_layers.backends.clear()
+    yield
+    control.reset()
+    generation.running.clear()
+
+
+@pytest.fixture
+def alice(django_user_model):
+    return django_user_model.objects.create_user("alice", password="correct horse battery")
+
+
+@pytest.fixture
+def bob(django_user_model):
+    return django_user_model.objects.create_user("bob", password="correct horse battery")
+
+
+def session_cookie(user) -> bytes:
+    client = Client()
+    client.force_login(user)
+    return f"sessionid={client.cookies[settings.SESSION_COOKIE_NAME].value}".encode()
+
+
+async def connect(user=None, origin: bytes = b"http://localhost") -> WebsocketCommunicator:
+    """A WebSocket to the real ASGI application, signed in as ``user``."""
+    from asgiref.sync import sync_to_async
+
+    from chat.asgi import application
+
+    headers = [(b"origin", origin), (b"host", b"localhost")]
+    if user is not None:
+        headers.append((b"cookie", await sync_to_async(session_cookie)(user)))
+    communicator = WebsocketCommunicator(application, "/ws/chat/", headers=headers)
+    connected, _ = await communicator.connect()
+    assert connected, "the socket was refused"
+    return communicator
+
+
+async def receive_until(communicator, frame_type: str, timeout: float = 30) -> list[dict]:
+    """Every frame up to and including the first of ``frame_type``."""
+    frames = []
+    while True:
+        frame = await communicator.receive_json_from(timeout=timeout)
+        frames.append(frame)
+        if frame["type"] == frame_type:
+            return frames
+
+
+def assemble(frames: list[dict], message_id: int) -> str:
+    """The text a client following the protocol holds after these frames."""
+    text = ""
+    for frame in frames:
+        if frame["type"] == "delta" and frame["message"] == message_id:
+            assert frame["offset"] <= len(text), f"gap at {frame['offset']} (held {len(text)})"
+            text += frame["text"][len(text) - frame["offset"] :]
+    return text
+
+
+User = get_user_model()
+
+
+@pytest.fixture
+def upstream(settings):
+    """The fake upstream, serving the OpenAI wire format to the real SDK as ``openai:gpt-test``."""
+    from tests.fakes.upstream import FakeUpstream
+
+    with FakeUpstream() as fake:
+        settings.OPENAI_API_KEY = "sk-test"
+        settings.OPENAI_BASE_URL = fake.openai_base_url
+        settings.OPENAI_MODELS = ["gpt-test"]
+        yield fake
