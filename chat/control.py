@@ -9,8 +9,9 @@ answers it runs; other processes send ``generation.stop``, ``generation.watch`` 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -23,18 +24,24 @@ _channel: str | None = None
 _tasks: set[asyncio.Task[Any]] = set()
 
 
-def keep(task: asyncio.Task[Any]) -> None:
-    """Hold a reference to a background task so it is not garbage-collected mid-flight."""
+def detach(coroutine: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
+    """Run ``coroutine`` as a task that outlives the request or socket that started it.
+
+    It gets a fresh context: one copied from a request would carry that request's executor for
+    database calls, which is shut down when the request ends. A reference is held so the task is
+    not garbage-collected mid-flight."""
+    task = asyncio.create_task(coroutine, name=name, context=contextvars.Context())
     _tasks.add(task)
     task.add_done_callback(_tasks.discard)
+    return task
 
 
 async def process_channel() -> str:
     global _channel
     if _channel is None:
         _channel = await get_channel_layer().new_channel("answers.")
-        keep(asyncio.create_task(_listen(_channel), name="control-listener"))
-        keep(asyncio.create_task(_sweep(), name="stale-sweeper"))
+        detach(_listen(_channel), "control-listener")
+        detach(_sweep(), "stale-sweeper")
     return _channel
 
 

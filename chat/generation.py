@@ -385,8 +385,7 @@ def _reopen_answer(answer: Message, channel: str) -> tuple[ChatRequest, Provider
 def _launch(answer: Message, request: ChatRequest, provider: Provider) -> Generation:
     generation = Generation(answer, provider, request)
     running[answer.pk] = generation
-    task = asyncio.create_task(generation.run(), name=f"answer-{answer.pk}")
-    control.keep(task)
+    control.detach(generation.run(), f"answer-{answer.pk}")
     return generation
 
 

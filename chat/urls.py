@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from chat import views
+from chat import api, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -10,5 +10,10 @@ urlpatterns = [
     path("signup/", views.signup, name="signup"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("settings/tokens/", views.api_tokens, name="api_tokens"),
+    path("settings/tokens/<int:token_id>/revoke/", views.revoke_api_token, name="revoke_api_token"),
+    path("api/chat", api.chat, name="api_chat"),
+    path("api/messages/<int:message_id>/stream", api.stream, name="api_stream"),
+    path("api/messages/<int:message_id>/stop", api.stop, name="api_stop"),
     path("admin/", admin.site.urls),
 ]

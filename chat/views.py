@@ -6,10 +6,12 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import UserCreationForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_http_methods
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
 
 from chat import catalog
-from chat.models import Conversation
+from chat import tokens as api_tokens_module
+from chat.models import APIToken, Conversation
 
 
 def signup_open() -> bool:
@@ -77,3 +79,24 @@ def home(request: HttpRequest) -> HttpResponse:
 def conversation(request: HttpRequest, conversation_id: int) -> HttpResponse:
     found = get_object_or_404(Conversation, pk=conversation_id, owner=request.user)
     return _chat_page(request, found)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def api_tokens(request: HttpRequest) -> HttpResponse:
+    created = None
+    if request.method == "POST":
+        name = request.POST.get("name", "").strip()[:100] or "API token"
+        _, created = api_tokens_module.create(request.user, name)
+    tokens = APIToken.objects.filter(user=request.user, revoked_at__isnull=True)
+    # The token's clear text is in this response only; it is stored as a hash.
+    return render(request, "chat/api_tokens.html", {"tokens": tokens, "created": created})
+
+
+@login_required
+@require_POST
+def revoke_api_token(request: HttpRequest, token_id: int) -> HttpResponse:
+    token = get_object_or_404(APIToken, pk=token_id, user=request.user)
+    token.revoked_at = timezone.now()
+    token.save(update_fields=["revoked_at"])
+    return redirect("api_tokens")
