@@ -1,8 +1,9 @@
 """The one vocabulary every provider's stream is turned into.
 
-A provider's ``stream()`` yields ``TextDelta``, ``ToolCall``, ``Usage`` and ends with exactly one
-``Finish``; failures are raised as ``ProviderError`` (never yielded), so that ``async for`` code
-reads the happy path and a ``try`` reads the rest.
+A provider's ``stream()`` yields ``TextDelta``, ``ThinkingDelta``, ``ToolCall``, at most one
+``Usage`` (just before the end) and ends with exactly one ``Finish``; failures are raised as
+``ProviderError`` (never yielded), so that ``async for`` code reads the happy path and a ``try``
+reads the rest. ``streaming.policy.guarded`` adds retries, the idle timeout and ``partial``.
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ class ToolCall:
 
 @dataclass(frozen=True, slots=True)
 class Usage:
-    """Token counts as the provider reports them (``None`` where it did not)."""
+    """Token counts as the provider reports them (``None`` where it did not), for the whole
+    answer: sent once, after the last text and tool call, before ``Finish``."""
 
     input_tokens: int | None = None
     output_tokens: int | None = None

@@ -1,0 +1,162 @@
+"""OpenAI Chat Completions, and any server that speaks it (Ollama, vLLM, llama.cpp, ...).
+
+A trailing assistant message (continuing a stopped answer) is sent as an assistant message.
+Whether the model continues it as a prefix depends on the server: llama.cpp's server does,
+vLLM only with ``continue_final_message``, OpenAI itself treats it as a finished turn and
+answers anew.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import openai
+
+from streaming.events import (
+    ChatRequest,
+    Event,
+    Finish,
+    FinishReason,
+    ModelUnavailable,
+    TextDelta,
+    ThinkingDelta,
+    ToolCall,
+    ToolSpec,
+    UpstreamUnavailable,
+    Usage,
+)
+from streaming.providers import errors
+from streaming.providers.base import Provider, ProviderConfig
+from streaming.sse import parse_json, server_sent_events
+
+FINISH_REASONS = {
+    "stop": FinishReason.END,
+    "length": FinishReason.LENGTH,
+    "tool_calls": FinishReason.TOOL_CALLS,
+    "function_call": FinishReason.TOOL_CALLS,
+    "content_filter": FinishReason.CONTENT_FILTER,
+}
+
+
+def to_openai(request: ChatRequest) -> list[dict[str, Any]]:
+    messages: list[dict[str, Any]] = []
+    for m in request.messages:
+        if m.role == "tool":
+            messages.append({"role": "tool", "tool_call_id": m.tool_call_id, "content": m.content})
+        elif m.tool_calls:
+            calls = [
+                {"id": c.id, "type": "function", "function": function(c)} for c in m.tool_calls
+            ]
+            messages.append(
+                {"role": "assistant", "content": m.content or None, "tool_calls": calls}
+            )
+        else:
+            messages.append({"role": m.role, "content": m.content})
+    return messages
+
+
+def function(item: ToolCall | ToolSpec) -> dict[str, Any]:
+    if isinstance(item, ToolCall):
+        return {"name": item.name, "arguments": json.dumps(item.arguments)}
+    return {"name": item.name, "description": item.description, "parameters": item.parameters}
+
+
+class Translator:
+    """Turns the chunks of one completion stream into our events. Tool calls arrive as
+    fragments keyed by ``index`` (several calls in parallel) and are yielded whole at the end."""
+
+    def __init__(self) -> None:
+        self.calls: dict[int, dict[str, Any]] = {}
+        self.finish: str | None = None
+        self.usage: dict[str, Any] | None = None
+        self.done = False
+
+    def chunk(self, chunk: dict[str, Any]) -> list[Event]:
+        if chunk.get("error"):
+            error = chunk["error"] if isinstance(chunk["error"], dict) else {"message": chunk}
+            kind = str(error.get("type") or error.get("code") or "")
+            raise errors.error_for_type(kind, error.get("message", ""), provider="OpenAI")
+        self.usage = chunk.get("usage") or self.usage
+        events: list[Event] = []
+        for choice in chunk.get("choices") or ():
+            delta = choice.get("delta") or {}
+            # Reasoning servers (vLLM, DeepSeek, Ollama) stream thinking in one of these.
+            if thought := delta.get("reasoning_content") or delta.get("reasoning"):
+                events.append(ThinkingDelta(thought))
+            if text := delta.get("content"):
+                events.append(TextDelta(text))
+            for fragment in delta.get("tool_calls") or ():
+                call = self.calls.setdefault(fragment.get("index", 0), {"arguments": ""})
+                function = fragment.get("function") or {}
+                call["id"] = call.get("id") or fragment.get("id")
+                call["name"] = call.get("name") or function.get("name")
+                call["arguments"] += function.get("arguments") or ""
+            self.finish = choice.get("finish_reason") or self.finish
+        return events
+
+    def end(self) -> list[Event]:
+        if not self.done and self.finish is None:
+            raise UpstreamUnavailable("OpenAI closed the stream before the answer was finished")
+        events: list[Event] = []
+        for index, call in sorted(self.calls.items()):
+            arguments = parse_json(call["arguments"] or "{}", "OpenAI (tool arguments)")
+            events.append(ToolCall(call["id"] or f"call_{index}", call["name"] or "", arguments))
+        if self.usage:  # some compatible servers never send it
+            events.append(
+                Usage(self.usage.get("prompt_tokens"), self.usage.get("completion_tokens"))
+            )
+        # Some compatible servers say "stop" even when the turn ends in tool calls.
+        reason = FINISH_REASONS.get(self.finish or "stop", FinishReason.END)
+        events.append(Finish(FinishReason.TOOL_CALLS if self.calls else reason))
+        return events
+
+
+class OpenAIProvider(Provider):
+    name = "openai"
+    needs_key = True
+    key_env_var = "OPENAI_API_KEY"
+    default_models = ("gpt-4o-mini", "gpt-4.1-mini", "gpt-4.1", "gpt-4o")
+
+    def __init__(self, config: ProviderConfig) -> None:
+        super().__init__(config)
+        # A compatible server (Ollama, vLLM) needs no key, but the SDK refuses to start without.
+        self.client = openai.AsyncOpenAI(
+            api_key=config.api_key or "none", base_url=config.base_url or None, max_retries=0
+        )
+        # OpenAI's reasoning models refuse ``max_tokens``; most compatible servers only know it.
+        official = not config.base_url or "api.openai.com" in config.base_url
+        self.max_tokens_field = "max_completion_tokens" if official else "max_tokens"
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[Event]:
+        if not self.config.api_key and not self.config.base_url:
+            raise ModelUnavailable(f"Set {self.key_env_var} (or OPENAI_BASE_URL) to use OpenAI")
+        params: dict[str, Any] = {
+            "model": request.model,
+            "messages": to_openai(request),
+            "stream": True,
+            "stream_options": {"include_usage": True},
+            self.max_tokens_field: request.max_tokens,
+        }
+        if request.tools:
+            params["tools"] = [{"type": "function", "function": function(t)} for t in request.tools]
+        translator = Translator()
+        try:
+            create = self.client.chat.completions.with_streaming_response.create
+            async with create(**params) as response:
+                async for _, data in server_sent_events(response.iter_bytes()):
+                    if data.startswith("[DONE]"):
+                        translator.done = True
+                        break
+                    for event in translator.chunk(parse_json(data, "OpenAI")):
+                        yield event
+        except openai.APIStatusError as exc:
+            raise errors.from_status_error(exc, provider="OpenAI") from exc
+        except (openai.APIConnectionError, *errors.TRANSPORT_ERRORS) as exc:
+            raise errors.connection_lost(exc, provider="OpenAI") from exc
+        for event in translator.end():
+            yield event
+
+    async def aclose(self) -> None:
+        await self.client.close()
