@@ -1,0 +1,89 @@
+"""A streamed answer ends as exactly the DOM a one-shot render of the same text gives."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page
+
+from tests.browser.corpus import long_answer
+
+pytestmark = pytest.mark.browser
+
+CHUNKINGS = [
+    pytest.param({"seed": 11, "minChunk": 1, "maxChunk": 1, "maxChunksPerFrame": 200}, id="1-char"),
+    pytest.param({"seed": 12, "minChunk": 1, "maxChunk": 3, "maxChunksPerFrame": 100}, id="1-3"),
+    pytest.param({"seed": 13, "minChunk": 1, "maxChunk": 12, "maxChunksPerFrame": 30}, id="1-12"),
+    pytest.param({"seed": 14, "minChunk": 5, "maxChunk": 64, "maxChunksPerFrame": 6}, id="5-64"),
+    pytest.param({"seed": 15, "minChunk": 50, "maxChunk": 900, "maxChunksPerFrame": 2}, id="big"),
+]
+
+
+def _first_difference(left: str, right: str) -> str:
+    at = next((i for i, (a, b) in enumerate(zip(left, right, strict=False)) if a != b), None)
+    if at is None:
+        at = min(len(left), len(right))
+    window = slice(max(0, at - 200), at + 200)
+    return f"at {at}:\nstreamed: {left[window]!r}\none-shot: {right[window]!r}"
+
+
+@pytest.mark.parametrize("chunking", CHUNKINGS)
+def test_it_ends_equal_to_a_one_shot_render(harness_page: Page, chunking: dict) -> None:
+    text = long_answer(seed=chunking["seed"])
+    assert len(text.encode()) > 30_000
+
+    result = harness_page.evaluate(
+        "([text, options]) => harness.stream(text, options)", [text, chunking]
+    )
+    expected = harness_page.evaluate("(text) => harness.oneShot(text)", text)
+
+    assert result["html"] == expected, _first_difference(result["html"], expected)
+    # The incremental path did the work, not a whole-document fallback.
+    assert not result["stats"]["wholeDocument"]
+    assert result["stats"]["freezes"] > 20
+
+
+def test_it_renders_once_per_frame_not_per_chunk(harness_page: Page) -> None:
+    frames_after_push = harness_page.evaluate(
+        """() => {
+            harness.start();
+            for (let i = 0; i < 500; i += 1) harness.push(`word ${i} `);
+            return harness.stats().frames;
+        }"""
+    )
+    assert frames_after_push == 0
+    assert harness_page.evaluate("harness.html()") == ""
+
+    stats = harness_page.evaluate("harness.frames(1)")
+    assert stats["frames"] == 1
+    assert harness_page.evaluate("harness.html()").startswith("<p>word 0 word 1 ")
+
+
+def test_it_never_replaces_a_finished_block(harness_page: Page) -> None:
+    text = long_answer(seed=21, min_chars=12_000)
+    half = len(text) // 2
+    harness_page.evaluate(
+        """async ([text, half]) => {
+            harness.start();
+            for (let at = 0; at < half; at += 40) {
+                harness.push(text.slice(at, Math.min(at + 40, half)));
+                await harness.frames(1);
+            }
+            const content = document.getElementById('content');
+            // Everything but the last element is finished by now.
+            window.__early = Array.from(content.children).slice(0, -1);
+            for (let at = half; at < text.length; at += 40) {
+                harness.push(text.slice(at, at + 40));
+                await harness.frames(1);
+            }
+            await harness.finish();
+        }""",
+        [text, half],
+    )
+    kept = harness_page.evaluate(
+        """() => {
+            const now = Array.from(document.getElementById('content').children);
+            return window.__early.map((node, i) => node.isConnected && now[i] === node);
+        }"""
+    )
+    assert len(kept) > 10
+    assert all(kept), kept.index(False)
