@@ -7,11 +7,15 @@ auth, base URL and HTTP errors, and read the event stream here.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterable, AsyncIterator
 from typing import Any
 
 from streaming.events import MalformedStream
+
+DRAIN_SECONDS = 0.5
 
 
 async def server_sent_events(chunks: AsyncIterable[bytes]) -> AsyncIterator[tuple[str, str]]:
@@ -51,6 +55,17 @@ async def server_sent_events(chunks: AsyncIterable[bytes]) -> AsyncIterator[tupl
         data.append(value[1:] if value[:1] == " " else value)
     if data:
         yield event, "\n".join(data)
+
+
+async def drain(events: AsyncIterator[Any]) -> None:
+    """Read what is left after the last event (the end of the chunked body), so the connection
+    goes back to the pool: an HTTP client closes a connection whose response it abandoned
+    before the last byte, and the next answer would pay a new TCP (and TLS) handshake. Bounded,
+    in case a server keeps the body open."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(DRAIN_SECONDS):
+            async for _ in events:
+                pass
 
 
 def parse_json(data: str, provider: str) -> Any:

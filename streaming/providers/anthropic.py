@@ -21,7 +21,7 @@ from streaming.events import (
 )
 from streaming.providers import errors
 from streaming.providers.base import Provider, ProviderConfig
-from streaming.sse import parse_json, server_sent_events
+from streaming.sse import drain, parse_json, server_sent_events
 
 STOP_REASONS = {
     "end_turn": FinishReason.END,
@@ -181,13 +181,15 @@ class AnthropicProvider(Provider):
         translator = Translator(trimmed)
         try:
             async with self.client.messages.with_streaming_response.create(**params) as response:
-                async for name, data in server_sent_events(response.iter_bytes()):
+                events = server_sent_events(response.iter_bytes())
+                async for name, data in events:
                     handler = HANDLERS.get(name)  # ping and unknown events are skipped
                     if handler is not None:
                         event = handler(translator, parse_json(data, "Anthropic"))
                         if event is not None:
                             yield event
                         if translator.done:
+                            await drain(events)
                             break
         except anthropic.APIStatusError as exc:
             raise errors.from_status_error(exc, provider="Anthropic") from exc

@@ -29,7 +29,7 @@ from streaming.events import (
 )
 from streaming.providers import errors
 from streaming.providers.base import Provider, ProviderConfig
-from streaming.sse import parse_json, server_sent_events
+from streaming.sse import drain, parse_json, server_sent_events
 
 FINISH_REASONS = {
     "stop": FinishReason.END,
@@ -145,9 +145,11 @@ class OpenAIProvider(Provider):
         try:
             create = self.client.chat.completions.with_streaming_response.create
             async with create(**params) as response:
-                async for _, data in server_sent_events(response.iter_bytes()):
+                events = server_sent_events(response.iter_bytes())
+                async for _, data in events:
                     if data.startswith("[DONE]"):
                         translator.done = True
+                        await drain(events)
                         break
                     for event in translator.chunk(parse_json(data, "OpenAI")):
                         yield event

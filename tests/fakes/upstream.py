@@ -61,6 +61,7 @@ class RequestRecord:
     body: Any
     received_at: float
     api_key: str = ""
+    client_port: int = 0  # the same port for two requests: the client reused its connection
     status: int = 0
     outcome: str = "open"
     tokens_written: int = 0
@@ -236,6 +237,7 @@ class _Handler(BaseHTTPRequestHandler):
             headers=headers,
             body=body,
             api_key=_api_key(fmt, headers, query),
+            client_port=self.client_address[1],
         )
         wire_format = FORMATS[fmt]
         try:

@@ -93,17 +93,17 @@ async def test_a_failure_after_text_is_never_retried_from_scratch(provider, fake
 async def test_a_stall_before_any_text_is_retried(provider, fake_upstream: FakeUpstream):
     fake_upstream.enqueue(Script(fault=Fault.stall(after=0)), Script(text="Awake now"))
     sleeps = RecordedSleeps()
-    events, error = await run(guarded(provider, ask(), policy(sleeps, idle_timeout=0.3)))
+    events, error = await run(guarded(provider, ask(), policy(sleeps, idle_timeout=0.5)))
     assert error is None and text_of(events) == "Awake now"
     assert sleeps == [0.5] and len(fake_upstream.requests) == 2
     assert fake_upstream.requests[0].disconnected_at is not None
 
 
 async def test_a_slow_but_steady_stream_is_not_idle(provider, fake_upstream: FakeUpstream):
-    # 8 tokens, 0.1 s apart: 0.8 s in all, but never 0.3 s without an event.
-    fake_upstream.enqueue(Script(tokens=["t"] * 8, tokens_per_second=10))
-    events, error = await run(guarded(provider, ask(), policy(RecordedSleeps(), idle_timeout=0.3)))
-    assert error is None and text_of(events) == "t" * 8
+    # 10 tokens, 0.1 s apart: 1 s in all, but never 0.6 s without an event.
+    fake_upstream.enqueue(Script(tokens=["t"] * 10, tokens_per_second=10))
+    events, error = await run(guarded(provider, ask(), policy(RecordedSleeps(), idle_timeout=0.6)))
+    assert error is None and text_of(events) == "t" * 10
 
 
 async def test_cancelling_the_consumer_closes_the_upstream_connection(provider, fake_upstream):

@@ -95,3 +95,13 @@ async def test_it_sends_the_model_name_and_the_key(provider, fake_upstream: Fake
     record = fake_upstream.requests[0]
     assert record.api_key == "test-key"
     assert "some-model-1" in (record.body.get("model", "") + record.path)
+
+
+async def test_consecutive_answers_reuse_one_pooled_connection(provider, fake_upstream):
+    fake_upstream.enqueue(Script(text="first"), Script(text="second"))
+    for expected in ("first", "second"):
+        events, error = await run(provider.stream(ask()))
+        assert error is None and text_of(events) == expected
+    first, second = fake_upstream.requests
+    assert first.outcome == "complete"
+    assert first.client_port == second.client_port

@@ -122,11 +122,11 @@ async def test_an_error_event_before_any_text_is_not_partial(
 
 async def test_a_stall_ends_in_an_idle_timeout_and_a_closed_connection(provider, fake_upstream):
     fake_upstream.enqueue(Script(text=TEXT, fault=Fault.stall(after=2)))
-    policy = StreamPolicy(retries=0, idle_timeout=0.3)
+    policy = StreamPolicy(retries=0, idle_timeout=0.5)
     events, error = await run(guarded(provider, ask(), policy))
     assert text_of(events) == "one two "
     assert isinstance(error, IdleTimeout) and error.partial is True
-    assert "0.3 seconds" in error.message
+    assert "0.5 seconds" in error.message
     assert await fake_upstream.await_for(lambda: fake_upstream.requests[0].disconnected_at)
 
 
