@@ -96,7 +96,7 @@ async def test_a_stall_before_any_text_is_retried(provider, fake_upstream: FakeU
     events, error = await run(guarded(provider, ask(), policy(sleeps, idle_timeout=0.5)))
     assert error is None and text_of(events) == "Awake now"
     assert sleeps == [0.5] and len(fake_upstream.requests) == 2
-    assert fake_upstream.requests[0].disconnected_at is not None
+    assert await fake_upstream.await_for(lambda: fake_upstream.requests[0].disconnected_at)
 
 
 async def test_a_slow_but_steady_stream_is_not_idle(provider, fake_upstream: FakeUpstream):
