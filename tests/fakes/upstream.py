@@ -104,7 +104,7 @@ class FakeUpstream:
         api_key: str | None = None,
         max_records: int = 10_000,
     ) -> None:
-        self.default = default or Script()
+        self.default = self._initial_default = default or Script()
         self.api_key = api_key  # None: any non-empty key is accepted
         self.requests: deque[RequestRecord] = deque(maxlen=max_records)
         self._queue: deque[Script] = deque()
@@ -162,7 +162,7 @@ class FakeUpstream:
         with self._changed:
             self._queue.clear()
             self.requests.clear()
-            self.default = Script()
+            self.default = self._initial_default
 
     def script_for(self, last_user_text: str) -> Script:
         script = _directive(last_user_text)
@@ -310,6 +310,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         record.status = 200
         interval = 1.0 / script.tokens_per_second if script.tokens_per_second > 0 else 0.0
+        # Tokens are due on a fixed schedule, so the rate holds however long each write takes.
+        due = time.monotonic() + script.first_token_delay
         fault = script.fault
         for frame in wire.frames():
             if fault is not None and (
@@ -319,9 +321,10 @@ class _Handler(BaseHTTPRequestHandler):
                     return
                 fault = None
             if frame.kind == TOKEN:
-                delay = script.first_token_delay if record.tokens_written == 0 else interval
+                delay = due - time.monotonic()
                 if delay > 0 and not self._wait(record, delay):
                     return
+                due = max(due, time.monotonic()) + interval
             if not self._write(record, frame.data):
                 return
             if frame.kind in (TOKEN, TOOL) and record.first_token_at is None:
@@ -403,6 +406,8 @@ class RemoteFakeUpstream:
 
     def __init__(self, url: str) -> None:
         self.url = url.rstrip("/")
+        self.openai_base_url = self.url + "/v1"
+        self.anthropic_base_url = self.gemini_base_url = self.url
 
     def _call(self, path: str, payload: dict[str, Any] | None = None) -> Any:
         data = json.dumps(payload).encode() if payload is not None else None

@@ -172,3 +172,21 @@ def test_it_can_insist_on_one_api_key():
         with pytest.raises(openai.AuthenticationError):
             client.chat.completions.create(model="m", messages=USER, stream=True)
         client.close()
+
+
+def test_pacing_spaces_the_tokens_out(fake_upstream: FakeUpstream):
+    fake_upstream.enqueue(Script(tokens=["a"] * 5, tokens_per_second=20, first_token_delay=0.1))
+    client = openai.OpenAI(base_url=fake_upstream.openai_base_url, api_key="sk", max_retries=0)
+    list(client.chat.completions.create(model="m", messages=USER, stream=True))
+    record = fake_upstream.requests[0]
+    # Lower bounds only: a busy machine can make it slower, never faster.
+    assert record.first_token_at - record.received_at >= 0.1
+    assert record.finished_at - record.first_token_at >= 4 / 20
+    client.close()
+
+
+def test_reset_forgets_scripts_and_requests_but_keeps_the_default():
+    with FakeUpstream(default=Script(text="the default")) as fake:
+        fake.enqueue(Script(text="never used"))
+        fake.reset()
+        assert fake.script_for("").text == "the default"
