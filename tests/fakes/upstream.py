@@ -243,7 +243,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             script = self.fake.script_for(wire_format.last_user_text(body))
         except ValueError as exc:
-            return self._finish(record, 400, self._json(400, {"error": {"message": str(exc)}}))
+            return self._http_error(record, HttpError(400, {"error": {"message": str(exc)}}, {}))
         wire = wire_format(script, body, model)
         expected = self.fake.api_key
         if not record.api_key or (expected is not None and record.api_key != expected):
@@ -294,13 +294,12 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
 
     def _http_error(self, record: RequestRecord, error: HttpError) -> None:
-        self._finish(record, error.status, self._json(error.status, error.body, error.headers))
-
-    def _finish(self, record: RequestRecord, status: int, _: None = None) -> None:
-        record.status = status
+        # Recorded before answering: a test may look at the record the moment it has the answer.
+        record.status = error.status
         record.outcome = "http_error"
         record.finished_at = time.monotonic()
         self.fake.notify()
+        self._json(error.status, error.body, error.headers)
 
     def _stream(self, record: RequestRecord, wire: WireFormat, script: Script) -> None:
         self.send_response(200)
@@ -331,8 +330,8 @@ class _Handler(BaseHTTPRequestHandler):
                 record.first_token_at = time.monotonic()
             if frame.kind == TOKEN:
                 record.tokens_written += 1
-        if self._end_body(record):
-            record.outcome = "complete"
+        record.outcome = "complete"  # unless ending the body fails
+        self._end_body(record)
         self.fake.notify()
 
     def _inject(self, record: RequestRecord, wire: WireFormat, fault: Fault) -> bool:
@@ -365,11 +364,9 @@ class _Handler(BaseHTTPRequestHandler):
             return False
         return True
 
-    def _end_body(self, record: RequestRecord) -> bool:
-        if not self._write(record, b""):
-            return False
+    def _end_body(self, record: RequestRecord) -> None:
         record.finished_at = time.monotonic()
-        return True
+        self._write(record, b"")
 
     def _wait(self, record: RequestRecord, seconds: float) -> bool:
         """Sleep, but notice at once when the client goes away; False if it did."""
