@@ -24,16 +24,14 @@ export class StickToBottom {
     this.nearBottom = nearBottom;
     this.onChange = onChange;
     this.isAttached = true;
-    this.followFrame = 0;
     this.lastTop = this.top();
     this.lastMax = this.maxTop();
 
     this.onScroll = this.onScroll.bind(this);
     this.onWheel = this.onWheel.bind(this);
-    this.follow = this.follow.bind(this);
     scroller.addEventListener("scroll", this.onScroll, { passive: true });
     scroller.addEventListener("wheel", this.onWheel, { passive: true });
-    this.resizeObserver = new ResizeObserver(() => this.scheduleFollow());
+    this.resizeObserver = new ResizeObserver(() => this.follow());
     this.resizeObserver.observe(scroller);
     if (content) this.resizeObserver.observe(content);
     this.applyOverflowAnchor();
@@ -59,7 +57,6 @@ export class StickToBottom {
     this.scroller.removeEventListener("scroll", this.onScroll);
     this.scroller.removeEventListener("wheel", this.onWheel);
     this.resizeObserver.disconnect();
-    if (this.followFrame) cancelAnimationFrame(this.followFrame);
     this.scroller.style.overflowAnchor = "";
   }
 
@@ -90,15 +87,10 @@ export class StickToBottom {
     this.scroller.style.overflowAnchor = this.isAttached ? "none" : "auto";
   }
 
-  // Growth is followed on the next frame rather than inside the ResizeObserver callback: a
-  // reader's scroll from the same frame is dispatched before animation frames, so it is seen
-  // (and lets go) before this could overwrite it.
-  scheduleFollow() {
-    if (this.isAttached && !this.followFrame) this.followFrame = requestAnimationFrame(this.follow);
-  }
-
+  // Growth is followed from the ResizeObserver callback, after layout and before paint, so the
+  // new text is never painted below the fold first. A reader's scroll in the same frame has had
+  // its scroll event dispatched earlier in that frame (and so has already let go).
   follow() {
-    this.followFrame = 0;
     if (this.isAttached) this.write(this.maxTop());
   }
 
@@ -123,7 +115,7 @@ export class StickToBottom {
       this.setAttached(false);
     } else if (top > this.lastTop && distance <= this.nearBottom) {
       this.setAttached(true);
-      this.scheduleFollow();
+      this.follow();
     }
     this.lastTop = top;
     this.lastMax = max;

@@ -11,6 +11,7 @@ import http.server
 import os
 import struct
 import threading
+import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -125,6 +126,19 @@ class _HarnessHandler(http.server.SimpleHTTPRequestHandler):
 
     def log_message(self, format: str, *args: object) -> None:
         pass
+
+
+def wait_until(page: Page, expression: str, timeout_ms: float = 10_000) -> None:
+    """Polls a JS expression until it is truthy.
+
+    Page.wait_for_function evaluates its predicate with eval() inside the page, which a
+    script-src 'self' policy refuses; page.evaluate goes through the DevTools protocol instead.
+    """
+    deadline = time.monotonic() + timeout_ms / 1000
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout_ms} ms: {expression}")
+        page.wait_for_timeout(20)
 
 
 @dataclass(frozen=True)

@@ -85,6 +85,21 @@ window.harness = {
     return { html: content.innerHTML, stats: this.stats() };
   },
 
+  /** Starts streaming `text` at `perFrame` characters a frame and returns at once. */
+  feed(text, perFrame = 30) {
+    this.start();
+    window.__feeding = true;
+    (async () => {
+      for (let at = 0; at < text.length; at += perFrame) {
+        renderer.push(text.slice(at, at + perFrame));
+        await nextFrame();
+      }
+      await renderer.finish();
+      window.__feeding = false;
+    })();
+    return true;
+  },
+
   scroll: {
     attach() {
       stick?.destroy();
