@@ -97,6 +97,50 @@ def from_api_error(exc: genai_errors.APIError) -> ProviderError:
     )
 
 
+class Translator:
+    """Turns the chunks of one Gemini stream into our events. Function calls arrive whole."""
+
+    def __init__(self) -> None:
+        self.finish: str | None = None
+        self.usage: types.GenerateContentResponseUsageMetadata | None = None
+        self.calls = 0
+
+    def chunk(self, chunk: types.GenerateContentResponse) -> list[Event]:
+        self.usage = chunk.usage_metadata or self.usage
+        if chunk.prompt_feedback and chunk.prompt_feedback.block_reason:
+            self.finish = "SAFETY"
+        events: list[Event] = []
+        for candidate in (chunk.candidates or ())[:1]:
+            for part in (candidate.content and candidate.content.parts) or ():
+                if call := part.function_call:
+                    self.calls += 1
+                    # The Gemini API rarely sends call ids; the chat needs one per call.
+                    call_id = call.id or f"gemini_call_{next(_ids)}"
+                    events.append(ToolCall(call_id, call.name or "", dict(call.args or {})))
+                elif part.text:
+                    events.append((ThinkingDelta if part.thought else TextDelta)(part.text))
+            if candidate.finish_reason:
+                self.finish = str(
+                    getattr(candidate.finish_reason, "value", candidate.finish_reason)
+                )
+        return events
+
+    def end(self) -> list[Event]:
+        if self.finish is None:
+            raise UpstreamUnavailable("Gemini closed the stream before the answer was finished")
+        events: list[Event] = []
+        if self.usage:
+            usage = self.usage
+            output = (usage.candidates_token_count or 0) + (usage.thoughts_token_count or 0)
+            events.append(Usage(usage.prompt_token_count, output))
+        reason = FINISH_REASONS.get(self.finish, FinishReason.CONTENT_FILTER)
+        # Gemini ends a turn of function calls with STOP.
+        if self.calls and reason == FinishReason.END:
+            reason = FinishReason.TOOL_CALLS
+        events.append(Finish(reason))
+        return events
+
+
 class GeminiProvider(Provider):
     name = "gemini"
     needs_key = True
@@ -145,47 +189,22 @@ class GeminiProvider(Provider):
                 for t in request.tools
             ]
             config.tools = [types.Tool(function_declarations=declarations)]
-        finish, usage, calls = None, None, 0
+        translator = Translator()
         try:
             stream = await self.client.aio.models.generate_content_stream(
                 model=request.model, contents=contents, config=config
             )
             async for chunk in stream:
-                usage = chunk.usage_metadata or usage
-                if chunk.prompt_feedback and chunk.prompt_feedback.block_reason:
-                    finish = "SAFETY"
-                for candidate in (chunk.candidates or ())[:1]:
-                    for part in (candidate.content and candidate.content.parts) or ():
-                        if part.function_call:
-                            call = part.function_call
-                            calls += 1
-                            # The Gemini API rarely sends call ids; the chat needs one per call.
-                            call_id = call.id or f"gemini_call_{next(_ids)}"
-                            queue.put_nowait(
-                                ToolCall(call_id, call.name or "", dict(call.args or {}))
-                            )
-                        elif part.text:
-                            queue.put_nowait(
-                                (ThinkingDelta if part.thought else TextDelta)(part.text)
-                            )
-                    if candidate.finish_reason:
-                        finish = candidate.finish_reason.value
+                for event in translator.chunk(chunk):
+                    queue.put_nowait(event)
         except genai_errors.APIError as exc:
             raise from_api_error(exc) from exc
         except genai_errors.UnknownApiResponseError as exc:
             raise MalformedStream(f"Gemini sent something unreadable: {exc}") from exc
         except errors.TRANSPORT_ERRORS as exc:
             raise errors.connection_lost(exc, provider="Gemini") from exc
-        if finish is None:
-            raise UpstreamUnavailable("Gemini closed the stream before the answer was finished")
-        if usage:
-            output = (usage.candidates_token_count or 0) + (usage.thoughts_token_count or 0)
-            queue.put_nowait(Usage(usage.prompt_token_count, output))
-        reason = FINISH_REASONS.get(finish, FinishReason.CONTENT_FILTER)
-        # Gemini ends a turn of function calls with STOP.
-        queue.put_nowait(
-            Finish(FinishReason.TOOL_CALLS if calls and reason == FinishReason.END else reason)
-        )
+        for event in translator.end():
+            queue.put_nowait(event)
 
     async def aclose(self) -> None:
         await self.client.aio.aclose()
