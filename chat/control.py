@@ -39,7 +39,9 @@ def detach(coroutine: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
 async def process_channel() -> str:
     global _channel
     if _channel is None:
-        _channel = await get_channel_layer().new_channel("answers.")
+        # The default prefix matters: channels_redis reads every process-local channel through
+        # one loop that assumes they all share it; another prefix would never be read.
+        _channel = await get_channel_layer().new_channel()
         detach(_listen(_channel), "control-listener")
         detach(_sweep(), "stale-sweeper")
     return _channel
@@ -98,7 +100,7 @@ async def remote_frames(owner: str, message_id: int, offset: int) -> AsyncIterat
     """Frames of an answer running on another process, for a watcher without a channel of its
     own (an SSE response): a channel is made for it, and given up when the answer ends."""
     layer = get_channel_layer()
-    channel = await layer.new_channel("watch.")
+    channel = await layer.new_channel()
     watch = {"message": message_id, "offset": offset, "reply_channel": channel}
     await send(owner, {"type": "generation.watch", **watch})
     try:

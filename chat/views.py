@@ -11,7 +11,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from chat import catalog
 from chat import tokens as api_tokens_module
-from chat.models import APIToken, Conversation
+from chat.generation import mark_stale_interrupted
+from chat.models import APIToken, Conversation, Message
 
 
 def signup_open() -> bool:
@@ -38,6 +39,8 @@ def signup(request: HttpRequest) -> HttpResponse:
 def _chat_page(request: HttpRequest, conversation: Conversation | None) -> HttpResponse:
     messages = []
     if conversation is not None:
+        if conversation.transcript().filter(status__in=Message.LIVE).exists():
+            mark_stale_interrupted()  # show an answer whose process died as interrupted
         messages = [
             {
                 "id": m.pk,
