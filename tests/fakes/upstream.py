@@ -111,8 +111,7 @@ class FakeUpstream:
         self._count = 0
         self._changed = threading.Condition()
         self.stopping = threading.Event()
-        self.httpd = ThreadingHTTPServer((host, port), _Handler)
-        self.httpd.daemon_threads = True
+        self.httpd = _Server((host, port), _Handler)
         self.httpd.fake = self  # type: ignore[attr-defined]
         self._thread: threading.Thread | None = None
 
@@ -196,6 +195,13 @@ class FakeUpstream:
                 return False
             await asyncio.sleep(0.005)
         return True
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # The default backlog of 5 drops connections when a benchmark opens a hundred streams at
+    # once; the client's SYN retry then adds a second to their time to first token.
+    request_queue_size = 1024
 
 
 class _Handler(BaseHTTPRequestHandler):

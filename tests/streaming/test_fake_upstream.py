@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import urllib.error
@@ -190,3 +191,18 @@ def test_reset_forgets_scripts_and_requests_but_keeps_the_default():
         fake.enqueue(Script(text="never used"))
         fake.reset()
         assert fake.script_for("").text == "the default"
+
+
+async def test_it_serves_a_burst_of_a_hundred_concurrent_streams(fake_upstream: FakeUpstream):
+    fake_upstream.set_default(Script(word_count=10, tokens_per_second=50))
+    client = openai.AsyncOpenAI(base_url=fake_upstream.openai_base_url, api_key="sk", max_retries=0)
+
+    async def answer() -> str:
+        stream = await client.chat.completions.create(model="m", messages=USER, stream=True)
+        async with stream:
+            return "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
+
+    answers = await asyncio.gather(*(answer() for _ in range(100)))
+    assert set(answers) == {Script(word_count=10).answer_text()}
+    assert len({r.client_port for r in fake_upstream.requests}) == 100
+    await client.close()
