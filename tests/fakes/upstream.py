@@ -248,7 +248,7 @@ class _Handler(BaseHTTPRequestHandler):
         wire_format = FORMATS[fmt]
         try:
             script = self.fake.script_for(wire_format.last_user_text(body))
-        except ValueError as exc:
+        except (TypeError, ValueError) as exc:  # a fake:{...} that is not a valid Script
             return self._http_error(record, HttpError(400, {"error": {"message": str(exc)}}, {}))
         wire = wire_format(script, body, model)
         expected = self.fake.api_key

@@ -206,3 +206,16 @@ async def test_it_serves_a_burst_of_a_hundred_concurrent_streams(fake_upstream: 
     assert set(answers) == {Script(word_count=10).answer_text()}
     assert len({r.client_port for r in fake_upstream.requests}) == 100
     await client.close()
+
+
+@pytest.mark.parametrize(
+    "directive", ['fake:{"bogus": 1}', 'fake:{"fault": {"nope": 1}}', "fake:{"]
+)
+def test_a_broken_directive_is_a_400_naming_the_problem(directive, fake_upstream: FakeUpstream):
+    status, _, body = post(
+        fake_upstream.openai_base_url + "/chat/completions",
+        {"model": "m", "messages": [{"role": "user", "content": directive}], "stream": True},
+        {"Authorization": "Bearer sk"},
+    )
+    assert status == 400 and json.loads(body)["error"]["message"]
+    assert fake_upstream.requests[0].outcome == "http_error"
