@@ -87,3 +87,44 @@ def test_it_never_replaces_a_finished_block(harness_page: Page) -> None:
     )
     assert len(kept) > 10
     assert all(kept), kept.index(False)
+
+
+def test_a_stopped_answer_continues_where_it_ended(harness_page: Page) -> None:
+    first = long_answer(seed=31, min_chars=3_000) + "\nThe answer stopped in the middle of a sen"
+    more = "tence, and continues **here**.\n\n```python\nprint('more')\n```\n"
+    html = harness_page.evaluate(
+        """async ([first, more]) => {
+            harness.start();
+            harness.push(first);
+            await harness.frames(1);
+            await harness.finish();
+            harness.push(more);
+            await harness.frames(1);
+            return harness.finish();
+        }""",
+        [first, more],
+    )
+    assert html == harness_page.evaluate("(text) => harness.oneShot(text)", first + more)
+    assert "middle of a sentence, and continues <strong>here</strong>." in html
+
+
+def test_it_takes_over_a_stored_render_of_the_same_message(harness_page: Page) -> None:
+    stored = long_answer(seed=32, min_chars=3_000)
+    more = "\nAnd the live part of the answer.\n"
+    result = harness_page.evaluate(
+        """async ([stored, more]) => {
+            const content = document.getElementById('content');
+            content.innerHTML = harness.oneShot(stored);
+            const first = content.firstElementChild;
+            harness.adopt();
+            harness.push(stored);
+            await harness.frames(1);
+            harness.push(more);
+            await harness.frames(1);
+            const html = await harness.finish();
+            return { html, kept: content.firstElementChild === first };
+        }""",
+        [stored, more],
+    )
+    assert result["html"] == harness_page.evaluate("(text) => harness.oneShot(text)", stored + more)
+    assert result["kept"]

@@ -6,9 +6,9 @@
 //   2. re-renders only the still-open last block (the tail), after repairing its end;
 //   3. while the tail is an open code fence, appends the new code to the code element's text
 //      node instead of rendering anything.
-// A block is frozen only when a later block has begun on a complete line: the parser's decision
+// A block is frozen only when a later block has begun on a complete line (the parser's decision
 // to end a block is made on the line that starts the next one, and nothing after that line can
-// undo it. The exception is link reference definitions ("[x]: https://…", footnotes use the
+// undo it), or, for a code fence, once its closing line is complete. The exception is link reference definitions ("[x]: https://…", footnotes use the
 // same syntax), which change links anywhere in the message: such a message is re-rendered
 // whole. The end result is the same DOM a one-shot render of the whole text gives.
 import { highlightWhenIdle } from "./code.js";
@@ -19,13 +19,18 @@ import { repairTail } from "./repair.js";
 const OPENING_FENCE = /^(`{3,}|~{3,})/;
 
 export class StreamingMarkdown {
-  /** Renders into `element`, whose children it owns from now on. */
+  /**
+   * Renders into `element`, whose children it owns from now on. Children already there (say,
+   * renderMarkdown() of the part stored so far) are replaced on the first frame, except for
+   * blocks that come out identical, which stay as they are.
+   */
   constructor(element) {
     this.element = element;
     this.source = ""; // normalized text received so far
     this.pending = ""; // received, not yet looked at by a frame
     this.frozenLength = 0; // source[0:frozenLength] is rendered and final
-    this.tailNodes = []; // the nodes showing source[frozenLength:]
+    this.tailNodes = Array.from(element.childNodes); // the nodes showing source[frozenLength:]
+    this.reopenAt = null; // after finish(): where the last blocks began, if more text comes
     this.tailShown = null; // the (repaired) tail text those nodes show
     this.fence = null; // the open code fence being appended to, if any
     this.wholeDocument = false; // reference definitions seen: re-render everything
@@ -41,10 +46,13 @@ export class StreamingMarkdown {
     return this.source + normalizeNewlines(this.pending);
   }
 
-  /** Buffers a delta; the render happens on the next animation frame. */
+  /**
+   * Buffers a delta; the render happens on the next animation frame. After finish(), more text
+   * continues the same answer (a stopped answer being continued).
+   */
   push(text) {
-    if (this.finished) throw new Error("push() after finish()");
     if (!text) return;
+    if (this.finished) this.reopen();
     this.pending += text;
     if (!this.frame) this.frame = requestAnimationFrame(this.onFrame);
   }
@@ -79,16 +87,30 @@ export class StreamingMarkdown {
       const tail = this.source.slice(this.frozenLength);
       if (this.wholeDocument || topLevelBlocks(tail).references) {
         this.renderWhole(this.source);
+        this.reopenAt = { length: 0, nodes: this.tailNodes };
+        for (const code of this.element.querySelectorAll("pre > code")) {
+          this.highlights.push(highlightWhenIdle(code));
+        }
       } else {
-        this.freeze(tail);
-        for (const node of this.tailNodes) node.remove();
+        const length = this.frozenLength;
+        const stale = this.tailNodes;
+        this.tailNodes = [];
+        const nodes = this.freeze(tail, stale);
+        for (const node of stale) node.remove();
+        this.reopenAt = { length, nodes };
       }
       this.tailNodes = [];
-      for (const code of this.element.querySelectorAll("pre > code:not(.hljs)")) {
-        this.highlights.push(highlightWhenIdle(code));
-      }
     }
     return Promise.all(this.highlights).then(() => undefined);
+  }
+
+  /** More text after finish(): the blocks of the final tail are open again. */
+  reopen() {
+    this.finished = false;
+    this.frozenLength = this.reopenAt.length;
+    this.tailNodes = this.reopenAt.nodes.filter((node) => node.parentNode === this.element);
+    this.tailShown = null;
+    this.reopenAt = null;
   }
 
   onFrame() {
@@ -149,22 +171,28 @@ export class StreamingMarkdown {
     this.renderTail(repairTail(dropBrokenSurrogate(tail)));
   }
 
-  /** Renders source[frozenLength:frozenLength+chunk.length] for good and appends it. */
-  freeze(chunk) {
-    const fragment = renderFragment(chunk);
-    const count = fragment.childNodes.length;
-    // The tail on screen often shows exactly this already (a paragraph that just ended, a code
-    // fence that just closed); keeping those nodes keeps the reader's selection in them.
-    const same =
-      count <= this.tailNodes.length &&
-      Array.from(fragment.childNodes).every((node, i) => node.isEqualNode(this.tailNodes[i]));
-    let frozen;
-    if (same) {
-      frozen = this.tailNodes.splice(0, count);
-    } else {
-      frozen = Array.from(fragment.childNodes);
-      this.element.insertBefore(fragment, this.tailNodes[0] ?? null);
-    }
+  /**
+   * Renders source[frozenLength:frozenLength+chunk.length] for good, in place of the tail's
+   * first nodes, and returns the nodes that now show it.
+   */
+  freeze(chunk, tailNodes = this.tailNodes) {
+    const fresh = Array.from(renderFragment(chunk).childNodes);
+    // The tail on screen often shows this already (a paragraph that just ended, a code fence
+    // that just closed); a node that comes out identical is kept, and with it the reader's
+    // selection. The others take the place of their counterparts.
+    const stale = tailNodes.splice(0, fresh.length);
+    const after = tailNodes.length ? tailNodes[0] : null;
+    const frozen = fresh.map((node, i) => {
+      const old = stale[i];
+      if (old === undefined) {
+        this.element.insertBefore(node, after);
+      } else if (node.isEqualNode(old)) {
+        return old;
+      } else {
+        old.replaceWith(node);
+      }
+      return node;
+    });
     this.frozenLength += chunk.length;
     this.tailShown = null;
     this.stats.freezes += 1;
@@ -173,6 +201,7 @@ export class StreamingMarkdown {
       const codes = node.matches("pre > code") ? [node] : node.querySelectorAll("pre > code");
       for (const code of codes) this.highlights.push(highlightWhenIdle(code));
     }
+    return frozen;
   }
 
   renderTail(text) {

@@ -41,6 +41,12 @@ window.harness = {
     return true;
   },
 
+  /** A renderer over #content as it is (e.g. showing a stored render). */
+  adopt() {
+    renderer = new StreamingMarkdown(content);
+    return true;
+  },
+
   push(text) {
     renderer.push(text);
     return renderer.stats.frames;
