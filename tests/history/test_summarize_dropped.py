@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.db import connections
 
 from chat.history import SUMMARY_MAX_TOKENS, build_context, message_tokens, summarize_dropped
 from chat.models import Conversation, Message
@@ -24,6 +25,14 @@ class FakeModel:
         if self.error is not None:
             raise self.error
         return self.answers.pop(0) if self.answers else f"summary {len(self.requests)}"
+
+
+@pytest.fixture(autouse=True)
+async def close_connections():
+    # The ORM runs in asgiref's worker thread here; its connection would outlive the test and
+    # keep PostgreSQL from dropping the test database.
+    yield
+    await sync_to_async(connections.close_all)()
 
 
 @pytest.fixture

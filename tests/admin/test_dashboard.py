@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from chat.dashboard import nice_ceiling, quantile
+from chat.models import Conversation, Message
+
+URL = "/admin/chat/conversation/dashboard/"
+
+
+@pytest.fixture
+def root(django_user_model):
+    return django_user_model.objects.create_superuser("root", password="correct horse battery")
+
+
+@pytest.fixture
+def conversation(root):
+    return Conversation.objects.create(owner=root, model="openai:gpt-4o")
+
+
+def answer(conversation, model, status="complete", ttft_ms=None, tps=None, days_ago=0):
+    return Message.objects.create(
+        conversation=conversation,
+        role="assistant",
+        model=model,
+        status=status,
+        seq=conversation.next_seq(),
+        ttft_ms=ttft_ms,
+        tokens_per_second=tps,
+        created_at=timezone.now() - timedelta(days=days_ago),
+    )
+
+
+@pytest.mark.django_db
+def test_it_draws_answers_per_provider_and_status(client, root, conversation):
+    for _ in range(3):
+        answer(conversation, "openai:gpt-4o", ttft_ms=200, tps=50)
+    answer(conversation, "anthropic:claude-sonnet-4-5", status="failed")
+    answer(conversation, "openai:gpt-4o", status="failed", days_ago=20)  # too old for 7 days
+    client.force_login(root)
+    r = client.get(URL)
+    assert r.status_code == 200
+    page = r.content.decode()
+    assert page.count("<svg") >= 3
+    assert "<title>openai: 3 complete</title>" in page
+    assert "<title>anthropic: 1 failed</title>" in page
+    assert "openai: 1 failed" not in page
+    assert "openai: 1 failed" in client.get(URL + "?days=30").content.decode()
+
+
+@pytest.mark.django_db
+def test_it_draws_time_to_first_token_and_speed_per_model(client, root, conversation):
+    for ms, tps in [(100, 10), (200, 20), (300, 30), (400, 40), (500, 50)]:
+        answer(conversation, "local:smollm2", ttft_ms=ms, tps=tps)
+    answer(conversation, "local:smollm2", status="failed")  # no timings
+    client.force_login(root)
+    page = client.get(URL).content.decode()
+    assert "local:smollm2: median 300 ms, 10-90%: 140 to 460 ms (5 answers)" in page
+    assert "local:smollm2: median 30 tok/s, 10-90%: 14 to 46 tok/s (5 answers)" in page
+
+
+@pytest.mark.django_db
+def test_it_escapes_model_names_in_the_charts(client, root, conversation):
+    answer(conversation, 'openai:<script>alert("x")</script>', ttft_ms=100, tps=5)
+    client.force_login(root)
+    page = client.get(URL).content.decode()
+    assert "<script>alert" not in page
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
+
+
+@pytest.mark.django_db
+def test_it_says_when_there_is_nothing_to_draw(client, root):
+    client.force_login(root)
+    page = client.get(URL).content.decode()
+    assert "No answers in this period." in page
+    assert "No timings in this period." in page
+
+
+@pytest.mark.django_db
+def test_it_is_linked_from_the_admin_index(client, root):
+    client.force_login(root)
+    assert URL.encode() in client.get("/admin/").content
+    assert URL.encode() in client.get("/admin/chat/").content
+    assert URL.encode() in client.get("/admin/chat/conversation/").content
+
+
+def test_it_rounds_the_axis_up_to_a_readable_number():
+    assert [nice_ceiling(v) for v in (0, 0.3, 1, 7, 180, 759, 1001)] == [
+        1,
+        0.5,
+        1,
+        10,
+        200,
+        1000,
+        2000,
+    ]
+
+
+def test_it_interpolates_quantiles():
+    assert quantile([1.0], 0.9) == 1.0
+    assert quantile([0.0, 10.0], 0.5) == 5.0
+    assert quantile([1.0, 2.0, 3.0, 4.0, 5.0], 0.25) == 2.0

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.admin.factories import add, make_conversation, make_staff
+
+URL = "/admin/chat/conversation/"
+
+
+@pytest.fixture
+def alice(django_user_model):
+    return django_user_model.objects.create_user("alice", password="correct horse battery")
+
+
+@pytest.fixture
+def reviewer(django_user_model):
+    return make_staff(django_user_model, "reviewer", "view_conversation")
+
+
+def export(client, *conversations):
+    r = client.post(
+        URL, {"action": "export_json", "_selected_action": [c.pk for c in conversations]}
+    )
+    assert r.status_code == 200
+    assert r["Content-Type"] == "application/json"
+    assert r["Content-Disposition"].startswith('attachment; filename="conversations-')
+    return json.loads(b"".join(r.streaming_content))
+
+
+@pytest.mark.django_db
+def test_it_exports_the_selected_conversations_as_json(client, alice, reviewer):
+    oslo = make_conversation(alice)
+    oslo.system_prompt = "Be brief."
+    oslo.summary = "Packing for Oslo."
+    oslo.summary_through_seq = 1
+    oslo.save()
+    call = {"id": "call_1", "name": "weather", "arguments": {"city": "Oslo"}}
+    add(oslo, "assistant", "", tool_calls=[call])
+    add(oslo, "tool", "-3 °C", tool_call_id="call_1")
+    make_conversation(alice, title="Not selected")
+    client.force_login(reviewer)
+
+    data = export(client, oslo)
+
+    assert "exported_at" in data
+    [conversation] = data["conversations"]
+    assert conversation["id"] == oslo.pk
+    assert conversation["owner"] == "alice"
+    assert conversation["title"] == "Trip to Oslo"
+    assert conversation["system_prompt"] == "Be brief."
+    assert conversation["summary"] == "Packing for Oslo."
+    assert conversation["summary_through_seq"] == 1
+    messages = conversation["messages"]
+    assert [m["seq"] for m in messages] == [1, 2, 3, 4]
+    assert messages[0]["role"] == "user"
+    assert messages[0]["text"] == "What should I pack?"
+    answer = messages[1]
+    assert answer["reply_to_id"] == messages[0]["id"]
+    assert answer["model"] == "openai:gpt-4o"
+    assert answer["status"] == "complete"
+    assert (answer["input_tokens"], answer["output_tokens"]) == (12, 30)
+    assert (answer["ttft_ms"], answer["tokens_per_second"]) == (250, 42.5)
+    assert messages[2]["tool_calls"] == [call]
+    assert messages[3]["tool_call_id"] == "call_1"
+    assert messages[3]["text"] == "-3 °C"
+
+
+@pytest.mark.django_db
+def test_it_exports_several_conversations(client, alice, reviewer):
+    first = make_conversation(alice, title="First")
+    second = make_conversation(alice, title="Second")
+    client.force_login(reviewer)
+    data = export(client, first, second)
+    assert [c["title"] for c in data["conversations"]] == ["First", "Second"]
+
+
+@pytest.mark.django_db
+def test_it_exports_for_staff_with_the_view_permission_only(client, alice, django_user_model):
+    conversation = make_conversation(alice)
+    client.force_login(make_staff(django_user_model, "helpdesk"))
+    r = client.post(URL, {"action": "export_json", "_selected_action": [conversation.pk]})
+    assert r.status_code == 403
