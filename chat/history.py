@@ -135,6 +135,7 @@ def transcript_items(rows: Sequence[Message], model: str) -> tuple[list[str], li
     pinned: list[str] = []
     answered = {row.tool_call_id for row in rows if row.role == Message.Role.TOOL}
     group_of_call: dict[str, int] = {}
+    name_of_call: dict[str, str] = {}
     items: list[WindowItem] = []
     for row in rows:
         if row.role == Message.Role.SYSTEM:
@@ -146,7 +147,9 @@ def transcript_items(rows: Sequence[Message], model: str) -> tuple[list[str], li
             group = group_of_call.get(row.tool_call_id)
             if group is None:
                 continue
-            message = ChatMessage("tool", row.text, tool_call_id=row.tool_call_id)
+            # Gemini matches a result to its call by the function's name, not an id.
+            name = name_of_call.get(row.tool_call_id, "")
+            message = ChatMessage("tool", row.text, tool_call_id=row.tool_call_id, name=name)
         else:
             calls = ()
             if row.role == Message.Role.ASSISTANT:
@@ -157,6 +160,7 @@ def transcript_items(rows: Sequence[Message], model: str) -> tuple[list[str], li
             if calls:
                 group = row.seq
                 group_of_call.update((call.id, row.seq) for call in calls)
+                name_of_call.update((call.id, call.name) for call in calls)
         tokens = _stored_tokens(row)
         if tokens is None:
             tokens = message_tokens(message, model)

@@ -140,6 +140,7 @@ def test_it_sends_tool_calls_and_results(conversation):
     assert context.messages[1].tool_calls[0].arguments == {"city": "Oslo"}
     assert context.messages[2].role == "tool"
     assert context.messages[2].tool_call_id == "call_1"
+    assert context.messages[2].name == "weather"
 
 
 @pytest.mark.django_db
