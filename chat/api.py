@@ -19,8 +19,7 @@ from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from chat import catalog, control, generation
-from chat import tokens as api_tokens
+from chat import api_tokens, catalog, control, generation
 from chat.fanout import Frame, delta, stored_end
 from chat.frames import BadFrame, ClientFrame
 from chat.models import Conversation, Message

@@ -64,6 +64,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.reply_error("bad_model", str(exc))
         except generation.TooManyGenerations as exc:
             await self.reply_error("too_many", str(exc))
+        except generation.CannotAnswer as exc:
+            await self.reply_error("cannot_answer", str(exc))
 
     # Frames --------------------------------------------------------------------------------
 
@@ -120,11 +122,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
             raise BadFrame(
                 "not_resumable", "Only a stopped, failed or interrupted answer can continue"
             )
-        try:
-            answer = await generation.continue_answer(message)
-        except ValueError as exc:
-            raise BadFrame("not_resumable", str(exc)) from None
-        await self._follow(answer, len(message.text))
+        await self._follow(
+            await generation.continue_answer(self.user.pk, message), len(message.text)
+        )
 
     async def on_select_version(self, frame: ClientFrame) -> None:
         message = await self._message(frame.id("message"), role=Message.Role.ASSISTANT)

@@ -19,18 +19,11 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from chat import catalog, control
+from chat import catalog, control, history
 from chat.fanout import Frame, RemoteWatcher, Subscriber, delta, end
 from chat.models import Conversation, Message
-from streaming.events import (
-    ChatMessage,
-    ChatRequest,
-    Finish,
-    ProviderError,
-    TextDelta,
-    ToolCall,
-    Usage,
-)
+from streaming import tools
+from streaming.events import ChatRequest, Finish, ProviderError, TextDelta, ToolCall, Usage
 from streaming.policy import StreamPolicy, guarded
 from streaming.providers.base import Provider
 from streaming.tokens import count_tokens
@@ -54,18 +47,34 @@ PLAIN_ERRORS = {
 INTERRUPTED_ERROR = "The server stopped while answering. You can continue the answer."
 
 
+# A model that keeps calling tools is stopped after this many rounds: the last round is
+# offered no tools, so it has to answer in words.
+MAX_TOOL_ROUNDS = 5
+
+
 class TooManyGenerations(Exception):
     pass
 
 
+class CannotAnswer(Exception):
+    """The answer cannot start (the conversation no longer fits the model, for instance)."""
+
+
+def policy() -> StreamPolicy:
+    return StreamPolicy(retries=settings.PROVIDER_RETRIES, idle_timeout=settings.IDLE_TIMEOUT)
+
+
 class Generation:
-    def __init__(self, message: Message, provider: Provider, request: ChatRequest) -> None:
+    def __init__(
+        self, message: Message, provider: Provider, request: ChatRequest, tool_round: int = 0
+    ) -> None:
         self.message_id = message.pk
         self.conversation_id = message.conversation_id
         self.reply_to_id = message.reply_to_id
         self.model = message.model
         self.provider = provider
         self.request = request
+        self.tool_round = tool_round
         self.text = message.text  # what clients were sent; a continued answer starts non-empty
         self.seq = 0
         self.pending: list[str] = []
@@ -84,15 +93,14 @@ class Generation:
         self.upstream: asyncio.Task[None] | None = None
         self.lock = asyncio.Lock()  # one fan-out at a time, so frames never overtake each other
         self.wake = asyncio.Event()
-        self.urgent = asyncio.Event()
 
     # Text in ------------------------------------------------------------------------------
 
     async def consume(self) -> None:
-        policy = StreamPolicy(retries=settings.PROVIDER_RETRIES, idle_timeout=settings.IDLE_TIMEOUT)
-        async for event in guarded(self.provider, self.request, policy):
+        async for event in guarded(self.provider, self.request, policy()):
             if isinstance(event, TextDelta):
-                self.add(event.text)
+                if self.add(event.text):
+                    await self.flush()
             elif isinstance(event, ToolCall):
                 self.tool_calls.append(event)
             elif isinstance(event, Usage):
@@ -100,17 +108,20 @@ class Generation:
             elif isinstance(event, Finish):
                 self.finish_reason = event.reason.value
 
-    def add(self, text: str) -> None:
+    def add(self, text: str) -> bool:
+        """Queue text for the flusher; True when it must go out now instead: the answer's first
+        text (time to first token is what users feel) or a full frame's worth."""
         if not text:
-            return
+            return False
         self.pending.append(text)
         self.pending_len += len(text)
         if self.first_token_at is None:
             self.first_token_at = time.monotonic()
-            self.urgent.set()  # time to first token is what users feel: no coalescing
-        elif self.pending_len >= settings.FLUSH_CHARS:
-            self.urgent.set()
+            return True
+        if self.pending_len >= settings.FLUSH_CHARS:
+            return True
         self.wake.set()
+        return False
 
     # Text out -----------------------------------------------------------------------------
 
@@ -142,13 +153,8 @@ class Generation:
             await self.wake.wait()
             self.wake.clear()
             delay = self.flushed_at + settings.FLUSH_INTERVAL - time.monotonic()
-            if delay > 0 and not self.urgent.is_set():
-                try:
-                    async with asyncio.timeout(delay):
-                        await self.urgent.wait()
-                except TimeoutError:
-                    pass
-            self.urgent.clear()
+            if delay > 0:
+                await asyncio.sleep(delay)
             await self.flush()
 
     async def checkpointer(self) -> None:
@@ -166,7 +172,7 @@ class Generation:
 
     # Watchers -----------------------------------------------------------------------------
 
-    def start_frame(self, offset: int) -> Frame:
+    def start_frame(self, offset: int, follows: int | None = None) -> Frame:
         return Frame(
             type="message.start",
             conversation=self.conversation_id,
@@ -175,6 +181,7 @@ class Generation:
             reply_to=self.reply_to_id,
             model=self.model,
             offset=offset,
+            follows=follows,
         )
 
     async def subscribe(self, subscriber: Subscriber, offset: int = 0) -> None:
@@ -237,7 +244,40 @@ class Generation:
                 helper.cancel()
             await asyncio.gather(*helpers, return_exceptions=True)
         await self.flush()
-        await self.finish(error, detail)
+        calls = self.run_tools() if self.status == Status.COMPLETE else []
+        await self.finish(error, detail, calls)
+        if calls:
+            await self.answer_after_tools(calls)
+
+    def run_tools(self) -> list[dict[str, object]]:
+        """Run the tool calls the model made; each result goes back to it in the next round."""
+        calls = [
+            {
+                "id": c.id,
+                "name": c.name,
+                "arguments": c.arguments,
+                "result": tools.run(c.name, c.arguments),
+            }
+            for c in self.tool_calls
+        ]
+        return calls
+
+    async def answer_after_tools(self, calls: list[dict[str, object]]) -> None:
+        """Send the tool results back to the model and stream its next answer to everyone who
+        watched this one."""
+        try:
+            channel = await control.process_channel()
+            answer, request = await _answer_after_tools(self, calls, channel)
+        except Exception:
+            log.exception("answering after the tool calls of %s failed", self.message_id)
+            return
+        following = Generation(answer, self.provider, request, self.tool_round + 1)
+        following.subscribers = self.subscribers
+        following.watchers = {c: RemoteWatcher(c, 0) for c in self.watchers}
+        running[answer.pk] = following
+        async with following.lock:
+            await following.fan_out(following.start_frame(0, follows=self.message_id))
+        await following.run()
 
     def metrics(self) -> dict[str, object]:
         output = self.usage.output_tokens
@@ -257,10 +297,10 @@ class Generation:
             "tokens_per_second": tokens_per_second,
         }
 
-    async def finish(self, error: str, detail: str) -> None:
+    async def finish(self, error: str, detail: str, calls: list[dict[str, object]]) -> None:
         metrics = self.metrics()
         try:
-            await save_final(self, metrics, error, detail)
+            await save_final(self, metrics, error, detail, calls)
         finally:
             running.pop(self.message_id, None)
             frame = end(
@@ -271,6 +311,12 @@ class Generation:
                 **metrics,
             )
             async with self.lock:
+                for call in calls:
+                    result = call["result"]
+                    called = {k: v for k, v in call.items() if k != "result"}
+                    await self.fan_out(
+                        Frame(type="tool.call", message=self.message_id, call=called, result=result)
+                    )
                 await self.fan_out(frame)
 
 
@@ -286,10 +332,13 @@ def save_checkpoint(message_id: int, text: str | None) -> None:
 
 
 @database_sync_to_async
-def save_final(generation: Generation, metrics: dict, error: str, detail: str) -> None:
+def save_final(
+    generation: Generation, metrics: dict, error: str, detail: str, calls: list[dict[str, object]]
+) -> None:
     now = timezone.now()
     with transaction.atomic():
         Message.objects.filter(pk=generation.message_id).update(
+            tool_calls=calls,
             text=generation.text,
             status=generation.status,
             finish_reason=generation.finish_reason,
@@ -325,36 +374,52 @@ def mark_stale_interrupted() -> int:
 # Starting answers --------------------------------------------------------------------------
 
 
-def _request(conversation: Conversation, answer: Message, model: str) -> ChatRequest:
-    messages = []
-    if conversation.system_prompt:
-        messages.append(ChatMessage("system", conversation.system_prompt))
-    for message in conversation.transcript().filter(seq__lt=answer.seq):
-        if message.role in ("user", "assistant") and message.text:
-            messages.append(ChatMessage(message.role, message.text))
-    if answer.text:  # continuing: the partial answer goes back as the start of the reply
-        messages.append(ChatMessage("assistant", answer.text))
-    return ChatRequest(model=model, messages=tuple(messages), max_tokens=settings.MAX_OUTPUT_TOKENS)
+def _request(
+    conversation: Conversation, answer_seq: int, model_name: str, prefill: str, tool_round: int
+) -> tuple[ChatRequest, int | None]:
+    """The request for an answer at ``answer_seq``, and the oldest seq it sends."""
+    provider_model = model_name.partition(":")[2]
+    try:
+        context = history.build_context(
+            conversation,
+            model=model_name,
+            max_output_tokens=settings.MAX_OUTPUT_TOKENS,
+            before_seq=answer_seq,
+            prefill=prefill,
+        )
+    except history.ContextTooLong as exc:
+        raise CannotAnswer(str(exc)) from None
+    enabled = tools.specs(conversation.tools) if tool_round < MAX_TOOL_ROUNDS else ()
+    request = ChatRequest(
+        model=provider_model,
+        messages=context.messages,
+        max_tokens=settings.MAX_OUTPUT_TOKENS,
+        tools=enabled,
+    )
+    return request, context.from_seq
+
+
+def _check_limit(user_id: int) -> None:
+    live = Message.objects.filter(conversation__owner_id=user_id, status__in=Message.LIVE)
+    if live.count() >= settings.MAX_CONCURRENT_GENERATIONS:
+        raise TooManyGenerations(
+            f"You already have {settings.MAX_CONCURRENT_GENERATIONS} answers being written."
+        )
 
 
 @database_sync_to_async
 def _create_answer(
     user_id: int, reply_to: Message, model_name: str, channel: str, replaces: Message | None
 ) -> tuple[Message, ChatRequest, Provider]:
-    provider, model = catalog.resolve(model_name)
-    live = Message.objects.filter(conversation__owner_id=user_id, status__in=Message.LIVE)
-    if live.count() >= settings.MAX_CONCURRENT_GENERATIONS:
-        raise TooManyGenerations(
-            f"You already have {settings.MAX_CONCURRENT_GENERATIONS} answers being written."
-        )
+    provider, _ = catalog.resolve(model_name)
+    _check_limit(user_id)
     conversation = reply_to.conversation
+    seq = replaces.seq if replaces is not None else conversation.next_seq()
+    request, from_seq = _request(conversation, seq, model_name, "", 0)
     now = timezone.now()
     with transaction.atomic():
         if replaces is not None:
             replaces.versions().update(active=False)
-            seq = replaces.seq
-        else:
-            seq = conversation.next_seq()
         answer = Message.objects.create(
             conversation=conversation,
             role=Message.Role.ASSISTANT,
@@ -362,24 +427,93 @@ def _create_answer(
             model=model_name,
             seq=seq,
             reply_to=reply_to,
+            context_from_seq=from_seq,
             owner_channel=channel,
             started_at=now,
             heartbeat_at=now,
         )
-    return answer, _request(conversation, answer, model), provider
+    return answer, request, provider
 
 
 @database_sync_to_async
-def _reopen_answer(answer: Message, channel: str) -> tuple[ChatRequest, Provider]:
-    provider, model = catalog.resolve(answer.model)
-    now = timezone.now()
+def _reopen_answer(user_id: int, answer: Message, channel: str) -> tuple[ChatRequest, Provider]:
+    provider, _ = catalog.resolve(answer.model)
+    _check_limit(user_id)
+    request, from_seq = _request(answer.conversation, answer.seq, answer.model, answer.text, 0)
     updated = Message.objects.filter(pk=answer.pk, status__in=Message.CONTINUABLE).update(
-        status=Status.STREAMING, owner_channel=channel, heartbeat_at=now, error="", error_detail=""
+        status=Status.STREAMING,
+        owner_channel=channel,
+        heartbeat_at=timezone.now(),
+        context_from_seq=from_seq,
+        error="",
+        error_detail="",
     )
     if not updated:
-        raise ValueError("This answer cannot be continued.")
+        raise CannotAnswer("This answer cannot be continued.")
     answer.refresh_from_db()
-    return _request(answer.conversation, answer, model), provider
+    return request, provider
+
+
+@database_sync_to_async
+def _answer_after_tools(
+    previous: Generation, calls: list[dict[str, object]], channel: str
+) -> tuple[Message, ChatRequest]:
+    answered = Message.objects.select_related("conversation").get(pk=previous.message_id)
+    conversation = answered.conversation
+    now = timezone.now()
+    with transaction.atomic():
+        seq = conversation.next_seq()
+        for offset, call in enumerate(calls):
+            conversation.messages.create(
+                role=Message.Role.TOOL,
+                text=str(call["result"]),
+                tool_call_id=str(call["id"]),
+                model=str(call["name"]),
+                seq=seq + offset,
+                reply_to=answered,
+            )
+        seq += len(calls)
+        request, from_seq = _request(conversation, seq, answered.model, "", previous.tool_round + 1)
+        answer = conversation.messages.create(
+            role=Message.Role.ASSISTANT,
+            status=Status.STREAMING,
+            model=answered.model,
+            seq=seq,
+            reply_to=answered.reply_to,
+            context_from_seq=from_seq,
+            owner_channel=channel,
+            started_at=now,
+            heartbeat_at=now,
+        )
+    return answer, request
+
+
+async def _summarize(
+    conversation: Conversation, model_name: str, before_seq: int, prefill: str
+) -> None:
+    """Have the model summarize what falls out of its window (when summaries are on)."""
+    if not settings.SUMMARIZE_DROPPED:
+        return
+    provider, provider_model = catalog.resolve(model_name)
+
+    async def complete(request: ChatRequest) -> str:
+        request = ChatRequest(
+            model=provider_model, messages=request.messages, max_tokens=request.max_tokens
+        )
+        parts = []
+        async for event in guarded(provider, request, policy()):
+            if isinstance(event, TextDelta):
+                parts.append(event.text)
+        return "".join(parts)
+
+    await history.summarize_dropped(
+        conversation,
+        model=model_name,
+        max_output_tokens=settings.MAX_OUTPUT_TOKENS,
+        before_seq=before_seq,
+        complete=complete,
+        prefill=prefill,
+    )
 
 
 def _launch(answer: Message, request: ChatRequest, provider: Provider) -> Generation:
@@ -393,15 +527,19 @@ async def start_answer(
     user_id: int, reply_to: Message, model_name: str, replaces: Message | None = None
 ) -> Generation:
     channel = await control.process_channel()
+    conversation = reply_to.conversation
+    before_seq = replaces.seq if replaces else await database_sync_to_async(conversation.next_seq)()
+    await _summarize(conversation, model_name, before_seq, "")
     answer, request, provider = await _create_answer(
         user_id, reply_to, model_name, channel, replaces
     )
     return _launch(answer, request, provider)
 
 
-async def continue_answer(answer: Message) -> Generation:
+async def continue_answer(user_id: int, answer: Message) -> Generation:
     channel = await control.process_channel()
-    request, provider = await _reopen_answer(answer, channel)
+    await _summarize(answer.conversation, answer.model, answer.seq, answer.text)
+    request, provider = await _reopen_answer(user_id, answer, channel)
     return _launch(answer, request, provider)
 
 

@@ -9,8 +9,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from chat import api_tokens as api_tokens_module
 from chat import catalog
-from chat import tokens as api_tokens_module
 from chat.generation import mark_stale_interrupted
 from chat.models import APIToken, Conversation, Message
 

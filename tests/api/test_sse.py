@@ -5,7 +5,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.test import AsyncClient
 
-from chat import tokens
+from chat import api_tokens as tokens
 from chat.models import APIToken, Message
 from tests.fakes.script import Script
 
