@@ -1,8 +1,8 @@
 """Real Chromium for browser tests, and a static server for the markdown renderer's harness.
 
-`browser` (session) and `page` (one fresh context per test) are generic: any browser test can
-use them, e.g. end-to-end tests against a live server. Browser tests are marked
-`@pytest.mark.browser`.
+`browser` (one Chromium for the whole package) and `page` (a fresh context per test) are
+generic: any browser test under tests/browser/ can use them, e.g. end-to-end tests against a live
+server. Browser tests are marked `@pytest.mark.browser` and are sync (see `browser`).
 """
 
 from __future__ import annotations
@@ -46,7 +46,11 @@ STRICT_CSP = (
 )
 
 
-@pytest.fixture(scope="session")
+# Package scope: one Chromium for all of tests/browser/, closed as soon as the last of them is
+# done. While Playwright's sync API is alive its event loop counts as running in this thread,
+# and every async test run meanwhile fails ("Runner.run() cannot be called from a running event
+# loop"); so tests in this package are sync, and the rest of the suite runs after it is gone.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
