@@ -57,8 +57,17 @@ async def event_stream(
         while answers:
             frame = await queue.frames.get()
             yield sse(frame, offsets)
-            if frame.type == "message.end":
-                answers.discard(frame.data["message"])
+            message = frame.data.get("message")
+            if frame.type == "message.start" and frame.data.get("follows"):
+                # The model's answer after its tool calls: follow it too.
+                answers.discard(("after tools", frame.data["follows"]))
+                answers.add(message)
+            elif frame.type == "message.end":
+                answers.discard(message)
+                if frame.data["finish_reason"] == "tool_calls":
+                    answers.add(("after tools", message))
+            elif frame.type == "error":
+                answers.discard(("after tools", message))
     finally:
         queue.open = False
         for answer in followed:
@@ -96,15 +105,6 @@ def unauthorized() -> JsonResponse:
 
 
 @sync_to_async
-def _user_message(user: Any, conversation_id: int | None, model: str, content: str) -> Message:
-    if conversation_id is None:
-        conversation = Conversation.start(user, model, content)
-    else:
-        conversation = Conversation.objects.get(pk=conversation_id, owner=user)
-    return conversation.add_user_message(content)
-
-
-@sync_to_async
 def _message(user: Any, message_id: int) -> Message:
     return Message.objects.select_related("conversation").get(
         pk=message_id, conversation__owner=user
@@ -133,8 +133,8 @@ async def chat(request: HttpRequest) -> HttpResponse:
         for model in models:
             if model not in catalog.models():
                 return error(400, "bad_model", f"{model!r} is not one of the models offered here")
-        user_message = await _user_message(
-            user, frame.id("conversation", optional=True), models[0], content
+        user_message = await sync_to_async(Conversation.add_message_for)(
+            user, frame.id("conversation", optional=True), models[0], content, frame.tools()
         )
         queue, followed = EventQueue(), []
         for model in models:

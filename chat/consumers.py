@@ -75,8 +75,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         for model in models:
             if model not in catalog.models():
                 raise catalog.UnknownModel(f"{model!r} is not one of the models offered here")
-        user_message = await self._add_user_message(
-            frame.id("conversation", optional=True), models[0], content
+        user_message = await database_sync_to_async(Conversation.add_message_for)(
+            self.user, frame.id("conversation", optional=True), models[0], content, frame.tools()
         )
         for model in models:
             await self._follow(await generation.start_answer(self.user.pk, user_message, model))
@@ -181,12 +181,3 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if generation.mark_stale_interrupted():
             message.refresh_from_db()
         return not message.is_live
-
-    @database_sync_to_async
-    def _add_user_message(self, conversation_id: int | None, model: str, content: str) -> Message:
-        close_old_connections()
-        if conversation_id is None:
-            conversation = Conversation.start(self.user, model, content)
-        else:
-            conversation = Conversation.objects.get(pk=conversation_id, owner=self.user)
-        return conversation.add_user_message(content)

@@ -9,6 +9,8 @@ from typing import Any
 
 from django.conf import settings
 
+from streaming.tools import TOOLS
+
 
 class BadFrame(Exception):
     def __init__(self, code: str, detail: str) -> None:
@@ -64,6 +66,15 @@ class ClientFrame:
                 raise BadFrame("bad_frame", "send: 'models' must list 1 to 4 model names")
             return list(dict.fromkeys(models))
         return [self.text("model")]
+
+    def tools(self) -> list[str] | None:
+        """``tools``: the built-in tools to enable for the conversation (None: leave as is)."""
+        if "tools" not in self.data:
+            return None
+        names = self.data["tools"]
+        if not isinstance(names, list) or not all(n in TOOLS for n in names):
+            raise BadFrame("bad_frame", f"send: 'tools' must list names from {sorted(TOOLS)}")
+        return list(dict.fromkeys(names))
 
 
 TYPES = ("send", "stop", "resume", "regenerate", "continue", "select_version")

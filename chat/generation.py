@@ -268,8 +268,15 @@ class Generation:
         try:
             channel = await control.process_channel()
             answer, request = await _answer_after_tools(self, calls, channel)
-        except Exception:
+        except Exception as exc:
             log.exception("answering after the tool calls of %s failed", self.message_id)
+            detail = str(exc) if isinstance(exc, CannotAnswer) else "The model could not go on."
+            async with self.lock:
+                await self.fan_out(
+                    Frame(
+                        type="error", code="cannot_answer", detail=detail, message=self.message_id
+                    )
+                )
             return
         following = Generation(answer, self.provider, request, self.tool_round + 1)
         following.subscribers = self.subscribers

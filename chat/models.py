@@ -30,9 +30,31 @@ class Conversation(models.Model):
         return self.title or f"Conversation {self.pk}"
 
     @classmethod
-    def start(cls, owner: object, model: str, content: str) -> Conversation:
+    def start(
+        cls, owner: object, model: str, content: str, tools: list[str] | None = None
+    ) -> Conversation:
         title = " ".join(content.split())[:80]
-        return cls.objects.create(owner=owner, model=model, title=title)
+        return cls.objects.create(owner=owner, model=model, title=title, tools=tools or [])
+
+    @classmethod
+    def add_message_for(
+        cls,
+        owner: object,
+        conversation_id: int | None,
+        model: str,
+        content: str,
+        tools: list[str] | None = None,
+    ) -> Message:
+        """A user's message, in a new conversation or one of their own; ``tools`` (when given)
+        become the conversation's enabled tools."""
+        if conversation_id is None:
+            conversation = cls.start(owner, model, content, tools)
+        else:
+            conversation = cls.objects.get(pk=conversation_id, owner=owner)
+            if tools is not None and tools != conversation.tools:
+                conversation.tools = tools
+                conversation.save(update_fields=["tools"])
+        return conversation.add_user_message(content)
 
     def add_user_message(self, content: str) -> Message:
         now = timezone.now()

@@ -1,0 +1,75 @@
+import pytest
+
+from chat.models import Message
+from tests.conftest import assemble, connect, receive_until
+from tests.fakes.script import Fault, Script
+from tests.fakes.upstream import FakeUpstream
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PROVIDERS = {
+    "openai": ("OPENAI", "openai_base_url", "gpt-test"),
+    "anthropic": ("ANTHROPIC", "anthropic_base_url", "claude-test"),
+    "gemini": ("GEMINI", "gemini_base_url", "gemini-test"),
+}
+
+
+@pytest.fixture(params=sorted(PROVIDERS))
+def provider(request, settings):
+    """Each hosted provider in turn, its real SDK pointed at the fake upstream."""
+    prefix, url, model = PROVIDERS[request.param]
+    with FakeUpstream() as fake:
+        setattr(settings, f"{prefix}_API_KEY", "test-key")
+        setattr(settings, f"{prefix}_BASE_URL", getattr(fake, url))
+        setattr(settings, f"{prefix}_MODELS", [model])
+        settings.PROVIDER_RETRIES = 0
+        yield fake, f"{request.param}:{model}"
+
+
+async def test_a_chat_streams_through_each_provider(alice, provider):
+    fake, model = provider
+    fake.enqueue(Script(text="Bonjour, ça va? 🌍 Fine.", input_tokens=12, output_tokens=7))
+    ws = await connect(alice)
+    await ws.send_json_to({"type": "send", "conversation": None, "content": "hi", "model": model})
+    frames = await receive_until(ws, "message.end")
+    await ws.disconnect()
+    message = frames[0]["message"]
+    assert assemble(frames, message) == "Bonjour, ça va? 🌍 Fine."
+    assert frames[-1]["status"] == "complete"
+    assert frames[-1]["usage"] == {"input_tokens": 12, "output_tokens": 7}
+    stored = await Message.objects.aget(pk=message)
+    assert (stored.text, stored.input_tokens, stored.output_tokens) == (
+        "Bonjour, ça va? 🌍 Fine.",
+        12,
+        7,
+    )
+
+
+async def test_a_failure_mid_answer_keeps_the_text_and_tells_the_user(alice, provider):
+    fake, model = provider
+    fake.enqueue(
+        Script(tokens=["Part ", "one ", "two ", "three"], fault=Fault.error_event(after=2))
+    )
+    ws = await connect(alice)
+    await ws.send_json_to({"type": "send", "conversation": None, "content": "hi", "model": model})
+    frames = await receive_until(ws, "message.end")
+    await ws.disconnect()
+    end = frames[-1]
+    assert end["status"] == "failed"
+    assert end["error"]  # a plain sentence for the user
+    stored = await Message.objects.aget(pk=frames[0]["message"])
+    assert stored.text == assemble(frames, stored.pk) == "Part one "
+    assert stored.error_detail  # the precise reason, for the admin
+
+
+async def test_a_rate_limit_before_the_first_token_is_retried(alice, provider, settings):
+    fake, model = provider
+    settings.PROVIDER_RETRIES = 2
+    fake.enqueue(Script(fault=Fault.rate_limited(retry_after_ms=1)), Script(text="After a retry."))
+    ws = await connect(alice)
+    await ws.send_json_to({"type": "send", "conversation": None, "content": "hi", "model": model})
+    frames = await receive_until(ws, "message.end")
+    await ws.disconnect()
+    assert frames[-1]["status"] == "complete"
+    assert assemble(frames, frames[0]["message"]) == "After a retry."
+    assert len(fake.requests) == 2
