@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -12,7 +13,7 @@ from chat.models import Conversation
 from chat.truncation import apply_truncation, plan_truncation, plural, summary
 
 
-def whole_number(minimum: int) -> Any:
+def whole_number(minimum: int) -> Callable[[str], int]:
     def parse(value: str) -> int:
         try:
             number = int(value)
