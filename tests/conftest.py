@@ -12,6 +12,9 @@ from django.test import Client
 
 from chat import catalog, control, generation
 
+# The live app (a real Daphne process) for end-to-end tests, wherever they live.
+pytest_plugins = ["tests.browser.live"]
+
 
 def service_reachable(host: str, port: int) -> bool:
     try:
