@@ -95,9 +95,6 @@ class RemoteWatcher:
         self.delivered = offset  # code points the watcher is known to hold
 
     async def deliver(self, frame: Frame) -> bool:
-        return await self.send(frame)
-
-    async def send(self, frame: Frame) -> bool:
         layer = get_channel_layer()
         try:
             await layer.send(self.channel, {"type": "generation.frame", "frame": frame.data})
@@ -116,4 +113,4 @@ class RemoteWatcher:
             frame = delta(message_id, seq, self.delivered, text[self.delivered :])
         elif self.delivered > offset:
             return True
-        return await self.send(frame)
+        return await self.deliver(frame)

@@ -90,6 +90,7 @@ class Generation:
         self.flushed_at = 0.0
         self.checkpointed_len = len(self.text)
         self.stopped = False
+        self.ended: Frame | None = None  # the end frame, once sent
         self.upstream: asyncio.Task[None] | None = None
         self.lock = asyncio.Lock()  # one fan-out at a time, so frames never overtake each other
         self.wake = asyncio.Event()
@@ -184,15 +185,22 @@ class Generation:
             follows=follows,
         )
 
+    async def join(self, subscriber: Subscriber, offset: int) -> bool:
+        """Send a newcomer the text from ``offset``; False when the answer has already ended
+        (then it got the end frame too, and there is nothing to follow). Hold the lock."""
+        await subscriber.deliver(self.start_frame(offset))
+        if offset < len(self.text):
+            await subscriber.deliver(delta(self.message_id, self.seq, offset, self.text[offset:]))
+        if self.ended is not None:  # it ended while the newcomer was on its way
+            await subscriber.deliver(self.ended)
+            return False
+        return True
+
     async def subscribe(self, subscriber: Subscriber, offset: int = 0) -> None:
         """Send ``subscriber`` the text from ``offset``, then every live frame."""
         async with self.lock:
-            await subscriber.deliver(self.start_frame(offset))
-            if offset < len(self.text):
-                await subscriber.deliver(
-                    delta(self.message_id, self.seq, offset, self.text[offset:])
-                )
-            self.subscribers.append(subscriber)
+            if await self.join(subscriber, offset):
+                self.subscribers.append(subscriber)
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
         if subscriber in self.subscribers:
@@ -201,10 +209,8 @@ class Generation:
     async def watch(self, channel: str, offset: int) -> None:
         watcher = RemoteWatcher(channel, offset)
         async with self.lock:
-            await watcher.deliver(self.start_frame(offset))
-            if offset < len(self.text):
-                await watcher.send(delta(self.message_id, self.seq, offset, self.text[offset:]))
-            self.watchers[channel] = watcher
+            if await self.join(watcher, offset):
+                self.watchers[channel] = watcher
 
     def unwatch(self, channel: str) -> None:
         self.watchers.pop(channel, None)
@@ -324,6 +330,7 @@ class Generation:
                     await self.fan_out(
                         Frame(type="tool.call", message=self.message_id, call=called, result=result)
                     )
+                self.ended = frame
                 await self.fan_out(frame)
 
 

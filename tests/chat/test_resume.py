@@ -78,3 +78,23 @@ async def test_another_user_cannot_resume_or_stop_an_answer(alice, bob, upstream
         await intruder.send_json_to(frame)
         assert (await intruder.receive_json_from(timeout=5))["code"] == "not_found"
     await intruder.disconnect()
+
+
+async def test_joining_an_answer_just_as_it_ends_still_delivers_its_end(alice, upstream):
+    from chat import generation
+    from chat.api import EventQueue
+
+    upstream.enqueue(Script(text="Quick."))
+    ws = await connect(alice)
+    await ws.send_json_to(SEND)
+    start = await ws.receive_json_from(timeout=10)
+    answer = generation.running[start["message"]]  # looked up before it ended...
+    await receive_until(ws, "message.end")
+    await ws.disconnect()
+
+    late = EventQueue()
+    await answer.subscribe(late, 0)  # ...joined after
+    frames = [late.frames.get_nowait().data for _ in range(late.frames.qsize())]
+    assert [f["type"] for f in frames] == ["message.start", "delta", "message.end"]
+    assert frames[1]["text"] == "Quick."
+    assert late not in answer.subscribers
