@@ -80,6 +80,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "chat.security.security_headers",  # above WhiteNoise: static files get them too
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -210,3 +211,67 @@ try:
 except ValueError as exc:
     raise ImproperlyConfigured(f"MODEL_CONTEXT_LENGTHS: {exc}") from None
 SUMMARIZE_DROPPED = env_bool("SUMMARIZE_DROPPED", False)
+
+# Security (docs/security.md) ----------------------------------------------------------------
+# Strict by default when DEBUG=false: `manage.py check --deploy` passes with only SECRET_KEY and
+# ALLOWED_HOSTS set. Each knob can be relaxed for a deployment that needs it.
+
+
+def env_proxy_ssl_header(name: str) -> tuple[str, str] | None:
+    """``X-Forwarded-Proto: https`` as Django wants it: ("HTTP_X_FORWARDED_PROTO", "https")."""
+    value = os.environ.get(name, "")
+    if not value:
+        return None
+    header, _, expected = value.partition(":")
+    header, expected = header.strip(), expected.strip()
+    if not header or not expected or not all(c.isalnum() or c == "-" for c in header):
+        raise ImproperlyConfigured(
+            f"{name} must look like 'X-Forwarded-Proto: https', not {value!r}"
+        )
+    return "HTTP_" + header.upper().replace("-", "_"), expected
+
+
+# Only behind a TLS-terminating proxy that sets this header (and strips it from clients).
+SECURE_PROXY_SSL_HEADER = env_proxy_ssl_header("SECURE_PROXY_SSL_HEADER")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_HSTS_SECONDS = int(env_number("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = os.environ.get("REFERRER_POLICY", "same-origin")
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Model output is rendered as HTML: no inline script or style, and nothing loaded from another
+# host, so a sanitizer bug alone cannot run a script or send a conversation away.
+CONTENT_SECURITY_POLICY = os.environ.get(
+    "CONTENT_SECURITY_POLICY",
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'",
+)
+
+# A provider key that reaches a log record anyway is written as [redacted].
+LOGGING["filters"] = {"redact_secrets": {"()": "chat.security.RedactSecrets"}}
+LOGGING["handlers"]["console"]["filters"] = ["redact_secrets"]
+
+# The cache holds the sign-in throttle's counters. The in-memory default counts per process;
+# several processes should share Redis so that a guesser cannot spread over them.
+CACHE_URL = os.environ.get("CACHE_URL", "")
+if not CACHE_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+elif CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    }
+else:
+    raise ImproperlyConfigured(f"CACHE_URL must start with redis://, not {CACHE_URL!r}")
+
+# Sign-in throttling: after this many failures in the window, further tries are refused.
+LOGIN_FAILURES_PER_USERNAME = int(env_number("LOGIN_FAILURES_PER_USERNAME", 5, minimum=1))
+LOGIN_FAILURES_PER_IP = int(env_number("LOGIN_FAILURES_PER_IP", 5, minimum=1))
+LOGIN_FAILURE_WINDOW = env_number("LOGIN_FAILURE_WINDOW_S", 900, minimum=1, kind=float)
+# What one user may send, over every socket and the API of one process: a burst, then a
+# sustained rate (a browser sends a few frames a minute; this only stops floods).
+FRAME_RATE_BURST = int(env_number("FRAME_RATE_BURST", 60, minimum=1))
+FRAME_RATE_PER_S = env_number("FRAME_RATE_PER_S", 10, minimum=0.01, kind=float)
