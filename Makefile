@@ -56,8 +56,8 @@ format: install
 test: install chromium lint
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest
-	@echo "Again on PostgreSQL and Redis: the tests that need real services."
-	DATABASE_URL=$(POSTGRES_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/pytest -m "services"
+	@echo "Again on PostgreSQL and Redis: the tests that need real services or are database-specific."
+	DATABASE_URL=$(POSTGRES_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/pytest -m "services or postgres"
 
 bench: install chromium
 	$(BIN)/python -m bench $(if $(FULL),--full,)
