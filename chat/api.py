@@ -19,7 +19,7 @@ from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from chat import api_tokens, catalog, control, generation
+from chat import api_tokens, catalog, control, generation, ratelimit
 from chat.fanout import Frame, delta, stored_end
 from chat.frames import BadFrame, ClientFrame
 from chat.models import Conversation, Message
@@ -127,6 +127,8 @@ async def chat(request: HttpRequest) -> HttpResponse:
     user = await authenticate(request)
     if not user.is_authenticated:
         return unauthorized()
+    if (refused := ratelimit.refuse_api_request(user)) is not None:
+        return refused
     try:
         frame = ClientFrame("send", _json_body(request))
         content, models = frame.content(), frame.models()
@@ -184,6 +186,8 @@ async def stream(request: HttpRequest, message_id: int) -> HttpResponse:
     user = await authenticate(request)
     if not user.is_authenticated:
         return unauthorized()
+    if (refused := ratelimit.refuse_api_request(user)) is not None:
+        return refused
     try:
         message = await _message(user, message_id)
         offset = _resume_offset(request)
@@ -221,6 +225,8 @@ async def stop(request: HttpRequest, message_id: int) -> HttpResponse:
     user = await authenticate(request)
     if not user.is_authenticated:
         return unauthorized()
+    if (refused := ratelimit.refuse_api_request(user)) is not None:
+        return refused
     try:
         message = await _message(user, message_id)
     except Message.DoesNotExist:

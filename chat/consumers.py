@@ -6,7 +6,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.db import close_old_connections
 
-from chat import catalog, control, generation
+from chat import catalog, control, generation, ratelimit
 from chat.fanout import Frame, delta, stored_end
 from chat.frames import BadFrame, ClientFrame, parse
 from chat.models import Conversation, Message
@@ -51,6 +51,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.deliver(Frame(type="error", code=code, detail=detail))
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if not ratelimit.frames.allow(self.user.pk):  # before parsing: a flood costs little
+            await self.reply_error("rate_limited", ratelimit.TOO_FAST)
+            return
         try:
             frame = parse(text_data if text_data is not None else bytes_data)
             await getattr(self, "on_" + frame.type)(frame)

@@ -2,13 +2,16 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from chat import api, views
+from chat import api, ratelimit, views
+
+# The admin's sign-in is throttled like the site's.
+admin.site.login_form = ratelimit.ThrottledAdminAuthenticationForm
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("c/<int:conversation_id>/", views.conversation, name="conversation"),
     path("signup/", views.signup, name="signup"),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", views.sign_in, name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("settings/tokens/", views.api_tokens, name="api_tokens"),
     path("settings/tokens/<int:token_id>/revoke/", views.revoke_api_token, name="revoke_api_token"),

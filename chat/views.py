@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth import get_user_model, login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import UserCreationForm
 from django.http import HttpRequest, HttpResponse
@@ -10,7 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from chat import api_tokens as api_tokens_module
-from chat import catalog
+from chat import catalog, ratelimit
 from chat.generation import mark_stale_interrupted
 from chat.models import APIToken, Conversation, Message
 
@@ -103,3 +104,15 @@ def revoke_api_token(request: HttpRequest, token_id: int) -> HttpResponse:
     token.revoked_at = timezone.now()
     token.save(update_fields=["revoked_at"])
     return redirect("api_tokens")
+
+
+_sign_in = auth_views.LoginView.as_view(authentication_form=ratelimit.ThrottledAuthenticationForm)
+
+
+def sign_in(request: HttpRequest) -> HttpResponse:
+    """The sign-in page, refusing password guesses past the limits of chat.ratelimit."""
+    response = _sign_in(request)
+    form = getattr(response, "context_data", {}).get("form")
+    if form is not None and form.has_error("__all__", "throttled"):
+        response.status_code = 429
+    return response

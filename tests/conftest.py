@@ -10,7 +10,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from chat import catalog, control, generation
+from chat import catalog, control, generation, ratelimit
 
 # The live app (a real Daphne process) for end-to-end tests, wherever they live.
 pytest_plugins = ["tests.browser.live"]
@@ -39,6 +39,7 @@ def require_service(name: str, host: str, port: int) -> None:
 def fresh_process_state():
     """Each test runs on its own event loop: forget loop-bound state from the one before."""
     catalog.providers.cache_clear()
+    ratelimit.frames.reset()
     control.reset()
     generation.running.clear()
     channel_layers.backends.clear()
