@@ -194,6 +194,12 @@ export class StreamingMarkdown {
       return node;
     });
     this.frozenLength += chunk.length;
+    this.settle(frozen);
+    return frozen;
+  }
+
+  /** Bookkeeping for nodes that now show finished blocks: their code gets highlighted. */
+  settle(frozen) {
     this.tailShown = null;
     this.stats.freezes += 1;
     for (const node of frozen) {
@@ -201,7 +207,6 @@ export class StreamingMarkdown {
       const codes = node.matches("pre > code") ? [node] : node.querySelectorAll("pre > code");
       for (const code of codes) this.highlights.push(highlightWhenIdle(code));
     }
-    return frozen;
   }
 
   renderTail(text) {
@@ -236,7 +241,7 @@ export class StreamingMarkdown {
       ?.querySelector("pre > code");
     if (!code) return;
     const start = this.frozenLength + contentStart;
-    this.fence = { code, marker, text: null, appended: start, scanned: start };
+    this.fence = { code, marker, start, text: null, appended: start, scanned: start };
     this.growFence();
   }
 
@@ -249,6 +254,15 @@ export class StreamingMarkdown {
     for (let at = fence.scanned; at < completeEnd; ) {
       const next = source.indexOf("\n", at) + 1;
       if (closesFence(source.slice(at, next - 1), fence.marker)) {
+        // What is on screen is the finished block when it holds exactly the code between the
+        // fences: freeze it as it is, instead of rendering (and comparing) a long block again.
+        const shown = fence.text ? fence.text.data : "";
+        if (shown.length === at - fence.start && source.startsWith(shown, fence.start)) {
+          const frozen = this.tailNodes;
+          this.tailNodes = [];
+          this.frozenLength = next;
+          this.settle(frozen);
+        }
         this.fence = null;
         return false;
       }
