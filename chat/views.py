@@ -1,17 +1,19 @@
 from __future__ import annotations
 
+from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import UserCreationForm
-from django.http import HttpRequest, HttpResponse
+from django.db.models import Exists, OuterRef, Q
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from chat import api_tokens as api_tokens_module
-from chat import catalog, ratelimit
+from chat import catalog, generation, ratelimit
 from chat.generation import mark_stale_interrupted
 from chat.models import APIToken, Conversation, Message
 
@@ -37,37 +39,72 @@ def signup(request: HttpRequest) -> HttpResponse:
     return render(request, "registration/signup.html", {"form": form, "first": first})
 
 
+def _message_data(m: Message, versions: dict[int, list[int]]) -> dict[str, object]:
+    return {
+        "id": m.pk,
+        "role": m.role,
+        "text": m.text,
+        "status": m.status,
+        "model": m.model,
+        "seq": m.seq,
+        "reply_to": m.reply_to_id,
+        "context_from_seq": m.context_from_seq,
+        "versions": versions.get(m.seq, [m.pk]) if m.role == Message.Role.ASSISTANT else [],
+        "tool_calls": m.tool_calls or [],
+        "tool_call_id": m.tool_call_id,
+        "ttft_ms": m.ttft_ms,
+        "tokens_per_second": m.tokens_per_second,
+        "output_tokens": m.output_tokens,
+        "error": m.error,
+    }
+
+
+def _answer_versions(conversation: Conversation) -> dict[int, list[int]]:
+    """seq -> the ids of every version of the answer at that seq, oldest first (the order of
+    Message.versions()), in one query instead of one per answer."""
+    versions: dict[int, list[int]] = {}
+    rows = (
+        conversation.messages.filter(role=Message.Role.ASSISTANT)
+        .order_by("created_at", "pk")
+        .values_list("seq", "pk")
+    )
+    for seq, pk in rows:
+        versions.setdefault(seq, []).append(pk)
+    return versions
+
+
+def _conversation_data(c: Conversation) -> dict[str, object]:
+    return {"id": c.pk, "title": str(c), "updated_at": c.updated_at.isoformat()}
+
+
+def _model_groups(models: list[str]) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The picker's options, grouped by provider: [(provider, [(value, model name)])]."""
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for name in models:
+        provider, _, model = name.partition(":")
+        groups.setdefault(provider, []).append((name, model or name))
+    return list(groups.items())
+
+
 def _chat_page(request: HttpRequest, conversation: Conversation | None) -> HttpResponse:
     messages = []
     if conversation is not None:
         if conversation.transcript().filter(status__in=Message.LIVE).exists():
             mark_stale_interrupted()  # show an answer whose process died as interrupted
-        messages = [
-            {
-                "id": m.pk,
-                "role": m.role,
-                "text": m.text,
-                "status": m.status,
-                "model": m.model,
-                "reply_to": m.reply_to_id,
-                "ttft_ms": m.ttft_ms,
-                "tokens_per_second": m.tokens_per_second,
-                "output_tokens": m.output_tokens,
-                "error": m.error,
-            }
-            for m in conversation.transcript()
-        ]
+        versions = _answer_versions(conversation)
+        messages = [_message_data(m, versions) for m in conversation.transcript()]
+    conversations = Conversation.objects.filter(owner=request.user)[:200]
     return render(
         request,
         "chat/chat.html",
         {
             "conversation": conversation,
-            "conversations": Conversation.objects.filter(owner=request.user)[:100],
-            "models": catalog.models(),
+            "model_groups": _model_groups(catalog.models()),
             "selected_model": conversation.model if conversation else catalog.default_model(),
             "page_data": {
                 "conversation": conversation.pk if conversation else None,
                 "messages": messages,
+                "conversations": [_conversation_data(c) for c in conversations],
             },
         },
     )
@@ -104,6 +141,92 @@ def revoke_api_token(request: HttpRequest, token_id: int) -> HttpResponse:
     token.revoked_at = timezone.now()
     token.save(update_fields=["revoked_at"])
     return redirect("api_tokens")
+
+
+def _own_conversation(request: HttpRequest, conversation_id: int) -> Conversation:
+    return get_object_or_404(Conversation, pk=conversation_id, owner=request.user)
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+@login_required
+@require_POST
+def rename_conversation(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    conversation = _own_conversation(request, conversation_id)
+    title = " ".join(request.POST.get("title", "").split())
+    if not title:
+        return JsonResponse({"error": "A title cannot be empty."}, status=400)
+    conversation.title = title[: Conversation._meta.get_field("title").max_length]
+    # Not updated_at: a rename is not activity, and must not move it to "Today".
+    conversation.save(update_fields=["title"])
+    if _wants_json(request):
+        return JsonResponse(_conversation_data(conversation))
+    return redirect("conversation", conversation.pk)
+
+
+@login_required
+@require_POST
+def delete_conversation(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    conversation = _own_conversation(request, conversation_id)
+    # An answer still being written would go on (and be billed) for a conversation that is gone.
+    for message in conversation.messages.filter(status__in=Message.LIVE):
+        async_to_sync(generation.stop_answer)(message)
+    conversation.delete()
+    if _wants_json(request):
+        return JsonResponse({"deleted": conversation_id})
+    return redirect("home")
+
+
+SEARCH_LIMIT = 50
+SNIPPET_CHARS = 120
+
+
+def _snippet(text: str, query: str) -> str:
+    """A line of context around the first match, on one line."""
+    at = text.lower().find(query.lower())
+    if at < 0:
+        return ""
+    start = max(0, at - SNIPPET_CHARS // 3)
+    end = min(len(text), at + len(query) + SNIPPET_CHARS)
+    snippet = " ".join(text[start:end].split())
+    return ("…" if start else "") + snippet + ("…" if end < len(text) else "")
+
+
+@login_required
+@require_GET
+def search_conversations(request: HttpRequest) -> HttpResponse:
+    """The user's conversations whose title or messages contain ``q``, newest first."""
+    query = " ".join(request.GET.get("q", "").split())[:200]
+    if not query:
+        return JsonResponse({"query": "", "results": []})
+    in_messages = Message.objects.filter(
+        conversation=OuterRef("pk"),
+        role__in=(Message.Role.USER, Message.Role.ASSISTANT),
+        text__icontains=query,
+    )
+    found = list(
+        Conversation.objects.filter(owner=request.user)
+        .filter(Q(title__icontains=query) | Exists(in_messages))
+        .order_by("-updated_at")[:SEARCH_LIMIT]
+    )
+    # One matching message per conversation, for the line under its title.
+    snippets: dict[int, str] = {}
+    matches = (
+        Message.objects.filter(
+            conversation__in=found,
+            role__in=(Message.Role.USER, Message.Role.ASSISTANT),
+            text__icontains=query,
+        )
+        .order_by("conversation_id", "seq")
+        .values_list("conversation_id", "text")
+    )
+    for conversation_id, text in matches:
+        if conversation_id not in snippets:
+            snippets[conversation_id] = _snippet(text, query)
+    results = [{**_conversation_data(c), "snippet": snippets.get(c.pk, "")} for c in found]
+    return JsonResponse({"query": query, "results": results})
 
 
 _sign_in = auth_views.LoginView.as_view(authentication_form=ratelimit.ThrottledAuthenticationForm)
