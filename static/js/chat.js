@@ -1,153 +1,183 @@
-// The chat page: the transcript, the composer, and frames from the server.
+// The chat page: wires the transcript, the composer, the sidebar and the scroller to the
+// WebSocket, and keeps track of what the server has yet to answer.
 
+import { Composer } from "./composer.js";
 import { Connection } from "./connection.js";
-import { accept, codePointLength } from "./offsets.js";
+import { StickToBottom } from "./scroll.js";
+import { Sidebar } from "./sidebar.js";
+import { anyStreaming, store } from "./store.js";
+import { Transcript } from "./transcript.js";
 
 const page = JSON.parse(document.getElementById("page-data").textContent);
-const transcript = document.getElementById("transcript");
-const composer = document.getElementById("composer");
-const content = composer.elements.content;
-const stopButton = composer.elements.stop;
+store.conversation = page.conversation;
+
+const app = document.getElementById("app");
+const scroller = document.getElementById("transcript");
+const jump = document.getElementById("jump");
 const connectionNote = document.getElementById("connection");
+const notice = document.getElementById("notice");
+const topbarTitle = document.getElementById("topbar-title");
 
-// message id -> {element, body, held (code points), status}
-const messages = new Map();
-let conversationId = page.conversation;
-
-function metaLine(m) {
-  const parts = [m.model];
-  if (m.ttft_ms != null) parts.push(`${m.ttft_ms} ms to first token`);
-  if (m.tokens_per_second != null) parts.push(`${m.tokens_per_second} tokens/s`);
-  if (m.output_tokens != null) parts.push(`${m.output_tokens} tokens`);
-  return parts.filter(Boolean).join(" · ");
+function showNotice(text) {
+  notice.textContent = text;
+  notice.hidden = !text;
 }
 
-function addMessage({ id, role, text = "", status = "complete", model = "" }) {
-  let entry = messages.get(id);
-  if (entry) return entry;
-  const element = document.createElement("article");
-  element.className = `message ${role}`;
-  element.dataset.messageId = id;
-  element.dataset.role = role;
-  element.dataset.status = status;
-  const body = document.createElement("div");
-  body.className = "body";
-  body.textContent = text;
-  const meta = document.createElement("p");
-  meta.className = "meta";
-  meta.textContent = model;
-  const error = document.createElement("p");
-  error.className = "error";
-  error.hidden = true;
-  element.append(body, error, meta);
-  transcript.append(element);
-  entry = { element, body, meta, error, held: codePointLength(text), status, model };
-  messages.set(id, entry);
-  return entry;
+// Requests the server has not answered yet, oldest first. The server handles one socket's
+// frames in order, so an error frame (which names no request) answers the oldest one; an
+// answer's message.start answers the request it matches.
+const waiting = [];
+
+function request(entry) {
+  waiting.push(entry);
 }
 
-function setStatus(entry, status) {
-  entry.status = status;
-  entry.element.dataset.status = status;
-  const streaming = [...messages.values()].some((m) => m.status === "streaming");
-  stopButton.hidden = !streaming;
+function answered(frame) {
+  const index = waiting.findIndex((entry) => entry.matches(frame));
+  if (index >= 0) waiting.splice(index, 1);
+}
+
+function refused(frame) {
+  const entry = waiting.shift();
+  entry?.undo();
+  showNotice(frame.detail || "The server refused that.");
+}
+
+let connection = null;
+const send = (frame) => connection.send(frame);
+
+const transcript = new Transcript(document.getElementById("messages"), {
+  send,
+  request,
+  onChange: () => composer.setStreaming(anyStreaming()),
+});
+
+const composer = new Composer(document.getElementById("composer"), {
+  onSend: sendMessage,
+  onStop: stopAll,
+  onError: showNotice,
+});
+
+const csrfInput = document.querySelector("#logout input[name=csrfmiddlewaretoken]");
+const sidebar = new Sidebar({
+  app,
+  nav: document.getElementById("sidebar"),
+  list: document.getElementById("conversation-list"),
+  search: document.getElementById("search"),
+  openButton: document.getElementById("sidebar-open"),
+  closeButton: document.getElementById("sidebar-close"),
+  scrim: document.getElementById("scrim"),
+  csrfToken: csrfInput ? csrfInput.value : "",
+  current: store.conversation,
+  conversations: page.conversations,
+  onRenamed: setTitle,
+});
+
+const stick = new StickToBottom(scroller, {
+  content: document.getElementById("messages"),
+  onChange: ({ attached }) => {
+    jump.hidden = attached;
+  },
+});
+jump.addEventListener("click", () => {
+  stick.jumpToLatest();
+  composer.focus();
+});
+
+function setTitle(title) {
+  document.title = title;
+  topbarTitle.textContent = title;
+}
+
+/** The title the server gives a new conversation (Conversation.start). */
+function titleFor(content) {
+  return Array.from(content.split(/\s+/).filter(Boolean).join(" ")).slice(0, 80).join("");
+}
+
+function sendMessage({ content, models }) {
+  showNotice("");
+  transcript.showPending(content);
+  composer.setSending(true);
+  stick.jumpToLatest();
+  const frame = { type: "send", conversation: store.conversation, content };
+  if (models.length > 1) frame.models = models;
+  else frame.model = models[0];
+  request({
+    kind: "send",
+    content,
+    // The first answer to a message the page has not seen before answers this send.
+    matches: (f) => f.user_message != null && !store.messages.has(f.user_message),
+    undo: () => {
+      transcript.dropPending();
+      composer.setSending(false);
+      composer.restore(content);
+    },
+  });
+  send(frame);
+}
+
+function stopAll() {
+  for (const [id, view] of store.messages) {
+    if (view.live) send({ type: "stop", message: id });
+  }
+}
+
+function started(frame) {
+  if (frame.conversation && store.conversation !== frame.conversation) {
+    const pending = waiting.find((entry) => entry.kind === "send");
+    store.conversation = frame.conversation;
+    history.replaceState(null, "", `/c/${frame.conversation}/`);
+    const title = titleFor(pending ? pending.content : "");
+    if (title) setTitle(title);
+    sidebar.touch({ id: frame.conversation, title: title || `Conversation ${frame.conversation}` });
+  } else if (frame.conversation && frame.offset === 0 && !store.messages.has(frame.message)) {
+    sidebar.touch({ id: frame.conversation });
+  }
+  answered(frame);
+  transcript.start(frame);
+  composer.setSending(waiting.some((entry) => entry.kind === "send"));
 }
 
 const handlers = {
-  "message.start"(f) {
-    if (f.conversation && conversationId !== f.conversation) {
-      conversationId = f.conversation;
-      history.replaceState(null, "", `/c/${f.conversation}/`);
-    }
-    if (f.user_message && !messages.has(f.user_message) && pendingUserText !== null) {
-      addMessage({ id: f.user_message, role: "user", text: pendingUserText });
-      pendingUserText = null;
-    }
-    const entry = addMessage({ id: f.message, role: "assistant", model: f.model });
-    setStatus(entry, "streaming");
+  "message.start": started,
+  delta(frame) {
+    const resume = transcript.delta(frame);
+    if (resume) send(resume);
   },
-  delta(f) {
-    const entry = messages.get(f.message) || addMessage({ id: f.message, role: "assistant" });
-    const verdict = accept(entry.held, f.offset, f.text);
-    if (verdict.gap) {
-      connection.send({ type: "resume", message: f.message, offset: entry.held });
-      return;
+  "tool.call": (frame) => transcript.toolCall(frame),
+  "message.end": (frame) => transcript.end(frame),
+  error(frame) {
+    if (frame.message) {
+      transcript.fail(frame);
+    } else if (frame.code === "not_streaming") {
+      // A stop that crossed the answer's end: nothing to do.
+    } else {
+      refused(frame);
+      composer.setSending(waiting.some((entry) => entry.kind === "send"));
     }
-    if (verdict.append) {
-      entry.body.append(verdict.append);
-      entry.held += codePointLength(verdict.append);
-    }
-  },
-  "message.end"(f) {
-    const entry = messages.get(f.message);
-    if (!entry) return;
-    setStatus(entry, f.status);
-    entry.meta.textContent = metaLine({
-      model: entry.model,
-      ttft_ms: f.ttft_ms,
-      tokens_per_second: f.tokens_per_second,
-      output_tokens: f.usage?.output_tokens,
-    });
-    if (f.error) {
-      entry.error.textContent = f.error;
-      entry.error.hidden = false;
-    }
-  },
-  error(f) {
-    connectionNote.textContent = f.detail;
-    connectionNote.hidden = false;
   },
 };
 
-const connection = new Connection({
+connection = new Connection({
   onFrame: (frame) => handlers[frame.type]?.(frame),
   onState: (state) => {
-    connectionNote.textContent = state === "reconnecting" ? "Reconnecting…" : "";
-    connectionNote.hidden = state !== "reconnecting";
+    const reconnecting = state === "reconnecting";
+    connectionNote.textContent = reconnecting ? "Reconnecting…" : "";
+    connectionNote.hidden = !reconnecting;
+    app.classList.toggle("offline", reconnecting);
   },
-  resumeList: () =>
-    [...messages.entries()]
-      .filter(([, m]) => m.status === "streaming")
-      .map(([id, m]) => ({ message: id, offset: m.held })),
+  resumeList: () => transcript.resumeFrames(),
 });
 
-for (const m of page.messages) {
-  const entry = addMessage(m);
-  if (m.status === "complete" || m.role !== "assistant") entry.meta.textContent = metaLine(m);
-  if (m.error) {
-    entry.error.textContent = m.error;
-    entry.error.hidden = false;
-  }
-  // An answer still being written: join it where the page left off.
-  if (m.status === "streaming" || m.status === "pending") {
-    setStatus(entry, "streaming");
-    connection.send({ type: "resume", message: m.id, offset: entry.held });
-  }
+// Join every answer that was still being written when the page was made, from where the
+// page's copy of it ends.
+for (const view of transcript.load(page.messages)) {
+  view.resuming = true;
+  request({ kind: "resume", matches: (f) => f.message === view.id, undo: () => {} });
+  send({ type: "resume", message: view.id, offset: view.held });
 }
+composer.setStreaming(anyStreaming());
+if (!store.conversation || !page.messages.length) composer.focus();
 
-let pendingUserText = null;
-
-composer.addEventListener("submit", (event) => {
-  event.preventDefault();
-  const text = content.value;
-  if (!text.trim()) return;
-  pendingUserText = text;
-  connection.send({
-    type: "send",
-    conversation: conversationId,
-    content: text,
-    model: composer.elements.model.value,
-  });
-  content.value = "";
-});
-
-content.addEventListener("keydown", (event) => {
-  if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
-    event.preventDefault();
-    composer.requestSubmit();
-  }
-});
-
-stopButton.addEventListener("click", () => {
-  for (const [id, m] of messages) if (m.status === "streaming") connection.send({ type: "stop", message: id });
-});
+// The composer shows once it works: a message typed before this point would go nowhere.
+app.dataset.ready = "true";

@@ -8,8 +8,15 @@ export class Connection {
     this.resumeList = resumeList; // () => [{message, offset}] for answers still streaming
     this.queue = [];
     this.attempt = 0;
+    this.suspended = false;
     this.connect();
     window.addEventListener("online", () => this.retryNow());
+    // Leaving the page closes the socket on purpose: no "reconnecting" while the next page
+    // loads. A page restored from the back/forward cache joins its answers again.
+    window.addEventListener("pagehide", () => this.suspend());
+    window.addEventListener("pageshow", (event) => {
+      if (event.persisted) this.wake();
+    });
   }
 
   url() {
@@ -18,16 +25,19 @@ export class Connection {
   }
 
   connect() {
-    this.socket = new WebSocket(this.url());
-    this.socket.addEventListener("open", () => {
+    const socket = new WebSocket(this.url());
+    this.socket = socket;
+    socket.addEventListener("open", () => {
       const reconnected = this.attempt > 0;
       this.attempt = 0;
       this.onState("open");
       if (reconnected) for (const r of this.resumeList()) this.send({ type: "resume", ...r });
-      for (const frame of this.queue.splice(0)) this.socket.send(JSON.stringify(frame));
+      for (const frame of this.queue.splice(0)) socket.send(JSON.stringify(frame));
     });
-    this.socket.addEventListener("message", (event) => this.onFrame(JSON.parse(event.data)));
-    this.socket.addEventListener("close", () => this.scheduleReconnect());
+    socket.addEventListener("message", (event) => this.onFrame(JSON.parse(event.data)));
+    socket.addEventListener("close", () => {
+      if (socket === this.socket && !this.suspended) this.scheduleReconnect();
+    });
   }
 
   scheduleReconnect() {
@@ -39,10 +49,22 @@ export class Connection {
   }
 
   retryNow() {
-    if (this.socket.readyState === WebSocket.CLOSED) {
+    if (!this.suspended && this.socket.readyState === WebSocket.CLOSED) {
       clearTimeout(this.timer);
       this.connect();
     }
+  }
+
+  suspend() {
+    this.suspended = true;
+    clearTimeout(this.timer);
+    this.socket.close();
+  }
+
+  wake() {
+    this.suspended = false;
+    this.attempt = Math.max(this.attempt, 1); // so the open answers are resumed
+    this.connect();
   }
 
   send(frame) {

@@ -1,0 +1,150 @@
+// The composer: a textarea that grows with its text (Enter sends, Shift+Enter is a new line),
+// the model picker, compare mode (two or three models side by side), and send / stop.
+//
+// The textarea is never disabled: the reader can write the next message while an answer
+// streams. Only sending waits: while a message is on its way, and while an answer is being
+// written (then Stop takes the place of Send).
+
+const MAX_COMPARE = 3;
+const MODEL_KEY = "chat.model";
+
+export class Composer {
+  constructor(form, { onSend, onStop, onError }) {
+    this.form = form;
+    this.onSend = onSend;
+    this.onStop = onStop;
+    this.onError = onError;
+    this.textarea = form.elements.content;
+    this.select = form.elements.model;
+    this.sendButton = form.elements.send;
+    this.stopButton = form.elements.stop;
+    this.compareButton = form.elements.compare;
+    this.compareBox = form.querySelector(".compare-models");
+    this.checkboxes = [...form.querySelectorAll("input[name=models]")];
+    this.sending = false;
+    this.streaming = false;
+
+    // Required would make the browser's own bubble pop up on an empty Enter; an empty message
+    // is simply not sent.
+    this.textarea.required = false;
+    this.restoreModel();
+    this.textarea.addEventListener("input", () => this.resize());
+    this.textarea.addEventListener("keydown", (event) => this.onKeydown(event));
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.submit();
+    });
+    this.stopButton.addEventListener("click", () => this.onStop());
+    this.select.addEventListener("change", () => this.rememberModel());
+    if (this.checkboxes.length < 2) this.compareButton.hidden = true;
+    this.compareButton.addEventListener("click", () => this.toggleCompare());
+    for (const box of this.checkboxes) box.addEventListener("change", () => this.limitCompare());
+    this.resize();
+  }
+
+  onKeydown(event) {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing && event.keyCode !== 229) {
+      event.preventDefault();
+      this.submit();
+    } else if (event.key === "Escape" && this.streaming) {
+      event.preventDefault();
+      this.onStop();
+    }
+  }
+
+  /** The models the next message goes to: the picker's, or the ones ticked for comparing. */
+  models() {
+    if (!this.comparing) return [this.select.value];
+    return this.checkboxes.filter((box) => box.checked).map((box) => box.value);
+  }
+
+  get comparing() {
+    return this.compareButton.getAttribute("aria-pressed") === "true";
+  }
+
+  submit() {
+    const content = this.textarea.value;
+    if (!content.trim() || this.sending || this.streaming) return;
+    const models = this.models();
+    if (models.length < 1 || (this.comparing && models.length < 2)) {
+      this.onError("Pick two or three models to compare.");
+      return;
+    }
+    this.textarea.value = "";
+    this.resize();
+    this.onSend({ content, models });
+  }
+
+  /** Puts back a message the server refused, unless the reader has started a new one. */
+  restore(content) {
+    if (this.textarea.value.trim()) return;
+    this.textarea.value = content;
+    this.resize();
+  }
+
+  focus() {
+    this.textarea.focus();
+  }
+
+  resize() {
+    // Through the CSSOM, which a style-src policy allows (it refuses style attributes).
+    this.textarea.style.height = "auto";
+    this.textarea.style.height = `${this.textarea.scrollHeight + 2}px`;
+  }
+
+  setSending(sending) {
+    this.sending = sending;
+    this.update();
+  }
+
+  setStreaming(streaming) {
+    this.streaming = streaming;
+    this.update();
+  }
+
+  update() {
+    this.sendButton.hidden = this.streaming;
+    this.stopButton.hidden = !this.streaming;
+    this.sendButton.disabled = this.sending;
+    this.sendButton.textContent = this.sending ? "Sending…" : "Send";
+  }
+
+  toggleCompare() {
+    const on = !this.comparing;
+    this.compareButton.setAttribute("aria-pressed", String(on));
+    this.compareBox.hidden = !on;
+    this.select.disabled = on;
+    this.form.classList.toggle("comparing", on);
+    if (on && !this.checkboxes.some((box) => box.checked)) {
+      const current = this.checkboxes.find((box) => box.value === this.select.value);
+      if (current) current.checked = true;
+      this.limitCompare();
+    }
+  }
+
+  limitCompare() {
+    const full = this.checkboxes.filter((box) => box.checked).length >= MAX_COMPARE;
+    for (const box of this.checkboxes) box.disabled = full && !box.checked;
+  }
+
+  // The last model picked is what a new chat starts with; an open conversation keeps its own.
+  restoreModel() {
+    if (this.form.dataset.conversation) return;
+    try {
+      const saved = localStorage.getItem(MODEL_KEY);
+      if (saved && [...this.select.options].some((option) => option.value === saved)) {
+        this.select.value = saved;
+      }
+    } catch {
+      // Storage may be off (private windows): the server's default stands.
+    }
+  }
+
+  rememberModel() {
+    try {
+      localStorage.setItem(MODEL_KEY, this.select.value);
+    } catch {
+      // See restoreModel.
+    }
+  }
+}

@@ -1,0 +1,313 @@
+// The conversation list: grouped by date (Today, Yesterday, Previous 7 days, Older), with
+// rename, delete and search by title and content. On a phone it slides in behind a button.
+
+const GROUPS = ["Today", "Yesterday", "Previous 7 days", "Older"];
+const SEARCH_DELAY_MS = 200;
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+function element(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+const SVG = "http://www.w3.org/2000/svg";
+const PENCIL = "M4 20h4L18.5 9.5a2.1 2.1 0 0 0-3-3L5 17v3z";
+const TRASH = "M4 7h16M9 7V4h6v3M6 7l1 13h10l1-13";
+
+function iconButton(label, path, onClick) {
+  const node = element("button", "icon-button small");
+  node.type = "button";
+  node.setAttribute("aria-label", label);
+  const svg = document.createElementNS(SVG, "svg");
+  svg.setAttribute("class", "icon");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("aria-hidden", "true");
+  const line = document.createElementNS(SVG, "path");
+  line.setAttribute("d", path);
+  svg.append(line);
+  node.append(svg);
+  node.addEventListener("click", onClick);
+  return node;
+}
+
+/** Which group a date falls in, counted in the reader's own calendar days. */
+export function groupOf(date, now = new Date()) {
+  const midnight = (d) => new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime();
+  const days = Math.round((midnight(now) - midnight(date)) / DAY_MS);
+  if (days <= 0) return GROUPS[0];
+  if (days === 1) return GROUPS[1];
+  if (days <= 7) return GROUPS[2];
+  return GROUPS[3];
+}
+
+function conversationUrl(id) {
+  return `/c/${id}/`;
+}
+
+export class Sidebar {
+  constructor({ app, nav, list, search, openButton, closeButton, scrim, csrfToken, current, conversations, onRenamed }) {
+    this.app = app;
+    this.nav = nav;
+    this.list = list;
+    this.searchInput = search.elements.q;
+    this.searchUrl = search.action;
+    this.openButton = openButton;
+    this.scrim = scrim;
+    this.csrfToken = csrfToken;
+    this.current = current;
+    this.onRenamed = onRenamed;
+    this.conversations = conversations.map((c) => ({ ...c, updated: new Date(c.updated_at) }));
+    this.searchTimer = 0;
+    this.searchAbort = null;
+
+    search.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.search(true);
+    });
+    this.searchInput.addEventListener("input", () => this.search(false));
+    this.searchInput.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && this.searchInput.value) {
+        event.stopPropagation();
+        this.searchInput.value = "";
+        this.search(true);
+      }
+    });
+    openButton.addEventListener("click", () => this.open());
+    closeButton.addEventListener("click", () => this.close());
+    scrim.addEventListener("click", () => this.close());
+    nav.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && this.isOpen) this.close();
+    });
+    this.render();
+  }
+
+  // The list ---------------------------------------------------------------------------------
+
+  render() {
+    if (this.searchInput.value.trim()) return; // search results are showing
+    const groups = new Map(GROUPS.map((name) => [name, []]));
+    const sorted = [...this.conversations].sort((a, b) => b.updated - a.updated);
+    for (const c of sorted) groups.get(groupOf(c.updated)).push(c);
+    const sections = [];
+    for (const [name, items] of groups) {
+      if (!items.length) continue;
+      const section = element("section", "conversation-group");
+      const heading = element("h2", "group-title", name);
+      const list = element("ul", "conversations");
+      for (const c of items) list.append(this.item(c));
+      section.append(heading, list);
+      sections.push(section);
+    }
+    if (!sections.length) sections.push(element("p", "sidebar-empty", "No conversations yet."));
+    this.list.replaceChildren(...sections);
+  }
+
+  item(c) {
+    const li = element("li", "conversation");
+    li.dataset.conversationId = c.id;
+    const link = element("a", "conversation-link", c.title);
+    link.href = conversationUrl(c.id);
+    link.title = c.title;
+    if (c.id === this.current) link.setAttribute("aria-current", "page");
+    const actions = element("div", "item-actions");
+    actions.append(
+      iconButton(`Rename “${c.title}”`, PENCIL, () => this.startRename(li, c)),
+      iconButton(`Delete “${c.title}”`, TRASH, () => this.confirmDelete(li, c)),
+    );
+    li.append(link, actions);
+    return li;
+  }
+
+  /** A conversation just started or written to: it goes to the top. */
+  touch({ id, title }) {
+    const found = this.conversations.find((c) => c.id === id);
+    if (found) {
+      found.updated = new Date();
+    } else {
+      this.conversations.push({ id, title: title || `Conversation ${id}`, updated: new Date() });
+    }
+    this.current = id;
+    this.render();
+  }
+
+  // Rename -----------------------------------------------------------------------------------
+
+  startRename(li, c) {
+    const form = element("form", "rename");
+    const input = element("input");
+    input.name = "title";
+    input.value = c.title;
+    input.maxLength = 200;
+    input.setAttribute("aria-label", "New title");
+    form.append(input);
+    let done = false;
+    const finish = async (save) => {
+      if (done) return;
+      done = true;
+      const title = input.value.trim();
+      if (save && title && title !== c.title) {
+        const renamed = await this.post(`/c/${c.id}/rename/`, { title });
+        if (renamed) {
+          c.title = renamed.title;
+          if (c.id === this.current) this.onRenamed?.(renamed.title);
+        }
+      }
+      this.render();
+      this.list.querySelector(`[data-conversation-id="${c.id}"] .conversation-link`)?.focus();
+    };
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      finish(true);
+    });
+    input.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") {
+        event.preventDefault();
+        event.stopPropagation();
+        finish(false);
+      }
+    });
+    input.addEventListener("blur", () => finish(true));
+    li.replaceChildren(form);
+    input.focus();
+    input.select();
+  }
+
+  // Delete -----------------------------------------------------------------------------------
+
+  confirmDelete(li, c) {
+    const box = element("div", "confirm-delete");
+    box.setAttribute("role", "group");
+    box.setAttribute("aria-label", `Delete “${c.title}”?`);
+    const question = element("span", "", "Delete this conversation?");
+    const yes = element("button", "danger small", "Delete");
+    yes.type = "button";
+    const no = element("button", "small", "Cancel");
+    no.type = "button";
+    yes.addEventListener("click", () => this.delete(c));
+    no.addEventListener("click", () => {
+      this.render();
+      this.list.querySelector(`[data-conversation-id="${c.id}"] .conversation-link`)?.focus();
+    });
+    box.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") {
+        event.stopPropagation();
+        no.click();
+      }
+    });
+    box.append(question, yes, no);
+    li.replaceChildren(box);
+    no.focus();
+  }
+
+  async delete(c) {
+    const deleted = await this.post(`/c/${c.id}/delete/`, {});
+    if (!deleted) return;
+    this.conversations = this.conversations.filter((other) => other.id !== c.id);
+    if (c.id === this.current) {
+      location.assign("/");
+      return;
+    }
+    this.render();
+  }
+
+  async post(url, fields) {
+    try {
+      const response = await fetch(url, {
+        method: "POST",
+        headers: { "X-CSRFToken": this.csrfToken, Accept: "application/json" },
+        body: new URLSearchParams(fields),
+        credentials: "same-origin",
+      });
+      if (!response.ok) throw new Error(`${response.status}`);
+      return await response.json();
+    } catch {
+      this.showProblem("That did not work. Please try again.");
+      return null;
+    }
+  }
+
+  showProblem(text) {
+    const problem = element("p", "sidebar-problem", text);
+    problem.setAttribute("role", "alert");
+    this.list.prepend(problem);
+  }
+
+  // Search -----------------------------------------------------------------------------------
+
+  search(now) {
+    clearTimeout(this.searchTimer);
+    const query = this.searchInput.value.trim();
+    if (!query) {
+      this.searchAbort?.abort();
+      this.render();
+      return;
+    }
+    this.searchTimer = setTimeout(() => this.runSearch(query), now ? 0 : SEARCH_DELAY_MS);
+  }
+
+  async runSearch(query) {
+    this.searchAbort?.abort();
+    const abort = new AbortController();
+    this.searchAbort = abort;
+    let data;
+    try {
+      const url = `${this.searchUrl}?${new URLSearchParams({ q: query })}`;
+      const response = await fetch(url, { headers: { Accept: "application/json" }, signal: abort.signal });
+      if (!response.ok) throw new Error(`${response.status}`);
+      data = await response.json();
+    } catch (error) {
+      if (error.name !== "AbortError") this.showResults(query, null);
+      return;
+    }
+    if (this.searchInput.value.trim() === query) this.showResults(query, data.results);
+  }
+
+  showResults(query, results) {
+    const section = element("section", "search-results");
+    section.setAttribute("aria-label", `Conversations matching “${query}”`);
+    if (results === null) {
+      section.append(element("p", "sidebar-empty", "Search failed. Please try again."));
+    } else if (!results.length) {
+      section.append(element("p", "sidebar-empty", "No conversations match."));
+    } else {
+      const heading = element("h2", "group-title", `${results.length} found`);
+      const list = element("ul", "conversations");
+      for (const r of results) {
+        const li = element("li", "conversation result");
+        li.dataset.conversationId = r.id;
+        const link = element("a", "conversation-link");
+        link.href = conversationUrl(r.id);
+        link.append(element("span", "result-title", r.title));
+        if (r.snippet) link.append(element("span", "result-snippet", r.snippet));
+        if (r.id === this.current) link.setAttribute("aria-current", "page");
+        li.append(link);
+        list.append(li);
+      }
+      section.append(heading, list);
+    }
+    this.list.replaceChildren(section);
+  }
+
+  // On a phone -------------------------------------------------------------------------------
+
+  get isOpen() {
+    return this.app.classList.contains("sidebar-open");
+  }
+
+  open() {
+    this.app.classList.add("sidebar-open");
+    this.scrim.hidden = false;
+    this.openButton.setAttribute("aria-expanded", "true");
+    this.nav.querySelector(".new-chat")?.focus();
+  }
+
+  close() {
+    if (!this.isOpen) return;
+    this.app.classList.remove("sidebar-open");
+    this.scrim.hidden = true;
+    this.openButton.setAttribute("aria-expanded", "false");
+    this.openButton.focus();
+  }
+}

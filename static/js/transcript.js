@@ -1,0 +1,286 @@
+// The conversation on screen: messages in order, the answers to one message side by side
+// (compare mode), the versions of an answer, and the context-window divider. Server frames
+// about answers are applied here.
+//
+// An answer lives in a slot: the place on screen of one answer, showing one of its versions.
+// Regenerating adds a version to the slot; "‹ 2/3 ›" shows another one in the same place.
+
+import { MessageView } from "./message.js";
+import { store } from "./store.js";
+
+function div(className) {
+  const node = document.createElement("div");
+  node.className = className;
+  return node;
+}
+
+export class Transcript {
+  /**
+   * container: the element the messages go in. send(frame): sends a frame to the server.
+   * request(entry): remembers a request awaiting the server's answer (see chat.js).
+   * onChange(): an answer started or ended.
+   */
+  constructor(container, { send, request, onChange }) {
+    this.container = container;
+    this.send = send;
+    this.request = request;
+    this.onChange = onChange;
+    this.slots = new Map(); // answer id -> its slot {element, versions: [ids], view}
+    this.groups = new Map(); // user message id -> the group of answers right after it
+    this.regenerating = new Map(); // "replyTo model" -> the slot whose new version is coming
+    this.rows = new Map(); // message id -> the top-level element holding it
+    this.pendingUser = null; // the user's message, shown before the server has named it
+    this.empty = container.querySelector(".empty");
+    this.actions = {
+      regenerate: (view) => this.regenerate(view),
+      continue: (view) => this.continueAnswer(view),
+      selectVersion: (view, step) => this.selectVersion(view, step),
+    };
+  }
+
+  // Building ---------------------------------------------------------------------------------
+
+  append(row) {
+    if (this.empty) this.empty.hidden = true;
+    this.container.append(row);
+  }
+
+  addView(data) {
+    const view = new MessageView(data, this.actions);
+    if (view.id !== null) store.messages.set(view.id, view);
+    return view;
+  }
+
+  addUser(data) {
+    const view = this.addView({ ...data, role: "user" });
+    this.append(view.element);
+    if (view.id !== null) this.rows.set(view.id, view.element);
+    return view;
+  }
+
+  newGroup() {
+    const group = div("answers");
+    this.append(group);
+    return group;
+  }
+
+  addAnswer(group, data, versions) {
+    const view = this.addView({ ...data, role: "assistant" });
+    const slot = { element: div("slot"), versions: [...versions], view };
+    slot.element.append(view.element);
+    group.append(slot.element);
+    group.classList.toggle("compare", group.childElementCount > 1);
+    this.slots.set(view.id, slot);
+    this.rows.set(view.id, group);
+    view.setVersions(slot.versions.indexOf(view.id), slot.versions.length);
+    return view;
+  }
+
+  /** The stored transcript from the page data; returns the answers still being written. */
+  load(messages) {
+    const called = new Set();
+    for (const m of messages) for (const call of m.tool_calls || []) called.add(String(call.id));
+    let previous = null;
+    let group = null;
+    for (const m of messages) {
+      if (m.role === "user") {
+        this.addUser(m);
+      } else if (m.role === "assistant") {
+        // Answers to the same message one after the other were asked for together (compare).
+        const together = previous?.role === "assistant" && previous.reply_to === m.reply_to;
+        if (!together) {
+          group = this.newGroup();
+          if (previous?.role === "user" && previous.id === m.reply_to) this.groups.set(m.reply_to, group);
+        }
+        this.addAnswer(group, m, m.versions?.length ? m.versions : [m.id]);
+      } else if (m.role === "tool" && !called.has(String(m.tool_call_id))) {
+        // A result whose call is not on its answer (shown there otherwise).
+        const view = this.addView(m);
+        this.append(view.element);
+      }
+      previous = m;
+    }
+    this.showContextDivider(messages);
+    return [...store.messages.values()].filter((view) => view.live);
+  }
+
+  /**
+   * "Earlier messages are not sent to the model", before the first message the latest answer's
+   * context included, when there are messages before it.
+   */
+  showContextDivider(messages) {
+    const answers = messages.filter((m) => m.role === "assistant" && m.context_from_seq != null);
+    if (!answers.length) return;
+    const from = answers[answers.length - 1].context_from_seq;
+    const shown = messages.filter((m) => this.rows.has(m.id));
+    if (!shown.some((m) => m.seq < from)) return;
+    const first = shown.find((m) => m.seq >= from);
+    if (!first) return;
+    const divider = div("context-divider");
+    divider.setAttribute("role", "separator");
+    divider.textContent = "Earlier messages are not sent to the model";
+    this.rows.get(first.id).before(divider);
+  }
+
+  /** The user's message, on screen at once; the server names it when the answer starts. */
+  showPending(content) {
+    this.pendingUser = this.addUser({ id: null, text: content, status: "pending" });
+    return this.pendingUser;
+  }
+
+  dropPending() {
+    this.pendingUser?.element.remove();
+    this.pendingUser = null;
+    if (this.empty && !this.container.querySelector(".message")) this.empty.hidden = false;
+  }
+
+  // Frames -----------------------------------------------------------------------------------
+
+  start(frame) {
+    let view = store.messages.get(frame.message);
+    if (!view) {
+      this.nameUserMessage(frame);
+      view = this.placeAnswer(frame);
+    }
+    view.start(frame);
+    this.onChange();
+  }
+
+  nameUserMessage(frame) {
+    const id = frame.user_message;
+    if (!id || store.messages.has(id) || !this.pendingUser) return;
+    const view = this.pendingUser;
+    this.pendingUser = null;
+    view.setId(id);
+    view.setStatus("complete");
+    store.messages.set(id, view);
+    this.rows.set(id, view.element);
+  }
+
+  placeAnswer(frame) {
+    const data = {
+      id: frame.message,
+      text: "",
+      status: "streaming",
+      model: frame.model,
+      reply_to: frame.reply_to,
+    };
+    const key = `${frame.reply_to} ${frame.model}`;
+    const slot = this.regenerating.get(key);
+    if (slot) {
+      this.regenerating.delete(key);
+      slot.versions.push(frame.message);
+      return this.show(slot, data);
+    }
+    // An answer that follows a tool call gets a place of its own, after the call.
+    let group = frame.follows ? null : this.groups.get(frame.user_message);
+    if (!group) {
+      group = this.newGroup();
+      if (!frame.follows) this.groups.set(frame.user_message, group);
+    }
+    return this.addAnswer(group, data, [frame.message]);
+  }
+
+  /** Shows another version of the answer in `slot`. */
+  show(slot, data) {
+    const old = slot.view;
+    const view = this.addView({ ...data, role: "assistant" });
+    slot.element.replaceChildren(view.element);
+    if (old.id !== view.id) {
+      store.messages.delete(old.id);
+      this.slots.delete(old.id);
+    }
+    slot.view = view;
+    this.slots.set(view.id, slot);
+    this.rows.set(view.id, slot.element.parentElement);
+    view.setVersions(slot.versions.indexOf(view.id), slot.versions.length);
+    return view;
+  }
+
+  /** Applies a delta; returns a resume frame to send when text went missing, else null. */
+  delta(frame) {
+    const view = store.messages.get(frame.message);
+    if (!view || view.role !== "assistant") return null;
+    const gap = view.delta(frame);
+    if (!gap || view.resuming) return null;
+    view.resuming = true;
+    return { type: "resume", message: view.id, offset: view.held };
+  }
+
+  toolCall(frame) {
+    store.messages.get(frame.message)?.addToolCall(frame.call || {}, frame.result);
+  }
+
+  end(frame) {
+    const view = store.messages.get(frame.message);
+    if (!view) return;
+    view.end(frame);
+    this.onChange();
+  }
+
+  /** An error about one answer (a tool round that could not go on). */
+  fail(frame) {
+    const view = store.messages.get(frame.message);
+    view?.showNote(frame.detail);
+  }
+
+  // Actions ----------------------------------------------------------------------------------
+
+  regenerate(view) {
+    const slot = this.slots.get(view.id);
+    if (!slot || view.live || view.busy) return;
+    const key = `${view.replyTo} ${view.model}`;
+    this.regenerating.set(key, slot);
+    view.setBusy(true);
+    this.request({
+      kind: "regenerate",
+      matches: (frame) => frame.reply_to === view.replyTo && frame.model === view.model,
+      undo: () => {
+        this.regenerating.delete(key);
+        view.setBusy(false);
+      },
+    });
+    this.send({ type: "regenerate", message: view.id });
+  }
+
+  continueAnswer(view) {
+    if (view.live || view.busy) return;
+    view.setBusy(true);
+    this.request({
+      kind: "continue",
+      matches: (frame) => frame.message === view.id,
+      undo: () => view.setBusy(false),
+    });
+    this.send({ type: "continue", message: view.id });
+  }
+
+  selectVersion(view, step) {
+    const slot = this.slots.get(view.id);
+    if (!slot || view.live || view.busy) return;
+    const target = slot.versions[slot.versions.indexOf(view.id) + step];
+    if (target === undefined) return;
+    // The server replays the chosen version from its start; until then it shows as pending.
+    const shown = this.show(slot, { id: target, text: "", status: "pending", reply_to: view.replyTo });
+    shown.setBusy(true);
+    this.request({
+      kind: "select_version",
+      matches: (frame) => frame.message === target,
+      undo: () => {
+        const back = this.show(slot, { id: view.id, text: view.text, status: view.status, model: view.model, reply_to: view.replyTo, ...view.metrics });
+        back.setVersions(slot.versions.indexOf(view.id), slot.versions.length);
+      },
+    });
+    this.send({ type: "select_version", message: target });
+  }
+
+  /** Frames to join every answer still being written, from where the page holds it. */
+  resumeFrames() {
+    const frames = [];
+    for (const view of store.messages.values()) {
+      if (!view.live || view.role !== "assistant") continue;
+      view.resuming = true;
+      frames.push({ message: view.id, offset: view.held });
+    }
+    return frames;
+  }
+}

@@ -1,0 +1,156 @@
+"""Driving the chat page in the live app: signing in, sending, reading answers back.
+
+Every page opened through `open_chat` lives under the strict Content-Security-Policy the app is
+meant to send (added to each document that arrives without one), and records what would show a
+broken page: uncaught errors and policy violations (`ChatPage.assert_clean`).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from urllib.parse import urlsplit
+
+from playwright.sync_api import Locator, Page, Route, expect
+
+from tests.browser.conftest import STRICT_CSP, wait_until
+from tests.processes.servers import sign_in
+
+PASSWORD = "a long enough passphrase"
+
+RECORD_PROBLEMS = """
+window.__violations = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__violations.push(`${event.violatedDirective} ${event.blockedURI}`);
+});
+"""
+
+# The markdown source and the rendered HTML of one answer, and a one-shot render of a text to
+# compare them with, using the page's own renderer module.
+ONE_SHOT = """
+async (text) => {
+  const { renderMarkdown } = await import("/static/js/markdown.js");
+  const box = document.createElement("div");
+  box.className = "body markdown";
+  box.append(renderMarkdown(text));
+  return box.innerHTML;
+}
+"""
+
+
+def with_strict_csp(page: Page) -> None:
+    def add_policy(route: Route) -> None:
+        if route.request.resource_type != "document":
+            route.fallback()
+            return
+        # Redirects are passed on as they are, so the browser follows them through this route.
+        response = route.fetch(max_redirects=0)
+        headers = dict(response.headers)
+        if "content-security-policy" not in {name.lower() for name in headers}:
+            headers["Content-Security-Policy"] = STRICT_CSP
+        route.fulfill(response=response, headers=headers)
+
+    page.route("**/*", add_policy)
+
+
+class ChatPage:
+    def __init__(self, page: Page, url: str) -> None:
+        self.page = page
+        self.url = url
+        self.errors: list[str] = []
+        page.on("pageerror", lambda error: self.errors.append(str(error)))
+        page.add_init_script(RECORD_PROBLEMS)
+        with_strict_csp(page)
+
+    # Finding things -------------------------------------------------------------------------
+
+    @property
+    def textarea(self) -> Locator:
+        return self.page.locator("textarea[name=content]")
+
+    @property
+    def answers(self) -> Locator:
+        return self.page.locator("[data-role=assistant]")
+
+    def answer(self, index: int = -1) -> Locator:
+        return self.answers.nth(index) if index >= 0 else self.answers.last
+
+    def conversation_id(self) -> int:
+        match = re.search(r"/c/(\d+)/$", urlsplit(self.page.url).path)
+        assert match, f"not on a conversation's page: {self.page.url}"
+        return int(match.group(1))
+
+    # Doing things ---------------------------------------------------------------------------
+
+    def sign_up(self, username: str = "admin") -> ChatPage:
+        self.page.goto(self.url)
+        expect(self.page).to_have_url(re.compile(r"/signup/$"))
+        self.page.fill("input[name=username]", username)
+        self.page.fill("input[name=password1]", PASSWORD)
+        self.page.fill("input[name=password2]", PASSWORD)
+        self.page.click("button[type=submit]")
+        expect(self.textarea).to_be_visible()
+        return self
+
+    def send(self, text: str) -> Locator:
+        """Types a message, sends it with Enter, and returns the answer that comes for it."""
+        before = self.answers.count()
+        self.textarea.fill(text)
+        self.textarea.press("Enter")
+        expect(self.answers).to_have_count(before + 1)
+        return self.answer()
+
+    def wait_for_status(self, answer: Locator, status: str, timeout: float = 20_000) -> None:
+        expect(answer).to_have_attribute("data-status", status, timeout=timeout)
+
+    def wait_for_text(self, answer: Locator, length: int) -> None:
+        """Until the answer shows at least `length` characters of text."""
+        handle = answer.element_handle()
+        deadline = time.monotonic() + 20
+        while handle.evaluate("(el) => el.querySelector('.body').textContent.length") < length:
+            assert time.monotonic() < deadline, f"the answer never reached {length} characters"
+            self.page.wait_for_timeout(20)
+
+    # Reading things -------------------------------------------------------------------------
+
+    def body_html(self, answer: Locator) -> str:
+        return answer.locator(".body").evaluate("(el) => el.innerHTML")
+
+    def wait_for_html(self, answer: Locator, expected: str, timeout_ms: float = 10_000) -> None:
+        """Until the answer's rendered HTML is `expected`; fails showing the difference."""
+        deadline = time.monotonic() + timeout_ms / 1000
+        while (html := self.body_html(answer)) != expected and time.monotonic() < deadline:
+            self.page.wait_for_timeout(50)
+        assert html == expected
+
+    def one_shot_html(self, text: str) -> str:
+        return self.page.evaluate(ONE_SHOT, text)
+
+    def stored_messages(self) -> list[dict]:
+        """The messages the server put in the page (reload first for the current state)."""
+        return self.page.evaluate(
+            "JSON.parse(document.getElementById('page-data').textContent).messages"
+        )
+
+    def wait_until(self, expression: str, timeout_ms: float = 10_000) -> None:
+        wait_until(self.page, expression, timeout_ms)
+
+    def assert_clean(self) -> None:
+        assert self.errors == [], f"errors in the page: {self.errors}"
+        violations = self.page.evaluate("window.__violations || []")
+        assert violations == [], f"Content-Security-Policy violations: {violations}"
+
+
+def open_chat(page: Page, live_app, username: str = "admin") -> ChatPage:
+    """The first account of a fresh install, signed up in `page`, on an empty chat."""
+    return ChatPage(page, live_app.url).sign_up(username)
+
+
+def sign_in_as(page: Page, live_app, username: str) -> ChatPage:
+    """Another account, signed in through its session cookie (sign-up is closed by then)."""
+    session, _ = sign_in(live_app.env, username)
+    page.context.add_cookies([{"name": "sessionid", "value": session, "url": live_app.url}])
+    chat = ChatPage(page, live_app.url)
+    page.goto(live_app.url)
+    expect(chat.textarea).to_be_visible()
+    return chat

@@ -1,0 +1,123 @@
+"""An answer streams into the chat page as markdown, ending as a one-shot render would, without
+disturbing what the reader does meanwhile."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.chat_page import open_chat
+from tests.browser.corpus import long_answer
+from tests.fakes.script import Script
+
+pytestmark = pytest.mark.browser
+
+
+def chunks(text: str, seed: int, largest: int = 40) -> list[str]:
+    """`text` cut at random places (inside words, markers, fences), as a model's tokens are."""
+    rng = random.Random(seed)
+    pieces, at = [], 0
+    while at < len(text):
+        step = rng.randint(1, largest)
+        pieces.append(text[at : at + step])
+        at += step
+    return pieces
+
+
+def test_a_long_markdown_answer_ends_exactly_as_a_one_shot_render(page: Page, live_app):
+    text = long_answer(seed=5, min_chars=12_000)
+    live_app.upstream.enqueue(Script(tokens=chunks(text, seed=5), tokens_per_second=300))
+    chat = open_chat(page, live_app)
+
+    answer = chat.send("Write a long answer with every kind of markdown")
+    # While it streams: a typing cursor, and part of the text already rendered.
+    chat.wait_for_text(answer, 500)
+    assert answer.get_attribute("data-status") == "streaming"
+    assert answer.get_attribute("aria-busy") == "true"
+    cursor = answer.locator(".body").evaluate(
+        """(body) => {
+            const last = body.lastElementChild;
+            const inner = last && (last.matches('ul, ol') ? last.lastElementChild
+                : last.querySelector('pre > code') || last);
+            return getComputedStyle(inner || body, '::after').content;
+        }"""
+    )
+    assert cursor == '"▍"'
+
+    chat.wait_for_status(answer, "complete")
+    # Code is highlighted when the browser is idle, so the last blocks may take a moment.
+    chat.wait_for_html(answer, chat.one_shot_html(text))
+    # Highlighted code blocks, each with its copy button.
+    assert answer.locator(".md-code").count() > 0
+    assert answer.locator(".md-code .md-copy").count() == answer.locator(".md-code").count()
+    assert answer.locator("code.hljs").count() > 0
+    # No cursor once complete, and the answer's numbers underneath.
+    assert answer.get_attribute("aria-busy") is None
+    metrics = answer.locator(".metrics")
+    expect(metrics).to_contain_text("gpt-test")
+    expect(metrics).to_contain_text("to first token")
+    expect(metrics).to_contain_text("tokens/s")
+    expect(metrics).to_contain_text(" tokens")
+
+    # Stored, the same text renders the same way in one shot.
+    page.reload()
+    stored = chat.answer()
+    expect(stored).to_have_attribute("data-status", "complete")
+    assert chat.stored_messages()[-1]["text"] == text
+    assert chat.body_html(stored) == chat.one_shot_html(text)
+    chat.assert_clean()
+
+
+def test_the_users_message_shows_as_plain_text(page: Page, live_app):
+    live_app.upstream.enqueue(Script(text="Noted.", tokens_per_second=200))
+    chat = open_chat(page, live_app)
+    sent = "**not bold** <b>not a tag</b>\n\n- not a list"
+    chat.send(sent)
+    question = page.locator("[data-role=user]").last
+    assert question.locator(".body").evaluate("(el) => el.textContent") == sent
+    assert question.locator(".body *").count() == 0
+    assert question.get_attribute("data-message-id").isdigit()
+    chat.assert_clean()
+
+
+def test_text_selected_early_stays_selected_while_the_rest_streams(page: Page, live_app):
+    first = "The first paragraph holds the words the reader selects while the rest arrives."
+    rest = long_answer(seed=11, min_chars=8_000)
+    text = first + "\n\n" + rest
+    live_app.upstream.enqueue(Script(tokens=chunks(text, seed=11, largest=20), tokens_per_second=150))
+    chat = open_chat(page, live_app)
+
+    answer = chat.send("Stream something long")
+    # Once the next block has begun, the first paragraph is final.
+    chat.wait_for_text(answer, len(first) + 200)
+    selected = answer.locator(".body > p").first.evaluate(
+        """(p) => {
+            const text = p.firstChild;
+            const range = document.createRange();
+            range.setStart(text, 4);
+            range.setEnd(text, 25);
+            const selection = getSelection();
+            selection.removeAllRanges();
+            selection.addRange(range);
+            window.__selectedNode = text;
+            return selection.toString();
+        }"""
+    )
+    assert selected == "first paragraph holds"
+    grown_from = answer.locator(".body").evaluate("(el) => el.textContent.length")
+    chat.wait_for_text(answer, grown_from + 2_000)
+    assert answer.get_attribute("data-status") == "streaming"
+
+    def still_selected() -> bool:
+        return page.evaluate(
+            """() => getSelection().toString() === 'first paragraph holds'
+                && window.__selectedNode.isConnected
+                && getSelection().anchorNode === window.__selectedNode"""
+        )
+
+    assert still_selected()
+    chat.wait_for_status(answer, "complete")
+    assert still_selected()
+    chat.assert_clean()
