@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from chat import catalog, control, history
+from chat import catalog, control, history, security
 from chat.fanout import Frame, RemoteWatcher, Subscriber, delta, end
 from chat.models import Conversation, Message
 from streaming import tools
@@ -357,7 +357,7 @@ def save_final(
             status=generation.status,
             finish_reason=generation.finish_reason,
             error=error,
-            error_detail=detail,
+            error_detail=security.redact(detail),  # an upstream may quote our key
             input_tokens=metrics["input_tokens"],
             output_tokens=metrics["output_tokens"],
             token_count=metrics["output_tokens"],
