@@ -1,0 +1,826 @@
+"""The results table, for the terminal and for ``docs/benchmarks.md``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+NA = "n/a"
+
+
+STEP_KEYS = ("p50_ms", "p95_ms", "max_ms")
+
+
+def get(data: Any, *path: Any) -> Any:
+    for key in path:
+        if isinstance(data, dict):
+            data = data.get(key, data.get(str(key)))
+        else:
+            return None
+        if data is None:
+            return None
+    return data
+
+
+def num(value: float | None, digits: int = 1) -> str:
+    return NA if value is None else f"{value:.{digits}f}"
+
+
+def med(spread: Any, digits: int = 1, scale: float = 1.0) -> str:
+    """``median (min..max)`` of repeated runs; the median alone for a single run."""
+    if not isinstance(spread, dict) or spread.get("median") is None:
+        return NA
+    m, lo, hi = (spread[k] * scale for k in ("median", "min", "max"))
+    if spread.get("runs", 1) > 1:
+        return f"{m:.{digits}f} ({lo:.{digits}f}..{hi:.{digits}f})"
+    return f"{m:.{digits}f}"
+
+
+def verdict(ok: bool | None) -> str:
+    return NA if ok is None else ("met" if ok else "missed")
+
+
+class Figures:
+    """Every figure the table and the document quote, read once from the results."""
+
+    def __init__(self, results: dict[str, Any]) -> None:
+        self.r = results
+        self.streams = get(results, "streams", "by_target") or {}
+        self.postgres = results.get("postgres") or {}
+
+    def level(self, target: str, streams: int, key: str) -> Any:
+        return get(self.streams, target, "levels", streams, key)
+
+    def median(self, target: str, streams: int, key: str) -> float | None:
+        return get(self.level(target, streams, key), "median")
+
+    def exact_text(self, target: str, level: int) -> str:
+        exact = self.level(target, level, "exact")
+        if not exact:
+            return NA
+        text = f"{min(exact)}/{level}"
+        if target == "baseline":
+            text += f" ({min(self.level(target, level, 'exact_but_newlines'))} but newlines)"
+        return text
+
+    def capacity(self, target: str) -> tuple[int | None, int | None, list[int]]:
+        t = self.streams.get(target) or {}
+        return t.get("capacity"), t.get("first_failed_level"), t.get("levels_tested") or []
+
+    def capacity_text(self, target: str) -> str:
+        capacity, failed, tested = self.capacity(target)
+        if capacity is None:
+            return NA
+        if not tested:
+            return NA
+        text = f"{capacity}" if capacity else f"< {tested[0]}"
+        if failed is None:
+            text = f">= {capacity} (highest tested)"
+        elif capacity:
+            text += f" (fails at {failed})"
+        return text
+
+    # Targets ------------------------------------------------------------------------------
+
+    def ttft_ok(self) -> bool | None:
+        p50 = self.median("ours", 100, "ttft_p50_ms")
+        p99 = self.median("ours", 100, "ttft_p99_ms")
+        return None if p50 is None or p99 is None else p50 <= 5 and p99 <= 25
+
+    def capacity_ok(self) -> bool | None:
+        ours, base = self.capacity("ours")[0], self.capacity("baseline")[0]
+        if ours is None or base is None:
+            return None
+        if base == 0:
+            return ours > 0 if ours else False
+        return ours >= 2 * base
+
+    def cpu_ratio(self) -> float | None:
+        ours = self.median("ours", 100, "cpu_per_1k_tokens")
+        base = self.median("baseline", 100, "cpu_per_1k_tokens")
+        return ours / base if ours and base else None
+
+    def cpu_ok(self) -> bool | None:
+        ratio = self.cpu_ratio()
+        return None if ratio is None else ratio <= 0.5
+
+    def bytes_ok(self) -> bool | None:
+        value = self.median("ours", 100, "bytes_per_char")
+        return None if value is None else value <= 1.5
+
+    def writes_ok(self) -> bool | None:
+        writes = get(self.postgres, "writes")
+        if not writes or "short" not in writes:
+            return None
+        return all(w["answer_writes"] <= w["target"] for w in writes.values())
+
+    def offline(self, path: str, key: str) -> float | None:
+        return get(self.r, "offline", path, key)
+
+    def offline_ok(self) -> bool | None:
+        app_rate, raw_rate = (
+            self.offline("app", "tokens_per_second"),
+            self.offline("direct", "tokens_per_second"),
+        )
+        app_ttft, raw_ttft = self.offline("app", "ttft_ms"), self.offline("direct", "ttft_ms")
+        if None in (app_rate, raw_rate, app_ttft, raw_ttft):
+            return None
+        return app_rate >= 0.9 * raw_rate and app_ttft - raw_ttft <= 50
+
+
+def table(results: dict[str, Any]) -> str:
+    f = Figures(results)
+    rows: list[tuple[str, str, str, str, str, str]] = []
+
+    def row(measure: str, floor: str, base: str, ours: str, target: str = "", ok: str = "") -> None:
+        rows.append((measure, floor, base, ours, target, ok))
+
+    single = get(results, "profile", "single_streams")
+    for level in (1, 100, 500):
+        label = "1 stream at a time" if level == 1 else f"{level} streams"
+        lvl = single if level == 1 else level
+        for q in ("p50", "p99"):
+            row(
+                f"1. added TTFT {q}, {label} (ms)",
+                med(f.level("floor", lvl, f"ttft_{q}_ms"), 2),
+                med(f.level("baseline", lvl, f"ttft_{q}_ms"), 2),
+                med(f.level("ours", lvl, f"ttft_{q}_ms"), 2),
+                ("<= 5" if q == "p50" else "<= 25") if level == 100 else "",
+                verdict(f.ttft_ok()) if level == 100 and q == "p99" else "",
+            )
+    for level in (100, 500):
+        row(
+            f"   p99 gap between frames, {level} streams (ms)",
+            med(f.level("floor", level, "gap_p99_ms"), 0),
+            med(f.level("baseline", level, "gap_p99_ms"), 0),
+            med(f.level("ours", level, "gap_p99_ms"), 0),
+            "< 150",
+        )
+        row(
+            f"   texts exact, {level} streams (worst run)",
+            f.exact_text("floor", level),
+            f.exact_text("baseline", level),
+            f.exact_text("ours", level),
+            f"{level}/{level}",
+        )
+    row(
+        "2. capacity: streams at 50 tok/s, p99 gap < 150 ms, texts exact",
+        f.capacity_text("floor"),
+        f.capacity_text("baseline") + "*",
+        f.capacity_text("ours"),
+        ">= 2x baseline",
+        verdict(f.capacity_ok()),
+    )
+    ratio = f.cpu_ratio()
+    row(
+        "3. server CPU s per 1,000 tokens, 100 streams",
+        NA,
+        med(f.level("baseline", 100, "cpu_per_1k_tokens"), 3),
+        med(f.level("ours", 100, "cpu_per_1k_tokens"), 3) + (f" ({ratio:.2f}x)" if ratio else ""),
+        "<= 0.5x baseline",
+        verdict(f.cpu_ok()),
+    )
+    row(
+        "   load generator CPU s per 1,000 tokens",
+        med(f.level("floor", 100, "loadgen_cpu_per_1k_tokens"), 3),
+        med(f.level("baseline", 100, "loadgen_cpu_per_1k_tokens"), 3),
+        med(f.level("ours", 100, "loadgen_cpu_per_1k_tokens"), 3),
+    )
+    row(
+        "   fake upstream CPU s per 1,000 tokens",
+        med(f.level("floor", 100, "fake_cpu_per_1k_tokens"), 3),
+        med(f.level("baseline", 100, "fake_cpu_per_1k_tokens"), 3),
+        med(f.level("ours", 100, "fake_cpu_per_1k_tokens"), 3),
+    )
+    short = single
+    row(
+        "4. bytes on the wire per byte of text, long (400 tokens)",
+        med(f.level("floor", 100, "bytes_per_char"), 2),
+        med(f.level("baseline", 100, "bytes_per_char"), 2),
+        med(f.level("ours", 100, "bytes_per_char"), 2),
+        "<= 1.5",
+        verdict(f.bytes_ok()),
+    )
+    if short is not None:
+        row(
+            "   same, short answers (10 tokens)",
+            med(f.level("floor", short, "bytes_per_char"), 2),
+            med(f.level("baseline", short, "bytes_per_char"), 2),
+            med(f.level("ours", short, "bytes_per_char"), 2),
+        )
+    writes = get(f.postgres, "writes") or {}
+    for name in ("short", "long"):
+        w = writes.get(name)
+        if w:
+            row(
+                f"5. DB writes per answer, {name} ({w['tokens_per_answer']} tokens, "
+                f"{w['streaming_s']:.1f} s)",
+                NA,
+                "0 (stores nothing)",
+                f"{w['answer_writes']:.2f}",
+                f"<= {w['target']:.1f}",
+                verdict(w["answer_writes"] <= w["target"]),
+            )
+    idle_ = results.get("idle") or {}
+    if "bytes_per_socket" in idle_:
+        row(
+            f"6. memory per idle WebSocket ({idle_['sockets']} open)",
+            NA,
+            NA,
+            f"{idle_['bytes_per_socket'] / 1024:.1f} KiB",
+        )
+    if f.offline("app", "ttft_ms") is not None:
+        row(
+            "7. offline model: time to first token (ms)",
+            f"{f.offline('direct', 'ttft_ms'):.0f} (llama.cpp)",
+            NA,
+            f"{f.offline('app', 'ttft_ms'):.0f}",
+            "within 50 ms",
+        )
+        row(
+            "   offline model: tokens per second",
+            f"{f.offline('direct', 'tokens_per_second'):.1f} (llama.cpp)",
+            NA,
+            f"{f.offline('app', 'tokens_per_second'):.1f}",
+            ">= 0.9x",
+            verdict(f.offline_ok()),
+        )
+    scale = get(f.postgres, "scaleout") or {}
+    if scale.get("one") and scale.get("two"):
+        one, two = scale["one"], scale["two"]
+        row(
+            f"8. scale-out, {one['streams']} answers x 2 readers: exact (asker/other)",
+            NA,
+            f"1 proc: {one['senders_exact']}/{one['watchers_exact']}",
+            f"2 procs: {two['senders_exact']}/{two['watchers_exact']}",
+        )
+        row(
+            "   p99 gap, asker / other socket (ms)",
+            NA,
+            f"1 proc: {num(one['gap_p99_ms'], 0)} / {num(one['watcher_gap_p99_ms'], 0)}",
+            f"2 procs: {num(two['gap_p99_ms'], 0)} / {num(two['watcher_gap_p99_ms'], 0)}",
+        )
+        row(
+            "   other socket's lag behind the asker, p50 / p99 (ms)",
+            NA,
+            f"1 proc: {num(one['watcher_lag_p50_ms'])} / {num(one['watcher_lag_p99_ms'])}",
+            f"2 procs: {num(two['watcher_lag_p50_ms'])} / {num(two['watcher_lag_p99_ms'])}",
+        )
+        row(
+            "   server CPU s per 1,000 tokens delivered",
+            NA,
+            f"1 proc: {num(one['cpu_per_1k_deliveries'], 3)}",
+            f"2 procs: {num(two['cpu_per_1k_deliveries'], 3)}",
+        )
+    render = results.get("render") or {}
+    if render:
+        for corpus in get(render, "figures", "results") or []:
+            row(
+                f"9. renderer, {corpus['corpus']}: ms per step p50 / p95 / max",
+                NA,
+                "naive: "
+                + "/".join(num(corpus["naive"][k]) for k in ("p50_ms", "p95_ms", "max_ms")),
+                "/".join(num(corpus["ours"][k]) for k in ("p50_ms", "p95_ms", "max_ms")),
+            )
+        if not render.get("measured"):
+            row("9. browser renderer", NA, NA, "NOT YET MEASURED: " + render.get("reason", ""))
+    if f.streams.get("kept"):
+        row(
+            "(ours, DATABASE_CONN_MAX_AGE=600) CPU s / 1k tokens, 100 streams",
+            NA,
+            NA,
+            med(f.level("kept", 100, "cpu_per_1k_tokens"), 3),
+        )
+        row(
+            "(ours, DATABASE_CONN_MAX_AGE=600) added TTFT p50 / p99, 100 streams",
+            NA,
+            NA,
+            med(f.level("kept", 100, "ttft_p50_ms"), 2)
+            + " / "
+            + med(f.level("kept", 100, "ttft_p99_ms"), 2),
+        )
+    header = ("measure", "floor", "baseline", "ours", "target", "")
+    return markdown_table(header, rows)
+
+
+def markdown_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |"]
+    lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for r in rows:
+        lines.append("| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |")
+    return "\n".join(lines)
+
+
+def pct(share_list: list, name: str) -> float | None:
+    for key, value in share_list or []:
+        if key == name:
+            return value
+    return None
+
+
+def document(results: dict[str, Any]) -> str:
+    """``docs/benchmarks.md``: the table, then what it means, where the time goes, what would
+    close each gap, how each figure is measured and what it was measured on."""
+    f = Figures(results)
+    m = results.get("machine") or {}
+    prof = results.get("profile") or {}
+    out: list[str] = []
+    w = out.append
+    w("# Benchmarks\n")
+    w(
+        "Our server (Django + Channels on one Daphne process) beside the pattern most tutorials "
+        "use (a FastAPI endpoint on uvicorn yielding one Server-Sent Event per token, "
+        "`bench/baselines/fastapi_sse.py`), both fed by the same loopback fake upstream speaking "
+        "the OpenAI streaming format, and beside a floor: the load generator reading the fake "
+        "directly, with no server in between. Every target is measured in the same run, "
+        "interleaved, on the same machine, so the ratios hold on a noisy machine even when "
+        "absolute figures move.\n"
+    )
+    code = m.get("code") or {}
+    w(
+        f"Latest run: `{results.get('command', 'make bench')}` ({prof.get('name', '?')} profile), "
+        f"{results.get('started_at', '?')}, {results.get('elapsed_s', 0):.0f} s, on "
+        f"{m.get('summary', '?')}; application commit `{str(code.get('commit', '?'))[:12]}` "
+        f"({code.get('tree', '?')}). The machine's load average was "
+        f"{fmt_load(m.get('loadavg_at_start'))} at the start and "
+        f"{fmt_load(m.get('loadavg_at_end'))} at the end: other work shared its two cores, "
+        "so absolute figures are pessimistic and their spread wide. Raw figures: "
+        "[`bench/results/latest.json`](../bench/results/latest.json).\n"
+    )
+    w("## Run it\n")
+    w(
+        "```sh\n"
+        "make bench           # quick profile, under 5 minutes on 2 cores: prints the table,\n"
+        "                     # writes bench/results/latest.json and this page\n"
+        "make bench FULL=1    # more repeats, more load levels, more idle sockets\n"
+        ".venv/bin/python -m bench --only streams,hotpath   # some sections (page not rewritten)\n"
+        ".venv/bin/python -m bench --report-only            # re-print and re-write from the JSON\n"
+        "BENCH_APP_ROOT=/path/to/another/checkout .venv/bin/python -m bench  # measure a copy\n"
+        "```\n"
+    )
+    w(
+        "Needs PostgreSQL on 127.0.0.1:5432 (user `postgres`; a database `bench_<random>` is "
+        "created and dropped; override with `BENCH_POSTGRES_URL`), Redis on 127.0.0.1:6379 "
+        "(database 13 is flushed; `BENCH_REDIS_URL`), and `py-spy` (the `bench` extra) for the "
+        "profile. Everything listens on and talks to 127.0.0.1 only; every load is bounded in "
+        "count and time; every process started is stopped when the run ends, however it ends.\n"
+    )
+    w("## Results\n")
+    w(
+        "Medians over repeated runs with their range in brackets `median (min..max)`; a figure "
+        "without brackets comes from one run. *Added TTFT* is the time from the fake upstream "
+        "writing an answer's first token to the client holding it. Streams run at 50 tokens/s "
+        "for 400 tokens (8 s), first token after 250 ms, starts spread over 2 s.\n"
+    )
+    w(table(results) + "\n")
+    w(
+        "\\* The baseline's texts are never exact: every 20th token of these answers ends in a "
+        "newline, and a token holding a newline breaks its `data:` line, so the newline is lost "
+        "in every answer of more than 20 tokens. Its capacity is judged on everything else (its "
+        "text with newlines removed must match), which favours it.\n"
+    )
+    w("## Targets\n")
+    for line in targets(f, results):
+        w(f"- {line}")
+    w("")
+    w("## What the numbers say\n")
+    for paragraph in reading(f, results):
+        w(paragraph + "\n")
+    w("## Where the time goes\n")
+    w(profile_section(results))
+    w("## What would close the gaps\n")
+    for paragraph in remedies(f, results):
+        w(paragraph + "\n")
+    w("## How each figure is measured\n")
+    w(METHOD)
+    w("## Machine\n")
+    w(machine_section(m))
+    return "\n".join(out).rstrip() + "\n"
+
+
+def fmt_load(load: Any) -> str:
+    if not load:
+        return "?"
+    return " / ".join(f"{x:.1f}" for x in load) + " (1 / 5 / 15 min)"
+
+
+def targets(f: Figures, results: dict[str, Any]) -> list[str]:
+    lines = []
+    p50, p99 = f.median("ours", 100, "ttft_p50_ms"), f.median("ours", 100, "ttft_p99_ms")
+    lines.append(
+        f"**Added time to first token at 100 streams, p50 <= 5 ms and p99 <= 25 ms: "
+        f"{verdict(f.ttft_ok())}** (p50 {num(p50, 2)} ms, p99 {num(p99, 1)} ms; the baseline "
+        f"{num(f.median('baseline', 100, 'ttft_p50_ms'), 2)} / "
+        f"{num(f.median('baseline', 100, 'ttft_p99_ms'), 1)} ms, the floor "
+        f"{num(f.median('floor', 100, 'ttft_p50_ms'), 2)} / "
+        f"{num(f.median('floor', 100, 'ttft_p99_ms'), 1)} ms)."
+    )
+    lines.append(
+        f"**Capacity at least 2x the baseline's, every text exact: {verdict(f.capacity_ok())}** "
+        f"(ours {f.capacity_text('ours')}, the baseline {f.capacity_text('baseline')}, the "
+        f"floor {f.capacity_text('floor')})."
+    )
+    ratio = f.cpu_ratio()
+    lines.append(
+        f"**CPU per 1,000 tokens at most half the baseline's: {verdict(f.cpu_ok())}** "
+        f"({num(f.median('ours', 100, 'cpu_per_1k_tokens'), 3)} s against "
+        f"{num(f.median('baseline', 100, 'cpu_per_1k_tokens'), 3)} s, "
+        f"{num(ratio, 2)}x)."
+    )
+    lines.append(
+        f"**Bytes on the wire at most 1.5x the text, long answers: {verdict(f.bytes_ok())}** "
+        f"({num(f.median('ours', 100, 'bytes_per_char'), 2)}x; the baseline "
+        f"{num(f.median('baseline', 100, 'bytes_per_char'), 2)}x)."
+    )
+    writes = get(f.postgres, "writes") or {}
+    if writes:
+        lines.append(
+            f"**Database writes per answer at most 2 + one per 500 ms of streaming: "
+            f"{verdict(f.writes_ok())}** ("
+            + "; ".join(
+                f"{name}: {w['answer_writes']:.2f}, bound {w['target']:.1f}"
+                for name, w in writes.items()
+            )
+            + ")."
+        )
+    off = results.get("offline") or {}
+    if "app" in off:
+        lines.append(
+            f"**Offline model at least 0.9x llama.cpp's tokens per second, first token within "
+            f"50 ms of it: {verdict(f.offline_ok())}** (through the app "
+            f"{off['app']['tokens_per_second']:.1f} tokens/s and {off['app']['ttft_ms']:.0f} ms; "
+            f"llama.cpp {off['direct']['tokens_per_second']:.1f} tokens/s and "
+            f"{off['direct']['ttft_ms']:.0f} ms)."
+        )
+    return lines
+
+
+def reading(f: Figures, results: dict[str, Any]) -> list[str]:
+    """The plain-language reading, written from the figures of this run."""
+    out = []
+    o1, b1 = f.median("ours", get(results, "profile", "single_streams"), "ttft_p50_ms"), None
+    b1 = f.median("baseline", get(results, "profile", "single_streams"), "ttft_p50_ms")
+    o100, b100 = f.median("ours", 100, "ttft_p50_ms"), f.median("baseline", 100, "ttft_p50_ms")
+    o99, b99 = f.median("ours", 100, "ttft_p99_ms"), f.median("baseline", 100, "ttft_p99_ms")
+    fl99 = f.median("floor", 100, "ttft_p99_ms")
+    out.append(
+        f"**First token.** With one answer at a time, both servers pass the first token on in "
+        f"about a millisecond (ours {num(o1, 2)} ms, the baseline {num(b1, 2)} ms): the path "
+        f"itself is short. With 100 answers streaming at once the median grows to "
+        f"{num(o100, 1)} ms for ours and {num(b100, 1)} ms for the baseline, and the slowest "
+        f"1% to {num(o99, 0)} and {num(b99, 0)} ms, while the floor (no server) stays at "
+        f"{num(fl99, 1)} ms. That added time is queueing, not work: a first token that arrives "
+        f"while the server's one event loop is busy with the other 99 answers waits its turn. "
+        f"It shrinks only as the work per token shrinks, which is the CPU figure below."
+    )
+    ratio = f.cpu_ratio()
+    kept = f.median("kept", 100, "cpu_per_1k_tokens")
+    ours_cpu = f.median("ours", 100, "cpu_per_1k_tokens")
+    text = (
+        f"**CPU.** Per 1,000 tokens delivered, ours costs "
+        f"{num(ours_cpu, 3)} CPU seconds and the baseline "
+        f"{num(f.median('baseline', 100, 'cpu_per_1k_tokens'), 3)}: "
+        f"{num(ratio, 2)}x, not the 0.5x we aimed for. Ours does more per answer than the "
+        f"baseline: it authenticates a WebSocket, creates a conversation, two messages and a "
+        f"checkpoint every half second in the database, and keeps the text in memory for "
+        f"resume; the baseline stores nothing. The profile below shows where it goes."
+    )
+    if kept and ours_cpu:
+        text += (
+            f" Keeping the database connection open between queries "
+            f"(`DATABASE_CONN_MAX_AGE=600`, a setting, measured in the same run) brings it "
+            f"to {num(kept, 3)} s ({kept / ours_cpu:.2f}x of the default)."
+        )
+    out.append(text)
+    cap_o, cap_b = f.capacity_text("ours"), f.capacity_text("baseline")
+    out.append(
+        f"**Capacity.** One Daphne process carried {cap_o} streams of 50 tokens/s with the p99 "
+        f"gap between frames under 150 ms and every text exact; the baseline {cap_b} (judged "
+        f"without the newlines its framing loses). The floor carried "
+        f"{f.capacity_text('floor')}, so the load generator and the fake upstream were not the "
+        f"limit. On two cores shared by server, load generator and fake upstream (and, during "
+        f"this run, other people's work) the server's event loop saturates first: once it "
+        f"needs more than one core's worth of work per second, frames queue and gaps grow. "
+        + exactness(f)
+    )
+    ob, bb = f.median("ours", 100, "bytes_per_char"), f.median("baseline", 100, "bytes_per_char")
+    deflated = f.median("ours", 100, "deflated_bytes_per_char")
+    frames = f.median("ours", 100, "frames_per_stream")
+    out.append(
+        f"**Bytes.** A 400-token answer took {num(ob, 2)} bytes on the wire per byte of text "
+        f"from ours and {num(bb, 2)} from the baseline. At 50 tokens/s a token arrives every "
+        f"20 ms, so the 30 ms coalescing window merges one or two tokens per frame "
+        f"({num(frames, 0)} frames for 400 tokens), and each delta frame carries about 60 "
+        f"bytes of JSON (`type`, `message`, `seq`, `offset`) around 6 to 12 characters of "
+        f"text. The baseline's 8 bytes of `data: ...\\n\\n` per token are leaner, and wrong. "
+        f"The same frames under permessage-deflate would take {num(deflated, 2)} bytes per "
+        f"byte of text (computed by the load generator from the frames it received; Daphne "
+        f"does not offer the extension)."
+    )
+    writes = get(f.postgres, "writes") or {}
+    if writes:
+        parts = [
+            f"a {name} answer ({w['tokens_per_answer']} tokens over {w['streaming_s']:.1f} s) "
+            f"{w['answer_writes']:.0f} writes"
+            for name, w in writes.items()
+        ]
+        out.append(
+            "**Database.** Counted by PostgreSQL: "
+            + " and ".join(parts)
+            + " to the answer's row: one insert, one checkpoint per half second of streaming, "
+            "one final update. The user's message adds one insert and the conversation three "
+            "small writes (created, touched, touched at the end). The cost of an answer grows "
+            "with its duration, not its number of tokens."
+        )
+    idle_ = results.get("idle") or {}
+    if "bytes_per_socket" in idle_:
+        out.append(
+            f"**Idle sockets.** An open, signed-in, idle WebSocket costs the Daphne process "
+            f"about {idle_['bytes_per_socket'] / 1024:.0f} KiB ({idle_['sockets']} sockets "
+            f"grew it from {idle_['rss_before'] / 2**20:.0f} to "
+            f"{idle_['rss_during'] / 2**20:.0f} MiB): 10,000 idle tabs would need about "
+            f"{idle_['bytes_per_socket'] * 10000 / 2**30:.1f} GiB."
+        )
+    off = results.get("offline") or {}
+    if "app" in off:
+        out.append(
+            f"**Offline model.** Through the whole app (WebSocket, database, coalescing) the "
+            f"offline model gave {off['app']['tokens_per_second']:.1f} tokens/s and a first "
+            f"token after {off['app']['ttft_ms']:.0f} ms; llama.cpp called directly, alternating "
+            f"with it, {off['direct']['tokens_per_second']:.1f} tokens/s and "
+            f"{off['direct']['ttft_ms']:.0f} ms. llama.cpp runs two compute threads that spin "
+            f"while they wait for each other; on a two-core machine any other runnable thread "
+            f"(the server's event loop, the load generator, anyone else's work) stalls them, so "
+            f"these figures move by several times between runs (see the spread in the JSON) "
+            f"and only a quiet machine gives a fair comparison."
+        )
+    scale = get(f.postgres, "scaleout") or {}
+    if scale.get("one") and scale.get("two"):
+        one, two = scale["one"], scale["two"]
+        out.append(
+            f"**Scale-out.** {one['streams']} answers, each read by the socket that asked and by "
+            f"a second socket that resumed it. On one process (in-memory layer) the second "
+            f"socket ran {num(one['watcher_lag_p50_ms'], 1)} ms behind at the median "
+            f"({num(one['watcher_lag_p99_ms'], 1)} ms p99), {one['watchers_exact']} of "
+            f"{one['streams']} texts exact. On two processes over Redis, where every frame to "
+            f"the second socket crosses processes, it ran {num(two['watcher_lag_p50_ms'], 0)} ms "
+            f"behind ({num(two['watcher_lag_p99_ms'], 0)} ms p99) and {two['watchers_exact']} of "
+            f"{two['streams']} texts were complete within the run's time limit; the askers' "
+            f"own sockets were unaffected ({two['senders_exact']} exact)."
+        )
+    return out
+
+
+def exactness(f: Figures) -> str:
+    runs = [r for r in get(f.r, "streams", "runs") or [] if r["target"] == "ours"]
+    inexact = [r for r in runs if r["exact"] < r["streams"]]
+    if not inexact:
+        return " Ours never lost text: every answer arrived exact at every level."
+    late = [r for r in inexact if r["timed_out"]]
+    counts = ", ".join(f"{r['exact']}/{r['streams']}" for r in late)
+    loads = ", ".join(f"{r['loadavg_1m']:.0f}" for r in late)
+    if late:
+        text = (
+            f" Ours fell short on text only where answers had not finished by the load's "
+            f"deadline ({counts} exact; the machine's load average was {loads})"
+        )
+    else:
+        text = " Some of ours' answers were not exact"
+    holes = sum(r.get("holes", 0) for r in runs)
+    if holes:
+        return text + f"; {holes} deltas arrived past the text their client held."
+    return text + "; no delta ever skipped text (every offset matched what the client held)."
+
+
+def profile_section(results: dict[str, Any]) -> str:
+    prof = results.get("hotpath") or {}
+    if not prof or "error" in prof:
+        return f"Not profiled in this run: {prof.get('error', 'section skipped')}.\n"
+    lines = [
+        "py-spy sampled each server from outside (`py-spy record --nonblocking --rate 200`, "
+        "raw stacks in `bench/results/profile-*.txt`) during a run of its own with 100 "
+        "streams, so that sampling touched none of the figures above. Shares are of the "
+        "samples in which the process was running; a sample counts toward every row whose "
+        "code is anywhere on its stack, so the rows overlap.\n"
+    ]
+    for name in ("ours", "baseline"):
+        p = prof.get(name)
+        if not p:
+            continue
+        threads = ", ".join(f"{k} {v:.0f}%" for k, v in p["threads"])
+        lines.append(f"**{name}** ({p['samples']} samples; {threads}):\n")
+        rows = [(k, f"{v:.1f}%") for k, v in p.get("components", []) if v >= 0.5]
+        lines.append(markdown_table(("component", "share of samples"), rows) + "\n")
+        rows = [(k, f"{v:.1f}%") for k, v in p["self_by_function"][:10]]
+        lines.append(
+            "Functions where the samples were (self time):\n\n"
+            + markdown_table(("function (where)", "self"), rows)
+            + "\n"
+        )
+    b = get(results, "postgres", "scaleout", "two", "profile")
+    if b:
+        rows = [(k, f"{v:.1f}%") for k, v in b.get("components", []) if v >= 0.5]
+        lines.append(
+            f"**process B of the two on Redis** ({b['samples']} samples, during the scale-out "
+            f"run; it holds half the askers and the other half's second sockets):\n\n"
+            + markdown_table(("component", "share of samples"), rows)
+            + "\n\n"
+            + markdown_table(
+                ("function (where)", "self"),
+                [(k, f"{v:.1f}%") for k, v in b["self_by_function"][:8]],
+            )
+            + "\n"
+        )
+    return "\n".join(lines)
+
+
+def remedies(f: Figures, results: dict[str, Any]) -> list[str]:
+    """For each missed target, what the profile says would close it. The changes belong to
+    the files named; the benchmark only measures."""
+    out = []
+    ours = get(results, "hotpath", "ours") or {}
+    parts = ours.get("components") or []
+    details = ours.get("details") or {}
+    db = pct(parts, "database (Django ORM, driver, connecting)")
+    sockets = pct(parts, "socket reads and writes (transports, selectors)")
+    client = pct(parts, "upstream HTTP client (httpx, httpcore, anyio, openai)")
+    timeouts = pct(parts, "asyncio.timeout around each upstream event")
+    connect = details.get("opening database connections (get_new_connection)")
+    close = details.get("closing database connections (_close)")
+    checkpoints = details.get("checkpoints (save_checkpoint)")
+    starting = details.get("starting answers (_create_answer, _add_user_message, _request)")
+    kept = f.median("kept", 100, "cpu_per_1k_tokens")
+    ours_cpu = f.median("ours", 100, "cpu_per_1k_tokens")
+    base_cpu = f.median("baseline", 100, "cpu_per_1k_tokens")
+    if f.cpu_ok() is False or f.ttft_ok() is False or f.capacity_ok() is False:
+        out.append(
+            f"**CPU, first token and capacity share one cause: the database work of each "
+            f"answer, done one small call at a time.** In the profile of ours, "
+            f"{num(db, 0)}% of samples are in the database layer (the baseline has none): "
+            f"checkpoints {num(checkpoints, 0)}%, starting answers {num(starting, 0)}%, and "
+            f"opening and closing connections {num(connect, 0)}% + {num(close, 0)}% of it. With "
+            f"the default `DATABASE_CONN_MAX_AGE=0` every `database_sync_to_async` call (each "
+            f"checkpoint, twice a second per answer) opens a SQLite connection, runs the "
+            f"`PRAGMA` init command, does its one `UPDATE`, commits and closes, and closing "
+            f"the last connection to a WAL database checkpoints the WAL file. Then come socket "
+            f"reads and writes ({num(sockets, 0)}%, one read per upstream token, as for the "
+            f"baseline) and the upstream HTTP client ({num(client, 0)}%)."
+        )
+        if kept and ours_cpu:
+            out.append(
+                f"1. `chat/settings.py`: default `DATABASE_CONN_MAX_AGE` to a positive value "
+                f"(600, or `None` for SQLite). Measured in this run with only that setting "
+                f"changed: {num(kept, 3)} CPU s per 1,000 tokens against {num(ours_cpu, 3)} "
+                f"({kept / ours_cpu:.2f}x). Channels' `database_sync_to_async` still closes "
+                f"connections older than that, so long-lived consumers stay safe."
+            )
+        out.append(
+            "2. `chat/generation.py` (`checkpointer`, `save_checkpoint`): one checkpoint task per "
+            "process instead of one per answer, writing every answer whose text changed in one "
+            "`database_sync_to_async` call and one transaction every 500 ms. The number of row "
+            "writes (the database target) stays the same; the thread hops, connection "
+            "round-trips and commits fall from one per answer to one per process per half "
+            "second, which is most of the checkpoints' share above."
+        )
+        out.append(
+            f"3. `streaming/providers/openai.py`: the upstream is read through the SDK's "
+            f"response wrapper, httpx, httpcore and anyio, layer by layer per chunk "
+            f"({num(client, 0)}% of samples); iterating `response.http_response.aiter_raw()` "
+            f"(one layer less) or a plain HTTP/1.1 reader for the event stream would cut it. "
+            f"The SSE parsing in `streaming/sse.py` is small beside it."
+        )
+        out.append(
+            f"4. `streaming/policy.py` (`guarded`): an `asyncio.timeout()` per upstream event "
+            f"schedules and cancels a timer per token ({num(timeouts, 1)}% of samples here, "
+            f"more under load as the timer heap grows); one watchdog per stream that checks a "
+            f"last-event time every second gives the same idle timeout."
+        )
+        out.append(
+            "5. `chat/generation.py`: the first token goes from `add()` to the flusher task "
+            "through two events, an extra event-loop turn at the moment the loop is busiest; "
+            "flushing the first delta directly from `consume()` takes that turn out of the "
+            "time to first token. At 100 streams the added time to first token is mostly "
+            "queueing behind other answers' work, so items 1 to 4 are what move it."
+        )
+        if base_cpu and ours_cpu:
+            out.append(
+                f"For scale: reaching 0.5x the baseline means {0.5 * base_cpu:.3f} s per 1,000 "
+                f"tokens, {100 * (1 - 0.5 * base_cpu / ours_cpu):.0f}% less than ours now. The "
+                f"database share alone is {num(db, 0)}%; the baseline spends most of its time "
+                f"in work ours does not do (building SDK objects per chunk, one socket write "
+                f"per token), so once the database costs little, ours is the cheaper path."
+            )
+    if f.bytes_ok() is False:
+        deflated = f.median("ours", 100, "deflated_bytes_per_char")
+        out.append(
+            f"**Bytes.** No coalescing window that keeps the gap between frames under 150 ms "
+            f"reaches 1.5x at 50 tokens/s with JSON frames: 150 ms holds about 7 tokens (40 "
+            f"characters), so a frame would have to cost under 20 bytes. In order of effect: "
+            f"(a) permessage-deflate: Daphne does not offer it, but autobahn, which Daphne "
+            f"uses, does (`setProtocolOptions(perMessageCompressionAccept=...)` on Daphne's "
+            f"`WebSocketFactory`, so a small Daphne server subclass or an upstream option), "
+            f"and the same frames would take {num(deflated, 2)} bytes per byte of text; (b) "
+            f'`chat/fanout.py`: a compact delta frame (`{{"d":[message, offset, text]}}`; '
+            f"`seq` can go, `offset` already orders deltas) halves the overhead without "
+            f"compression; (c) `chat/generation.py`: a longer window once an answer is under "
+            f"way (100 ms after the first second) merges 5 tokens per frame at 50 tokens/s."
+        )
+    scale = get(f.postgres, "scaleout", "two") or {}
+    if scale and not scale.get("carried"):
+        b = scale.get("profile") or {}
+        layer = get(b, "details", "channel layer (channels/layers.py, channels_redis)")
+        cpu = scale.get("cpu_by_process") or []
+        out.append(
+            f"**Scale-out.** Each socket reading an answer from another process gets every "
+            f"delta as its own channel-layer message, and channels_redis hands all of a "
+            f"process's messages out through one receive loop that takes a lock, pops one "
+            f"message and wakes one waiter at a time (process B: {num(layer, 0)}% of samples "
+            f"in the channel layer"
+            + (f"; CPU seconds of A and B: {', '.join(f'{c:.1f}' for c in cpu)}" if cpu else "")
+            + "). `chat/fanout.py` (`RemoteWatcher`) and `chat/control.py`: send each delta "
+            "once per *process* (to its control channel) and fan it out there to that "
+            "process's sockets, as the owner does for its own: one remote message per process "
+            "per flush instead of one per remote socket, and one delivery path to check."
+        )
+    off = results.get("offline") or {}
+    if f.offline_ok() is False:
+        out.append(
+            "**Offline model.** `streaming/providers/local.py` loads llama.cpp with "
+            "`n_threads=2` on a two-core machine, so its spinning compute threads compete "
+            "with the event loop that delivers their tokens. Measure `n_threads = cores - 1` "
+            "on a quiet machine before changing it: the figures of this run "
+            f"(app {off['app']['tokens_per_second']:.1f}, llama.cpp "
+            f"{off['direct']['tokens_per_second']:.1f} tokens/s) move with other processes' "
+            "load."
+        )
+    if not out:
+        out.append("Every target was met in this run.")
+    return out
+
+
+METHOD = """\
+- **Processes.** The fake upstream (`python -m tests.fakes.upstream`), our server (`daphne -b
+  127.0.0.1 -p PORT chat.asgi:application` with `OPENAI_BASE_URL` pointing at the fake, a
+  temporary `VAR_DIR` and database, `DEBUG=true`, `LOG_LEVEL=WARNING`), the baseline (`uvicorn
+  bench.baselines.fastapi_sse:app`, uvicorn's defaults as installed: asyncio loop, h11) and the
+  load generator (`python -m bench.loadgen`, one asyncio process, a new one per load) are
+  separate processes. Users are created and signed in in the server's database before it starts
+  (`bench/accounts.py`); WebSockets send their `sessionid` cookie and an `Origin` header.
+- **Loads.** Each answer is asked for with `fake:{"word_count": 400, "tokens_per_second": 50,
+  "first_token_delay": 0.25}` in the user's message (a tag in the message links it to the fake's
+  record). Our clients send `send` on an open WebSocket and read `message.start`, the deltas
+  (checking each `offset`) and `message.end`; baseline clients `POST /chat` and read
+  `data:` events as a browser's EventSource would; floor clients `POST` the fake's
+  `/v1/chat/completions` directly. Sockets are opened first; the answers then start spread over
+  2 s. Every load has a deadline (45 s; 40 s for scale-out) and a fixed count.
+- **Added time to first token.** The fake records when it wrote each answer's first token with
+  `time.monotonic()`; the load generator records when the client held it, on the same clock (one
+  clock for all processes on Linux). Single-stream figures come from answers of 10 tokens started
+  0.5 s apart.
+- **Gap between frames.** Time between consecutive text-bearing frames of one answer, pooled over
+  all answers of a load; the p99 of that pool.
+- **Capacity.** Load levels are tried in order; a level is carried when every answer completes,
+  every text is exact and the p99 gap is under 150 ms in every run of that level. Capacity is the
+  highest level carried with every lower level carried too. After two failed levels a target is
+  not loaded further (500 streams is always measured, for the first-token figure).
+- **CPU.** `utime + stime` of the server process from `/proc/<pid>/stat` before and after a load
+  (connection set-up and database work included), over the tokens the fake wrote for that load.
+  The load generator's and the fake's CPU are shown too: the three share two cores.
+- **Bytes.** Bytes the client read from its socket for the answer (WebSocket frames from
+  `message.start` to `message.end`; for the SSE targets the whole HTTP response, headers and
+  chunked framing included), over the answer's characters. The WebSocket handshake, paid once
+  per connection rather than per answer, is counted apart in the JSON.
+- **Database writes.** Our server on a PostgreSQL database made for the run;
+  `pg_stat_user_tables` (`n_tup_ins + n_tup_upd + n_tup_del`) for `chat_message` and
+  `chat_conversation`, read once the counters stop moving, before and after a batch of answers.
+  The bound is `2 + streaming time / 500 ms` with the median streaming time the clients saw.
+- **Idle sockets.** Resident memory (`VmRSS`) of a fresh Daphne process before and after opening
+  that many signed-in WebSockets, after a warm-up of 20; measured first, before any load.
+- **Offline model.** `local:smollm2` through a WebSocket, against the same GGUF file loaded by the
+  provider's own loading code in a separate process and driven with
+  `Llama.create_completion(stream=True)`, the same chat-formatted prompt and `max_tokens`. Both
+  are warmed up once; runs alternate. Tokens per second is (tokens - 1) over the time from the
+  first to the last text.
+- **Scale-out.** On PostgreSQL. One process with the in-memory layer, then two with
+  `REDIS_URL` (channels_redis). For each answer, the socket that asked and a second socket (same
+  user) that sends `resume` at offset 0 as soon as `message.start` names the answer: on the other
+  process when there are two. Lag is, for each delta the asker received, how much later the
+  second socket held the same text.
+- **Profile.** py-spy from outside, on a separate load, so sampling does not touch the figures.
+"""
+
+
+def machine_section(m: dict[str, Any]) -> str:
+    rows = [
+        ("cores (`nproc`)", str(m.get("nproc", "?"))),
+        ("CPU", str(m.get("cpu", "?"))),
+        ("memory", f"{(m.get('memory_bytes') or 0) / 2**30:.0f} GiB"),
+        ("kernel", str(m.get("kernel", "?"))),
+        ("Python", str(m.get("python", "?"))),
+        ("PostgreSQL", str(m.get("postgres", "?"))),
+        ("Redis", str(m.get("redis", "?"))),
+        ("load average at start / end", f"{fmt_load(m.get('loadavg_at_start'))} / "
+                                        f"{fmt_load(m.get('loadavg_at_end'))}"),
+    ]  # fmt: skip
+    rows += [(name, version) for name, version in (m.get("packages") or {}).items()]
+    return markdown_table(("", ""), rows) + "\n"
