@@ -39,7 +39,8 @@ async (lines) => {
   }
   const whileOpen = records.splice(0);
   const stats = harness.stats();
-  harness.push("```\\n\\nAfter the code.\\n\\nMore prose");
+  // The last code line and the closing fence arrive in the same frame.
+  harness.push("last_line = 'done'\\n```\\n\\nAfter the code.\\n\\nMore prose");
   await harness.frames(2);
   // Highlighting waits for an idle period.
   for (let i = 0; i < 100 && !code.classList.contains("hljs"); i += 1) await harness.frames(1);
@@ -50,7 +51,7 @@ async (lines) => {
   observer.disconnect();
   const onCode = records.filter((r) => r === "childList:CODE");
   return { seen, whileOpen, stats, tailRendersBefore, highlighted, onCode,
-           sameAtEnd: content.querySelector("pre > code") === code,
+           sameAtEnd: content.querySelector("pre > code") === code, codeText: code.textContent,
            spans: code.querySelectorAll("span[class^=hljs-]").length };
 }
 """
@@ -72,6 +73,7 @@ def test_an_open_fence_grows_by_appending_and_is_highlighted_once(harness_page: 
     assert result["stats"]["fenceAppends"] >= len(CODE_LINES)
 
     # Closed: kept in place, highlighted exactly once (one replacement of its children).
+    assert result["codeText"] == expected + "last_line = 'done'\n"
     assert result["highlighted"]
     assert result["sameAtEnd"]
     assert result["spans"] > 10

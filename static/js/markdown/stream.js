@@ -254,6 +254,7 @@ export class StreamingMarkdown {
     for (let at = fence.scanned; at < completeEnd; ) {
       const next = source.indexOf("\n", at) + 1;
       if (closesFence(source.slice(at, next - 1), fence.marker)) {
+        this.appendCode(at);
         // What is on screen is the finished block when it holds exactly the code between the
         // fences: freeze it as it is, instead of rendering (and comparing) a long block again.
         const shown = fence.text ? fence.text.data : "";
@@ -270,22 +271,26 @@ export class StreamingMarkdown {
       fence.scanned = next;
     }
     // A partial last line that may yet become the closing fence is not code yet.
-    let end = source.length;
-    if (/^ {0,3}[`~]*$/.test(source.slice(completeEnd))) end = completeEnd;
-    if (end > fence.appended && isHighSurrogate(source.charCodeAt(end - 1))) end -= 1;
-    if (end > fence.appended) {
-      const added = source.slice(fence.appended, end);
-      if (fence.text) {
-        fence.text.appendData(added);
-      } else {
-        fence.text = document.createTextNode(added);
-        fence.code.append(fence.text);
-      }
-      fence.appended = end;
-      this.tailShown = null;
-      this.stats.fenceAppends += 1;
-    }
+    const partial = source.slice(completeEnd);
+    this.appendCode(/^ {0,3}[`~]*$/.test(partial) ? completeEnd : source.length);
     return true;
+  }
+
+  /** Appends source[appended:end] to the open fence's code. */
+  appendCode(end) {
+    const fence = this.fence;
+    if (end > fence.appended && isHighSurrogate(this.source.charCodeAt(end - 1))) end -= 1;
+    if (end <= fence.appended) return;
+    const added = this.source.slice(fence.appended, end);
+    if (fence.text) {
+      fence.text.appendData(added);
+    } else {
+      fence.text = document.createTextNode(added);
+      fence.code.append(fence.text);
+    }
+    fence.appended = end;
+    this.tailShown = null;
+    this.stats.fenceAppends += 1;
   }
 }
 
