@@ -83,7 +83,7 @@ TYPES = ("send", "stop", "resume", "regenerate", "continue", "select_version")
 def parse(raw: str | bytes | None) -> ClientFrame:
     if raw is None:
         raise BadFrame("bad_frame", "frames must be JSON text")
-    if len(raw) > settings.MAX_FRAME_BYTES:
+    if len(raw.encode() if isinstance(raw, str) else raw) > settings.MAX_FRAME_BYTES:
         raise BadFrame("too_long", f"frames may be at most {settings.MAX_FRAME_BYTES} bytes")
     try:
         data = json.loads(raw)
