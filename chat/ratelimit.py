@@ -12,6 +12,7 @@ the first failure; when it ends, the count starts again.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import time
@@ -85,11 +86,10 @@ def client_address(request: HttpRequest) -> str:
 
 
 def _keys(username: str, address: str) -> list[tuple[str, int]]:
+    # Hashed: a username is whatever a client typed, of any length.
+    name = hashlib.sha256(username.strip().casefold().encode()).hexdigest()
     return [
-        (
-            f"login-failures:user:{username.strip().casefold()}",
-            settings.LOGIN_FAILURES_PER_USERNAME,
-        ),
+        (f"login-failures:user:{name}", settings.LOGIN_FAILURES_PER_USERNAME),
         (f"login-failures:ip:{address}", settings.LOGIN_FAILURES_PER_IP),
     ]
 
