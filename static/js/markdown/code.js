@@ -29,16 +29,26 @@ export function highlightCode(code) {
 const idleJobs = [];
 let idleScheduled = false;
 
-// Safari has no requestIdleCallback; a short timeout is the usual stand-in.
+// Safari has no requestIdleCallback; a short timeout with an 8 ms budget stands in for it.
 const requestIdle =
   window.requestIdleCallback?.bind(window) ??
-  ((callback) => setTimeout(() => callback({ timeRemaining: () => 8 }), 16));
+  ((callback) =>
+    setTimeout(() => {
+      const started = performance.now();
+      callback({ timeRemaining: () => Math.max(0, 8 - (performance.now() - started)) });
+    }, 16));
 
 function runIdleJobs(deadline) {
   idleScheduled = false;
   do {
     const job = idleJobs.shift();
-    job.resolve(highlightCode(job.code));
+    try {
+      job.resolve(highlightCode(job.code));
+    } catch (error) {
+      // Unhighlighted code is still correct code; never leave finish() waiting.
+      console.error(error);
+      job.resolve(false);
+    }
   } while (idleJobs.length && deadline.timeRemaining() > 4);
   scheduleIdleJobs();
 }
