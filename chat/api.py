@@ -8,8 +8,9 @@ where only offsets mean anything, so ``Last-Event-ID`` resumes exactly either wa
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -20,7 +21,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from chat import api_tokens, catalog, control, generation, ratelimit
-from chat.fanout import Frame, delta, stored_end
+from chat.fanout import Frame, delta, stored_end, stored_start
 from chat.frames import BadFrame, ClientFrame
 from chat.models import Conversation, Message
 
@@ -104,6 +105,23 @@ def unauthorized() -> JsonResponse:
     return response
 
 
+def api_view(
+    view: Callable[..., Awaitable[HttpResponse]],
+) -> Callable[..., Awaitable[HttpResponse]]:
+    """Authenticate the request and apply the per-user rate limit; the view gets the user."""
+
+    @functools.wraps(view)
+    async def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        user = await authenticate(request)
+        if not user.is_authenticated:
+            return unauthorized()
+        if (refused := ratelimit.refuse_api_request(user)) is not None:
+            return refused
+        return await view(request, user, *args, **kwargs)
+
+    return checked
+
+
 @sync_to_async
 def _message(user: Any, message_id: int) -> Message:
     return Message.objects.select_related("conversation").get(
@@ -123,12 +141,8 @@ def _json_body(request: HttpRequest) -> dict[str, Any]:
 
 @csrf_exempt
 @require_POST
-async def chat(request: HttpRequest) -> HttpResponse:
-    user = await authenticate(request)
-    if not user.is_authenticated:
-        return unauthorized()
-    if (refused := ratelimit.refuse_api_request(user)) is not None:
-        return refused
+@api_view
+async def chat(request: HttpRequest, user: Any) -> HttpResponse:
     try:
         frame = ClientFrame("send", _json_body(request))
         content, models = frame.content(), frame.models()
@@ -164,30 +178,15 @@ def _resume_offset(request: HttpRequest) -> int:
 
 async def _replay(message: Message, offset: int) -> AsyncIterator[bytes]:
     offsets: dict[int, int] = {}
-    yield sse(
-        Frame(
-            type="message.start",
-            conversation=message.conversation_id,
-            message=message.pk,
-            user_message=message.reply_to_id,
-            reply_to=message.reply_to_id,
-            model=message.model,
-            offset=offset,
-        ),
-        offsets,
-    )
+    yield sse(stored_start(message, offset), offsets)
     if offset < len(message.text):
         yield sse(delta(message.pk, 1, offset, message.text[offset:]), offsets)
     yield sse(stored_end(message), offsets)
 
 
 @require_GET
-async def stream(request: HttpRequest, message_id: int) -> HttpResponse:
-    user = await authenticate(request)
-    if not user.is_authenticated:
-        return unauthorized()
-    if (refused := ratelimit.refuse_api_request(user)) is not None:
-        return refused
+@api_view
+async def stream(request: HttpRequest, user: Any, message_id: int) -> HttpResponse:
     try:
         message = await _message(user, message_id)
         offset = _resume_offset(request)
@@ -221,12 +220,8 @@ async def _remote(message: Message, offset: int) -> AsyncIterator[bytes]:
 
 @csrf_exempt
 @require_POST
-async def stop(request: HttpRequest, message_id: int) -> HttpResponse:
-    user = await authenticate(request)
-    if not user.is_authenticated:
-        return unauthorized()
-    if (refused := ratelimit.refuse_api_request(user)) is not None:
-        return refused
+@api_view
+async def stop(request: HttpRequest, user: Any, message_id: int) -> HttpResponse:
     try:
         message = await _message(user, message_id)
     except Message.DoesNotExist:

@@ -7,7 +7,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.db import close_old_connections
 
 from chat import catalog, control, generation, ratelimit
-from chat.fanout import Frame, delta, stored_end
+from chat.fanout import Frame, delta, stored_end, stored_start
 from chat.frames import BadFrame, ClientFrame, parse
 from chat.models import Conversation, Message
 
@@ -155,17 +155,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def _replay(self, message_id: int, offset: int) -> None:
         """A finished answer, from the database: the text from ``offset``, then its end."""
         message = await self._message(message_id)
-        await self.deliver(
-            Frame(
-                type="message.start",
-                conversation=message.conversation_id,
-                message=message.pk,
-                user_message=message.reply_to_id,
-                reply_to=message.reply_to_id,
-                model=message.model,
-                offset=offset,
-            )
-        )
+        await self.deliver(stored_start(message, offset))
         if offset < len(message.text):
             await self.deliver(delta(message.pk, 1, offset, message.text[offset:]))
         if not message.is_live:

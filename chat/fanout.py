@@ -73,6 +73,19 @@ def end(
     )
 
 
+def stored_start(message: Any, offset: int) -> Frame:
+    """The start frame of an answer read back from the database."""
+    return Frame(
+        type="message.start",
+        conversation=message.conversation_id,
+        message=message.pk,
+        user_message=message.reply_to_id,
+        reply_to=message.reply_to_id,
+        model=message.model,
+        offset=offset,
+    )
+
+
 def stored_end(message: Any) -> Frame:
     """The end frame of a finished answer, from what the database holds."""
     return end(
