@@ -177,7 +177,7 @@ for (const view of transcript.load(page.messages)) {
   send({ type: "resume", message: view.id, offset: view.held });
 }
 composer.setStreaming(anyStreaming());
-if (!store.conversation || !page.messages.length) composer.focus();
 
-// The composer shows once it works: a message typed before this point would go nowhere.
+// The textarea comes disabled from the server: until now, a message typed would go nowhere.
+composer.enable();
 app.dataset.ready = "true";

@@ -86,6 +86,12 @@ export class Composer {
     this.textarea.focus();
   }
 
+  /** Ready for typing (the page is wired up); a new chat starts with the cursor here. */
+  enable() {
+    this.textarea.disabled = false;
+    if (!this.form.dataset.conversation) this.focus();
+  }
+
   resize() {
     // Through the CSSOM, which a style-src policy allows (it refuses style attributes).
     this.textarea.style.height = "auto";

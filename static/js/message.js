@@ -252,9 +252,10 @@ export class MessageView {
     const verdict = accept(this.held, frame.offset, frame.text);
     if (verdict.gap) return true;
     if (verdict.append) {
+      const renderer = this.ensureRenderer(); // before the text grows: it starts from the text
       this.text += verdict.append;
       this.held += codePointLength(verdict.append);
-      this.ensureRenderer().push(verdict.append);
+      renderer.push(verdict.append);
       if (this.footer.hidden) this.updateButtons();
     }
     return false;

@@ -1,8 +1,7 @@
 """Driving the chat page in the live app: signing in, sending, reading answers back.
 
-Every page opened through `open_chat` lives under the strict Content-Security-Policy the app is
-meant to send (added to each document that arrives without one), and records what would show a
-broken page: uncaught errors and policy violations (`ChatPage.assert_clean`).
+`ChatPage` records what would show a broken page: uncaught errors, Content-Security-Policy
+violations, and any page served without the strict policy (`ChatPage.assert_clean`).
 """
 
 from __future__ import annotations
@@ -11,7 +10,7 @@ import re
 import time
 from urllib.parse import urlsplit
 
-from playwright.sync_api import Locator, Page, Route, expect
+from playwright.sync_api import Locator, Page, Response, WebSocket, expect
 
 from tests.browser.conftest import STRICT_CSP, wait_until
 from tests.processes.servers import sign_in
@@ -38,29 +37,29 @@ async (text) => {
 """
 
 
-def with_strict_csp(page: Page) -> None:
-    def add_policy(route: Route) -> None:
-        if route.request.resource_type != "document":
-            route.fallback()
-            return
-        # Redirects are passed on as they are, so the browser follows them through this route.
-        response = route.fetch(max_redirects=0)
-        headers = dict(response.headers)
-        if "content-security-policy" not in {name.lower() for name in headers}:
-            headers["Content-Security-Policy"] = STRICT_CSP
-        route.fulfill(response=response, headers=headers)
-
-    page.route("**/*", add_policy)
-
-
 class ChatPage:
     def __init__(self, page: Page, url: str) -> None:
         self.page = page
         self.url = url
         self.errors: list[str] = []
+        self.policies: list[str | None] = []
+        self.console: list[str] = []
         page.on("pageerror", lambda error: self.errors.append(str(error)))
+        page.on("console", lambda message: self.console.append(f"{message.type}: {message.text}"))
+        page.on("response", self._record_policy)
+        self.frames: list[str] = []
+        page.on("websocket", self._record_frames)
         page.add_init_script(RECORD_PROBLEMS)
-        with_strict_csp(page)
+
+    def _record_frames(self, socket: WebSocket) -> None:
+        self.frames.append(f"open {socket.url}")
+        socket.on("framesent", lambda payload: self.frames.append(f"sent {payload[:200]}"))
+        socket.on("framereceived", lambda payload: self.frames.append(f"got {payload[:200]}"))
+        socket.on("close", lambda _: self.frames.append("closed"))
+
+    def _record_policy(self, response: Response) -> None:
+        if response.request.resource_type == "document" and response.status < 300:
+            self.policies.append(response.headers.get("content-security-policy"))
 
     # Finding things -------------------------------------------------------------------------
 
@@ -97,7 +96,12 @@ class ChatPage:
         before = self.answers.count()
         self.textarea.fill(text)
         self.textarea.press("Enter")
-        expect(self.answers).to_have_count(before + 1)
+        try:
+            expect(self.answers).to_have_count(before + 1)
+        except AssertionError as error:
+            raise AssertionError(
+                f"no answer came; console: {self.console}; frames: {self.frames[-20:]}"
+            ) from error
         return self.answer()
 
     def wait_for_status(self, answer: Locator, status: str, timeout: float = 20_000) -> None:
@@ -121,7 +125,14 @@ class ChatPage:
         deadline = time.monotonic() + timeout_ms / 1000
         while (html := self.body_html(answer)) != expected and time.monotonic() < deadline:
             self.page.wait_for_timeout(50)
-        assert html == expected
+        if html != expected:
+            same = zip(html, expected, strict=False)
+            at = next((i for i, (a, b) in enumerate(same) if a != b), min(len(html), len(expected)))
+            raise AssertionError(
+                f"the answer differs at {at} (of {len(html)} / {len(expected)}): "
+                f"shown {html[max(0, at - 80) : at + 120]!r}, "
+                f"expected {expected[max(0, at - 80) : at + 120]!r}"
+            )
 
     def one_shot_html(self, text: str) -> str:
         return self.page.evaluate(ONE_SHOT, text)
@@ -139,6 +150,9 @@ class ChatPage:
         assert self.errors == [], f"errors in the page: {self.errors}"
         violations = self.page.evaluate("window.__violations || []")
         assert violations == [], f"Content-Security-Policy violations: {violations}"
+        # Every page was under the strict policy, so "no violations" means it works under it.
+        assert self.policies, "no page was seen"
+        assert set(self.policies) == {STRICT_CSP}, self.policies
 
 
 def open_chat(page: Page, live_app, username: str = "admin") -> ChatPage:

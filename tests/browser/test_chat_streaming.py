@@ -86,7 +86,9 @@ def test_text_selected_early_stays_selected_while_the_rest_streams(page: Page, l
     first = "The first paragraph holds the words the reader selects while the rest arrives."
     rest = long_answer(seed=11, min_chars=8_000)
     text = first + "\n\n" + rest
-    live_app.upstream.enqueue(Script(tokens=chunks(text, seed=11, largest=20), tokens_per_second=150))
+    live_app.upstream.enqueue(
+        Script(tokens=chunks(text, seed=11, largest=20), tokens_per_second=150)
+    )
     chat = open_chat(page, live_app)
 
     answer = chat.send("Stream something long")
