@@ -1,0 +1,100 @@
+"""The transcript follows a streaming answer only while the reader is at the bottom."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.chat_page import ChatPage, open_chat
+from tests.browser.corpus import long_answer
+from tests.fakes.script import Script
+
+pytestmark = pytest.mark.browser
+
+SCROLLER = "document.getElementById('transcript')"
+
+
+def lines(text: str) -> list[str]:
+    return text.splitlines(keepends=True)
+
+
+def position(page: Page) -> dict:
+    return page.evaluate(
+        f"""(() => {{
+            const s = {SCROLLER};
+            return {{ top: s.scrollTop, height: s.scrollHeight,
+                      distance: s.scrollHeight - s.clientHeight - s.scrollTop }};
+        }})()"""
+    )
+
+
+def wheel(page: Page, delta_y: float) -> None:
+    box = page.locator("#transcript").bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.wheel(0, delta_y)
+
+
+def settle(chat: ChatPage) -> None:
+    # Wheel scrolling may be animated: wait until the position stops changing.
+    chat.wait_until(
+        f"""new Promise((resolve) => {{
+            const top = {SCROLLER}.scrollTop;
+            setTimeout(() => resolve({SCROLLER}.scrollTop === top), 150);
+        }})"""
+    )
+
+
+def grown(chat: ChatPage, height: int) -> None:
+    chat.wait_until(f"{SCROLLER}.scrollHeight > {height}")
+
+
+def test_scrolling_up_holds_the_view_and_scrolling_down_follows_again(page: Page, live_app):
+    # Long enough to outlast the test, which stops it at the end.
+    text = long_answer(seed=31, min_chars=120_000)
+    live_app.upstream.enqueue(Script(tokens=lines(text), tokens_per_second=100))
+    chat = open_chat(page, live_app)
+    jump = page.get_by_role("button", name="Jump to latest")
+
+    answer = chat.send("Write something very long")
+    grown(chat, 3_000)
+    # At the bottom, it follows.
+    for _ in range(3):
+        height = position(page)["height"]
+        grown(chat, height + 100)
+        page.wait_for_timeout(50)
+        assert position(page)["distance"] <= 2
+    expect(jump).to_be_hidden()
+
+    # Scrolled up: the view stays exactly where the reader put it while text keeps arriving.
+    wheel(page, -800)
+    settle(chat)
+    held = position(page)
+    assert held["distance"] > 100
+    expect(jump).to_be_visible()
+    grown(chat, held["height"] + 1_500)
+    assert position(page)["top"] == held["top"]
+    assert answer.get_attribute("data-status") == "streaming"
+
+    # Back down at the bottom: it follows again (so the position keeps moving: no settling).
+    wheel(page, 100_000)
+    expect(jump).to_be_hidden()
+    height = position(page)["height"]
+    grown(chat, height + 1_000)
+    page.wait_for_timeout(100)
+    assert position(page)["distance"] <= 2
+
+    # Up again, then the button brings the view back and keeps following.
+    wheel(page, -1_000)
+    settle(chat)
+    expect(jump).to_be_visible()
+    jump.click()
+    expect(jump).to_be_hidden()
+    height = position(page)["height"]
+    grown(chat, height + 1_000)
+    page.wait_for_timeout(100)
+    assert position(page)["distance"] <= 2
+
+    page.get_by_role("button", name="Stop").click()
+    chat.wait_for_status(answer, "stopped")
+    chat.assert_clean()
