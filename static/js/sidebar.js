@@ -77,7 +77,7 @@ export class Sidebar {
     openButton.addEventListener("click", () => this.open());
     closeButton.addEventListener("click", () => this.close());
     scrim.addEventListener("click", () => this.close());
-    nav.addEventListener("keydown", (event) => {
+    document.addEventListener("keydown", (event) => {
       if (event.key === "Escape" && this.isOpen) this.close();
     });
     this.render();

@@ -81,6 +81,14 @@ class ChatPage:
 
     # Doing things ---------------------------------------------------------------------------
 
+    def goto(self, url: str) -> None:
+        """Opens a page of the app and waits until its script has wired it up."""
+        self.page.goto(url if url.startswith("http") else self.url + url)
+        self.ready()
+
+    def ready(self) -> None:
+        self.page.wait_for_selector("#app[data-ready]", state="attached")
+
     def sign_up(self, username: str = "admin") -> ChatPage:
         self.page.goto(self.url)
         expect(self.page).to_have_url(re.compile(r"/signup/$"))
@@ -88,7 +96,7 @@ class ChatPage:
         self.page.fill("input[name=password1]", PASSWORD)
         self.page.fill("input[name=password2]", PASSWORD)
         self.page.click("button[type=submit]")
-        expect(self.textarea).to_be_visible()
+        self.ready()
         return self
 
     def send(self, text: str) -> Locator:
@@ -165,6 +173,5 @@ def sign_in_as(page: Page, live_app, username: str) -> ChatPage:
     session, _ = sign_in(live_app.env, username)
     page.context.add_cookies([{"name": "sessionid", "value": session, "url": live_app.url}])
     chat = ChatPage(page, live_app.url)
-    page.goto(live_app.url)
-    expect(chat.textarea).to_be_visible()
+    chat.goto("/")
     return chat
