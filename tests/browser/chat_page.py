@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from playwright.sync_api import Locator, Page, Response, WebSocket, expect
 
 from tests.browser.conftest import STRICT_CSP, wait_until
-from tests.processes.servers import sign_in
+from tests.browser.live import LiveApp
+from tests.fakes.upstream import FakeUpstream
+from tests.processes.servers import Server, manage, server_env, sign_in
 
 PASSWORD = "a long enough passphrase"
 
@@ -175,3 +180,23 @@ def sign_in_as(page: Page, live_app, username: str) -> ChatPage:
     chat = ChatPage(page, live_app.url)
     chat.goto("/")
     return chat
+
+
+@contextmanager
+def live_app_with(tmp_path: Path, **settings: str) -> Iterator[LiveApp]:
+    """The live app as the `live_app` fixture makes it, with some settings of a test's own
+    (more models to compare, a smaller context window)."""
+    with FakeUpstream() as upstream:
+        env = server_env(
+            tmp_path,
+            upstream.openai_base_url,
+            DEFAULT_MODEL="openai:gpt-test",
+            ALLOWED_HOSTS="127.0.0.1,localhost",
+            **settings,
+        )
+        manage(env, "migrate", "--noinput")
+        server = Server(env, tmp_path / "server.log").start()
+        try:
+            yield LiveApp(server, upstream, env)
+        finally:
+            server.stop()
