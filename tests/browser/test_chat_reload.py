@@ -19,7 +19,7 @@ pytestmark = pytest.mark.browser
 def test_reloading_mid_stream_continues_the_answer_where_it_was(page: Page, live_app):
     text = long_answer(seed=21, min_chars=6_000)
     live_app.upstream.enqueue(
-        Script(tokens=chunks(text, seed=21, largest=12), tokens_per_second=200)
+        Script(tokens=chunks(text, seed=21, largest=24), tokens_per_second=150)
     )
     chat = open_chat(page, live_app)
     answer = chat.send("Write at length")
@@ -44,7 +44,7 @@ def test_reloading_mid_stream_continues_the_answer_where_it_was(page: Page, live
 def test_a_second_tab_joins_the_answer_being_written(page: Page, live_app):
     text = long_answer(seed=22, min_chars=4_000)
     live_app.upstream.enqueue(
-        Script(tokens=chunks(text, seed=22, largest=12), tokens_per_second=150)
+        Script(tokens=chunks(text, seed=22, largest=16), tokens_per_second=150)
     )
     chat = open_chat(page, live_app)
     chat.send("Write at length")
