@@ -72,12 +72,16 @@ function argumentsText(args) {
 export function toolCallBlock(call, result) {
   const details = element("details", "tool-call");
   const summary = element("summary");
-  summary.append(element("span", "tool-label", "Tool"), " ", element("code", "", call.name || "tool"));
+  const name = element("code", "", call.name || "tool");
+  summary.append(element("span", "tool-label", "Tool"), " ", name);
   if (result !== undefined && result !== null) {
     summary.append(" → ", element("span", "tool-result", String(result).slice(0, 80)));
   }
   const body = element("div", "tool-detail");
-  body.append(element("p", "tool-heading", "Arguments"), element("pre", "", argumentsText(call.arguments)));
+  body.append(
+    element("p", "tool-heading", "Arguments"),
+    element("pre", "", argumentsText(call.arguments)),
+  );
   if (result !== undefined && result !== null) {
     body.append(element("p", "tool-heading", "Result"), element("pre", "", String(result)));
   }
@@ -87,7 +91,7 @@ export function toolCallBlock(call, result) {
 
 export class MessageView {
   /**
-   * data: {id, role, text, status, model, reply_to, seq, tool_calls, ttft_ms, …} as in the
+   * data: {id, role, text, status, model, reply_to, tool_calls, ttft_ms, error, …} as in the
    * page data. actions: {regenerate(view), continue(view), selectVersion(view, step)}.
    */
   constructor(data, actions = {}) {
@@ -95,7 +99,6 @@ export class MessageView {
     this.role = data.role;
     this.model = data.model || "";
     this.replyTo = data.reply_to ?? null;
-    this.seq = data.seq ?? null;
     this.text = data.text || "";
     this.held = codePointLength(this.text); // code points received, as offsets count them
     this.status = data.status || "complete";
@@ -144,13 +147,16 @@ export class MessageView {
       this.versions = element("div", "versions");
       this.versions.setAttribute("role", "group");
       this.versions.setAttribute("aria-label", "Versions of this answer");
-      this.previousButton = button("‹", "action version-step", () => this.actions.selectVersion?.(this, -1), "Previous version");
+      const step = (by) => () => this.actions.selectVersion?.(this, by);
+      this.previousButton = button("‹", "action version-step", step(-1), "Previous version");
       this.versionLabel = element("span", "version-label");
-      this.nextButton = button("›", "action version-step", () => this.actions.selectVersion?.(this, 1), "Next version");
+      this.nextButton = button("›", "action version-step", step(1), "Next version");
       this.versions.append(this.previousButton, this.versionLabel, this.nextButton);
       this.versions.hidden = true;
-      this.regenerateButton = button("Regenerate", "action", () => this.actions.regenerate?.(this), "Regenerate answer");
-      this.continueButton = button("Continue", "action", () => this.actions.continue?.(this), "Continue answer");
+      const regenerate = () => this.actions.regenerate?.(this);
+      const resume = () => this.actions.continue?.(this);
+      this.regenerateButton = button("Regenerate", "action", regenerate, "Regenerate answer");
+      this.continueButton = button("Continue", "action", resume, "Continue answer");
       actions.append(this.regenerateButton, this.continueButton);
       this.metricsLine = element("p", "metrics");
       this.footer.append(this.versions, actions, this.metricsLine);

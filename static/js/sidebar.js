@@ -47,7 +47,9 @@ function conversationUrl(id) {
 }
 
 export class Sidebar {
-  constructor({ app, nav, list, search, openButton, closeButton, scrim, csrfToken, current, conversations, onRenamed }) {
+  constructor(parts) {
+    const { app, nav, list, search, openButton, closeButton, scrim } = parts;
+    const { csrfToken, current, conversations, onRenamed } = parts;
     this.app = app;
     this.nav = nav;
     this.list = list;
@@ -254,7 +256,8 @@ export class Sidebar {
     let data;
     try {
       const url = `${this.searchUrl}?${new URLSearchParams({ q: query })}`;
-      const response = await fetch(url, { headers: { Accept: "application/json" }, signal: abort.signal });
+      const headers = { Accept: "application/json" };
+      const response = await fetch(url, { headers, signal: abort.signal });
       if (!response.ok) throw new Error(`${response.status}`);
       data = await response.json();
     } catch (error) {

@@ -90,7 +90,8 @@ export class Transcript {
         const together = previous?.role === "assistant" && previous.reply_to === m.reply_to;
         if (!together) {
           group = this.newGroup();
-          if (previous?.role === "user" && previous.id === m.reply_to) this.groups.set(m.reply_to, group);
+          const first = previous?.role === "user" && previous.id === m.reply_to;
+          if (first) this.groups.set(m.reply_to, group);
         }
         this.addAnswer(group, m, m.versions?.length ? m.versions : [m.id]);
       } else if (m.role === "tool" && !called.has(String(m.tool_call_id))) {
@@ -260,14 +261,15 @@ export class Transcript {
     const target = slot.versions[slot.versions.indexOf(view.id) + step];
     if (target === undefined) return;
     // The server replays the chosen version from its start; until then it shows as pending.
-    const shown = this.show(slot, { id: target, text: "", status: "pending", reply_to: view.replyTo });
+    const pending = { id: target, text: "", status: "pending", reply_to: view.replyTo };
+    const shown = this.show(slot, pending);
     shown.setBusy(true);
     this.request({
       kind: "select_version",
       matches: (frame) => frame.message === target,
       undo: () => {
-        const back = this.show(slot, { id: view.id, text: view.text, status: view.status, model: view.model, reply_to: view.replyTo, ...view.metrics });
-        back.setVersions(slot.versions.indexOf(view.id), slot.versions.length);
+        const { id, text, status, model, replyTo } = view;
+        this.show(slot, { id, text, status, model, reply_to: replyTo, ...view.metrics });
       },
     });
     this.send({ type: "select_version", message: target });
