@@ -38,11 +38,14 @@ QUICK = {
     "name": "quick",
     "repeats": 2,  # single streams and 100 streams, every target
     "level_repeats": 1,
+    "variant_repeats": 1,  # ours with one setting changed, at 100 streams
+    "floor_repeats": 1,  # the floor barely moves between runs
+    "deadline_500_s": 25,
     "single_streams": 6,
     "levels": [50, 100, 200, 500],
     "idle_sockets": 300,
     "offline_runs": 3,
-    "offline_max_tokens": 48,
+    "offline_max_tokens": 32,
     "db_answers": {"short": 20, "long": 10},
     "scaleout_streams": 50,
     "profile_s": 6,
@@ -52,6 +55,9 @@ FULL = {
     "name": "full",
     "repeats": 5,
     "level_repeats": 3,
+    "variant_repeats": 3,
+    "floor_repeats": 3,
+    "deadline_500_s": 45,
     "single_streams": 20,
     "levels": [25, 50, 75, 100, 150, 200, 300, 400, 500, 600, 800],
     "idle_sockets": 1000,
@@ -62,7 +68,9 @@ FULL = {
     "profile_s": 8,
 }
 REDIS_DB = 13
-RESULTS = HOME / "bench" / "results" / "latest.json"
+# BENCH_RESULTS sends a trial's figures elsewhere (say, a scratch copy measured with
+# BENCH_APP_ROOT), so that they never mix with the committed ones.
+RESULTS = Path(os.environ.get("BENCH_RESULTS") or HOME / "bench" / "results" / "latest.json")
 DOCUMENT = HOME / "docs" / "benchmarks.md"
 USERS = 20
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 NA = "n/a"
@@ -370,7 +371,7 @@ def document(results: dict[str, Any]) -> str:
         "Medians over repeated runs with their range in brackets `median (min..max)`; a figure "
         "without brackets comes from one run. *Added TTFT* is the time from the fake upstream "
         "writing an answer's first token to the client holding it. Streams run at 50 tokens/s "
-        "for 400 tokens (8 s), first token after 250 ms, starts spread over 2 s.\n"
+        "for 400 tokens (8 s), first token after 250 ms, starts spread over 1 s (2 s for 500).\n"
     )
     w(table(results) + "\n")
     w(
@@ -391,6 +392,7 @@ def document(results: dict[str, Any]) -> str:
     w("## What would close the gaps\n")
     for paragraph in remedies(f, results):
         w(paragraph + "\n")
+    w(prototypes_section())
     w("## How each figure is measured\n")
     w(METHOD)
     w("## Machine\n")
@@ -494,14 +496,15 @@ def reading(f: Figures, results: dict[str, Any]) -> list[str]:
     out.append(text)
     cap_o, cap_b = f.capacity_text("ours"), f.capacity_text("baseline")
     out.append(
-        f"**Capacity.** One Daphne process carried {cap_o} streams of 50 tokens/s with the p99 "
-        f"gap between frames under 150 ms and every text exact; the baseline {cap_b} (judged "
-        f"without the newlines its framing loses). The floor carried "
-        f"{f.capacity_text('floor')}, so the load generator and the fake upstream were not the "
-        f"limit. On two cores shared by server, load generator and fake upstream (and, during "
-        f"this run, other people's work) the server's event loop saturates first: once it "
-        f"needs more than one core's worth of work per second, frames queue and gaps grow. "
-        + exactness(f)
+        f"**Capacity.** Streams of 50 tokens/s one Daphne process carried with the p99 gap "
+        f"between frames under 150 ms and every text exact: {cap_o}. The baseline: {cap_b} "
+        f"(judged without the newlines its framing loses). The floor (no server): "
+        f"{f.capacity_text('floor')}; up to there the load generator and the fake upstream "
+        f"were not the limit; past it they are, and figures there describe the machine as much "
+        f"as the server. On two cores shared by server, load generator and fake upstream "
+        f"(and, during this run, other people's work) the server's event loop saturates "
+        f"first: once it needs more than one core's worth of work per second, frames queue "
+        f"and gaps grow." + exactness(f)
     )
     ob, bb = f.median("ours", 100, "bytes_per_char"), f.median("baseline", 100, "bytes_per_char")
     deflated = f.median("ours", 100, "deflated_bytes_per_char")
@@ -510,7 +513,7 @@ def reading(f: Figures, results: dict[str, Any]) -> list[str]:
         f"**Bytes.** A 400-token answer took {num(ob, 2)} bytes on the wire per byte of text "
         f"from ours and {num(bb, 2)} from the baseline. At 50 tokens/s a token arrives every "
         f"20 ms, so the 30 ms coalescing window merges one or two tokens per frame "
-        f"({num(frames, 0)} frames for 400 tokens), and each delta frame carries about 60 "
+        f"({num(frames, 0)} frames for 400 tokens), and each delta frame carries about 63 "
         f"bytes of JSON (`type`, `message`, `seq`, `offset`) around 6 to 12 characters of "
         f"text. The baseline's 8 bytes of `data: ...\\n\\n` per token are leaner, and wrong. "
         f"The same frames under permessage-deflate would take {num(deflated, 2)} bytes per "
@@ -548,7 +551,9 @@ def reading(f: Figures, results: dict[str, Any]) -> list[str]:
             f"offline model gave {off['app']['tokens_per_second']:.1f} tokens/s and a first "
             f"token after {off['app']['ttft_ms']:.0f} ms; llama.cpp called directly, alternating "
             f"with it, {off['direct']['tokens_per_second']:.1f} tokens/s and "
-            f"{off['direct']['ttft_ms']:.0f} ms. llama.cpp runs two compute threads that spin "
+            f"{off['direct']['ttft_ms']:.0f} ms (medians of {len(off['app']['runs'])} runs; the "
+            f"best runs: {fmt_best(off, 'app')} through the app, {fmt_best(off, 'direct')} "
+            f"directly). llama.cpp runs two compute threads that spin "
             f"while they wait for each other; on a two-core machine any other runnable thread "
             f"(the server's event loop, the load generator, anyone else's work) stalls them, so "
             f"these figures move by several times between runs (see the spread in the JSON) "
@@ -592,16 +597,85 @@ def exactness(f: Figures) -> str:
     return text + "; no delta ever skipped text (every offset matched what the client held)."
 
 
+def prototype_cut() -> tuple[str, float] | None:
+    """The best CPU saving a scratch-copy trial measured against its own unchanged copy."""
+    from bench.compare import PROTOTYPES
+
+    if not PROTOTYPES.exists():
+        return None
+    best = None
+    for entry in json.loads(PROTOTYPES.read_text()):
+        variants = entry["variants"]
+        base = variants[0]["median"]["cpu_per_1k_tokens"]
+        for v in variants[1:]:
+            ratio = v["median"]["cpu_per_1k_tokens"] / base
+            if best is None or ratio < best[1]:
+                best = (f"'{v['label']}'", ratio)
+    return best
+
+
+def short_code(code: str) -> str:
+    head, _, rest = code.partition(" ")
+    if len(head) == 40 and all(c in "0123456789abcdef" for c in head):
+        head = head[:12]
+    return f"{head} {rest}".strip()
+
+
+def prototypes_section() -> str:
+    """Changes tried in scratch copies (``python -m bench.compare``), from their own runs."""
+    from bench.compare import PROTOTYPES
+
+    if not PROTOTYPES.exists():
+        return ""
+    lines = [
+        "## Changes tried in scratch copies\n",
+        "Measured with `python -m bench.compare` (our server in several versions, same load, "
+        "interleaved, medians of the runs), on copies of the code outside the repository: "
+        "evidence for the recommendations above, not figures of the code as it is. Raw "
+        "figures: [`bench/results/prototypes.json`](../bench/results/prototypes.json).\n",
+    ]
+    for entry in json.loads(PROTOTYPES.read_text()):
+        lines.append(
+            f"**{entry['name']}** ({entry['streams']} streams of 400 tokens at 50 tokens/s, "
+            f"{entry['repeats']} runs each, {entry['measured_at']}):\n"
+        )
+        rows = []
+        for v in entry["variants"]:
+            m = v["median"]
+            settings = ", ".join(f"{k}={val}" for k, val in v["settings"].items()) or "defaults"
+            rows.append(
+                (
+                    v["label"],
+                    f"{short_code(str(v['code']))}; {settings}",
+                    num(m["cpu_per_1k_tokens"], 3),
+                    f"{num(m['ttft_p50_ms'])} / {num(m['ttft_p99_ms'])}",
+                    num(m["gap_p99_ms"], 0),
+                    f"{m['exact']:.0f}/{entry['streams']}",
+                )
+            )
+        header = ("variant", "code; settings", "CPU s / 1k tokens", "added TTFT p50 / p99 (ms)",
+                  "p99 gap (ms)", "exact")  # fmt: skip
+        lines.append(markdown_table(header, rows) + "\n")
+    return "\n".join(lines)
+
+
+def fmt_best(off: dict[str, Any], name: str) -> str:
+    best = off.get(name) or {}
+    rate, ttft = best.get("best_tokens_per_second"), best.get("best_ttft_ms")
+    return f"{num(rate)} tokens/s and {num(ttft, 0)} ms"
+
+
 def profile_section(results: dict[str, Any]) -> str:
     prof = results.get("hotpath") or {}
     if not prof or "error" in prof:
         return f"Not profiled in this run: {prof.get('error', 'section skipped')}.\n"
     lines = [
         "py-spy sampled each server from outside (`py-spy record --nonblocking --rate 200`, "
-        "raw stacks in `bench/results/profile-*.txt`) during a run of its own with 100 "
+        "folded stacks in `bench/results/profile-*.txt.gz`) during a run of its own with 100 "
         "streams, so that sampling touched none of the figures above. Shares are of the "
-        "samples in which the process was running; a sample counts toward every row whose "
-        "code is anywhere on its stack, so the rows overlap.\n"
+        "samples in which the process was running (all its threads); each sample counts once, "
+        "for the innermost component on its stack, so a JSON call made by the fan-out counts "
+        "as JSON.\n"
     ]
     for name in ("ours", "baseline"):
         p = prof.get(name)
@@ -696,20 +770,30 @@ def remedies(f: Figures, results: dict[str, Any]) -> list[str]:
             f"last-event time every second gives the same idle timeout."
         )
         out.append(
-            "5. `chat/generation.py`: the first token goes from `add()` to the flusher task "
-            "through two events, an extra event-loop turn at the moment the loop is busiest; "
-            "flushing the first delta directly from `consume()` takes that turn out of the "
-            "time to first token. At 100 streams the added time to first token is mostly "
-            "queueing behind other answers' work, so items 1 to 4 are what move it."
+            "At 100 streams the added time to first token is queueing: the first token is "
+            "already flushed straight from `consume()`, but it waits for the event loop, busy "
+            "with the other answers' work, and for the GIL, which the database thread holds "
+            "while it runs the ORM's Python code (Python hands it over every 5 ms), so items "
+            "1 to 4 are what move it."
         )
+        cut = prototype_cut()
         if base_cpu and ours_cpu:
-            out.append(
-                f"For scale: reaching 0.5x the baseline means {0.5 * base_cpu:.3f} s per 1,000 "
-                f"tokens, {100 * (1 - 0.5 * base_cpu / ours_cpu):.0f}% less than ours now. The "
-                f"database share alone is {num(db, 0)}%; the baseline spends most of its time "
-                f"in work ours does not do (building SDK objects per chunk, one socket write "
-                f"per token), so once the database costs little, ours is the cheaper path."
+            text = (
+                f"How far this goes: reaching 0.5x the baseline means {0.5 * base_cpu:.3f} CPU s "
+                f"per 1,000 tokens, {100 * (1 - 0.5 * base_cpu / ours_cpu):.0f}% less than ours "
+                f"now."
             )
+            if cut:
+                label, ratio = cut
+                text += (
+                    f" In the scratch-copy trial below, {label} cut ours by "
+                    f"{100 * (1 - ratio):.0f}%; applied to this run that is about "
+                    f"{ratio * ours_cpu / base_cpu:.2f}x the baseline. What is left is mostly per "
+                    f"token and paid by the baseline too (a socket read per upstream token, the "
+                    f"HTTP client around it), so 0.5x also needs item 3 and probably a reader "
+                    f"that takes the upstream's bytes with fewer layers than httpx and httpcore."
+                )
+            out.append(text)
     if f.bytes_ok() is False:
         deflated = f.median("ours", 100, "deflated_bytes_per_char")
         out.append(
@@ -771,18 +855,21 @@ METHOD = """\
   record). Our clients send `send` on an open WebSocket and read `message.start`, the deltas
   (checking each `offset`) and `message.end`; baseline clients `POST /chat` and read
   `data:` events as a browser's EventSource would; floor clients `POST` the fake's
-  `/v1/chat/completions` directly. Sockets are opened first; the answers then start spread over
-  2 s. Every load has a deadline (45 s; 40 s for scale-out) and a fixed count.
+  `/v1/chat/completions` directly. Sockets are opened first; the answers then start spread
+  over 1 s (2 s for 500 streams). Every load has a fixed count and a deadline: 45 s; 25 s at
+  500 streams in the quick profile, where the first tokens are the figure; 15 s for
+  scale-out.
 - **Added time to first token.** The fake records when it wrote each answer's first token with
   `time.monotonic()`; the load generator records when the client held it, on the same clock (one
   clock for all processes on Linux). Single-stream figures come from answers of 10 tokens started
-  0.5 s apart.
+  0.4 s apart.
 - **Gap between frames.** Time between consecutive text-bearing frames of one answer, pooled over
   all answers of a load; the p99 of that pool.
 - **Capacity.** Load levels are tried in order; a level is carried when every answer completes,
   every text is exact and the p99 gap is under 150 ms in every run of that level. Capacity is the
-  highest level carried with every lower level carried too. After two failed levels a target is
-  not loaded further (500 streams is always measured, for the first-token figure).
+  highest level carried with every lower level carried too. After a failed level a target is
+  not loaded further (500 streams is always measured, for the first-token figure). Levels:
+  50, 100, 200 and 500 streams in the quick profile; more, and three runs each, in the full one.
 - **CPU.** `utime + stime` of the server process from `/proc/<pid>/stat` before and after a load
   (connection set-up and database work included), over the tokens the fake wrote for that load.
   The load generator's and the fake's CPU are shown too: the three share two cores.

@@ -20,7 +20,7 @@ def measure(
     """``profile_of``: a server process to sample with py-spy meanwhile (into ``raw``)."""
     spy = hotpath.start(profile_of.pid, 12, raw, rate=100) if profile_of and raw else None
     try:
-        run = load(target, fake, streams, LONG, ramp_s=2.0, deadline_s=40, extra={"kind": "pair"})
+        run = load(target, fake, streams, LONG, ramp_s=2.0, deadline_s=15, extra={"kind": "pair"})
     finally:
         if spy is not None:
             spy.communicate(timeout=60)

@@ -36,7 +36,10 @@ def measure(targets: dict[str, Target], fake: Fake, profile: dict[str, Any], log
     runs: list[Run] = []
 
     def step(name: str, streams: int, script: dict[str, Any], ramp_s: float) -> Run:
-        run = load(targets[name], fake, streams, script, ramp_s=ramp_s, deadline_s=45)
+        # At 500 streams the first tokens are what is measured; answers still running at
+        # the deadline count as not carried.
+        deadline = profile["deadline_500_s"] if streams >= 500 else 45
+        run = load(targets[name], fake, streams, script, ramp_s=ramp_s, deadline_s=deadline)
         runs.append(run)
         s = run.summary()
         log(
@@ -52,28 +55,35 @@ def measure(targets: dict[str, Target], fake: Fake, profile: dict[str, Any], log
     for repeat in range(profile["repeats"]):
         log(f"single streams, run {repeat + 1}")
         for name in ORDER:
-            step(name, single, SHORT, ramp_s=0.5 * single)
+            step(name, single, SHORT, ramp_s=0.4 * single)
     levels = sorted(set(profile["levels"]) | {100, 500})
     for level in levels:
         repeats = profile["repeats"] if level in (100,) else profile["level_repeats"]
-        names = ORDER if level in (100, 500) else ORDER[1:]
-        if level == 100:
-            names = (*names, *(v for v in VARIANTS if v in targets))
         for repeat in range(repeats):
             log(f"{level} concurrent streams, run {repeat + 1}")
+            names = ORDER if level in (100, 500) else ORDER[1:]
+            if level == 100 and repeat < profile["variant_repeats"]:
+                names = (*names, *(v for v in VARIANTS if v in targets))
+            if name_floor_done(runs, level, profile):
+                names = tuple(n for n in names if n != "floor")
             for name in names:
                 if name not in ("floor", *VARIANTS) and skip(runs, name, level):
                     continue
-                step(name, level, LONG, ramp_s=2.0)
+                step(name, level, LONG, ramp_s=max(1.0, level / 250))
     return summarize(runs, profile)
 
 
 def skip(runs: list[Run], name: str, level: int) -> bool:
-    """Past two failed levels more load tells nothing new; 500 is always measured for TTFT."""
+    """Past a failed level more load tells nothing new about capacity (a level is carried
+    only if every level below it was); 500 is always measured, for the first-token figure."""
     if level == 500:
         return False
-    failed = {r.streams for r in runs if r.target == name and r.streams > 1 and not passes(r)}
-    return len(failed) >= 2
+    return any(r.target == name and 1 < r.streams < level and not passes(r) for r in runs)
+
+
+def name_floor_done(runs: list[Run], level: int, profile: dict[str, Any]) -> bool:
+    done = sum(1 for r in runs if r.target == "floor" and r.streams == level)
+    return done >= profile["floor_repeats"]
 
 
 def fmt(value: float | None, digits: int = 1) -> str:
