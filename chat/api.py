@@ -163,6 +163,8 @@ async def chat(request: HttpRequest, user: Any) -> HttpResponse:
         return error(404, "not_found", "No such conversation")
     except generation.TooManyGenerations as exc:
         return error(429, "too_many", str(exc))
+    except generation.CannotAnswer as exc:
+        return error(400, "cannot_answer", str(exc))
     answers = {answer.message_id for answer in followed}
     return streaming_response(event_stream(queue, answers, followed))
 

@@ -4,7 +4,7 @@ import logging
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
-from django.db import close_old_connections
+from django.db import DatabaseError, close_old_connections
 
 from chat import catalog, control, generation, ratelimit
 from chat.fanout import Frame, delta, stored_end, stored_start
@@ -12,6 +12,9 @@ from chat.frames import BadFrame, ClientFrame, parse
 from chat.models import Conversation, Message
 
 log = logging.getLogger(__name__)
+
+
+UNAVAILABLE = "The server cannot reach its database right now. Try again in a moment."
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
@@ -69,6 +72,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.reply_error("too_many", str(exc))
         except generation.CannotAnswer as exc:
             await self.reply_error("cannot_answer", str(exc))
+        except DatabaseError:
+            log.exception("a frame failed on the database")
+            await self.reply_error("unavailable", UNAVAILABLE)
+        except Exception:
+            # Whatever went wrong with this frame, the socket and the other answers go on.
+            log.exception("a frame failed")
+            await self.reply_error("internal", "Something went wrong. Try again in a moment.")
 
     # Frames --------------------------------------------------------------------------------
 

@@ -56,7 +56,12 @@ async def _listen(channel: str) -> None:
 
     layer = get_channel_layer()
     while True:
-        message = await layer.receive(channel)
+        try:
+            message = await layer.receive(channel)
+        except Exception:
+            log.exception("reading the control channel failed; listening again")
+            await asyncio.sleep(1)
+            continue
         try:
             answer = generation.running.get(message.get("message"))
             kind = message.get("type")

@@ -114,6 +114,9 @@ class RemoteWatcher:
         except ChannelFull:
             log.info("watcher %s is over capacity; it will be caught up", self.channel)
             return True
+        except Exception as exc:  # the layer's server is unreachable: catch up later too
+            log.warning("watcher %s unreachable (%s); it will be caught up", self.channel, exc)
+            return True
         if frame.type == "delta":
             self.delivered = frame.data["offset"] + len(frame.data["text"])
         return True

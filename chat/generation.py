@@ -16,7 +16,7 @@ from datetime import timedelta
 
 from channels.db import database_sync_to_async
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from chat import catalog, control, history, security
@@ -46,6 +46,9 @@ PLAIN_ERRORS = {
 }
 INTERRUPTED_ERROR = "The server stopped while answering. You can continue the answer."
 
+
+# How long an answer that ended keeps trying to store its outcome while the database is down.
+FINAL_SAVE_PATIENCE = 60.0
 
 # A model that keeps calling tools is stopped after this many rounds: the last round is
 # offered no tools, so it has to answer in words.
@@ -163,13 +166,18 @@ class Generation:
         while True:
             await asyncio.sleep(settings.CHECKPOINT_INTERVAL)
             now = time.monotonic()
-            if len(self.text) != self.checkpointed_len:
-                self.checkpointed_len = len(self.text)
-                beat = now
-                await save_checkpoint(self.message_id, self.text)
-            elif now - beat >= settings.HEARTBEAT_INTERVAL:
-                beat = now
-                await save_checkpoint(self.message_id, None)
+            changed = len(self.text) != self.checkpointed_len
+            if not changed and now - beat < settings.HEARTBEAT_INTERVAL:
+                continue
+            length = len(self.text)
+            try:
+                await save_checkpoint(self.message_id, self.text if changed else None)
+            except DatabaseError as exc:
+                # The answer goes on streaming; the next checkpoint carries this text too.
+                log.warning("checkpoint of answer %s failed: %s", self.message_id, exc)
+                continue
+            beat = now
+            self.checkpointed_len = length
 
     # Watchers -----------------------------------------------------------------------------
 
@@ -292,6 +300,24 @@ class Generation:
             await following.fan_out(following.start_frame(0, follows=self.message_id))
         await following.run()
 
+    async def save_final(
+        self, metrics: dict, error: str, detail: str, calls: list[dict[str, object]]
+    ) -> None:
+        """Store the outcome, trying again while the database is unreachable: an answer that
+        ends during an outage must not be left to be marked interrupted. The write is by
+        primary key, so a late one still lands on the right row."""
+        delay = 0.2
+        deadline = time.monotonic() + FINAL_SAVE_PATIENCE
+        while True:
+            try:
+                return await save_final(self, metrics, error, detail, calls)
+            except DatabaseError as exc:
+                if time.monotonic() + delay > deadline:
+                    raise
+                log.warning("saving answer %s failed (%s); retrying", self.message_id, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
     def metrics(self) -> dict[str, object]:
         output = self.usage.output_tokens
         if output is None or self.status == Status.STOPPED:
@@ -311,9 +337,12 @@ class Generation:
         }
 
     async def finish(self, error: str, detail: str, calls: list[dict[str, object]]) -> None:
+        """Store the answer, then tell everyone it ended: a client that sees the end can read
+        the stored answer. While the database is unreachable the answer waits in ``running``,
+        where a reload or a second tab still finds its text."""
         metrics = self.metrics()
         try:
-            await save_final(self, metrics, error, detail, calls)
+            await self.save_final(metrics, error, detail, calls)
         finally:
             running.pop(self.message_id, None)
             frame = end(
@@ -325,10 +354,14 @@ class Generation:
             )
             async with self.lock:
                 for call in calls:
-                    result = call["result"]
                     called = {k: v for k, v in call.items() if k != "result"}
                     await self.fan_out(
-                        Frame(type="tool.call", message=self.message_id, call=called, result=result)
+                        Frame(
+                            type="tool.call",
+                            message=self.message_id,
+                            call=called,
+                            result=call["result"],
+                        )
                     )
                 self.ended = frame
                 await self.fan_out(frame)

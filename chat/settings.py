@@ -133,7 +133,7 @@ if REDIS_URL:
         raise ImproperlyConfigured(f"REDIS_URL must start with redis://, not {REDIS_URL!r}")
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "chat.layers.ResilientRedisChannelLayer",
             "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000, "expiry": 30},
         }
     }

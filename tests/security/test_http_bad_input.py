@@ -53,12 +53,6 @@ async def test_a_body_over_the_upload_limit_is_a_4xx(auth, upstream, settings):
     assert 400 <= response.status_code < 500
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=Exception,
-    reason="bug: chat.api.chat does not catch generation.CannotAnswer, so this is a 500 "
-    "(the socket answers cannot_answer); remove this marker with the fix",
-)
 async def test_a_conversation_too_long_for_the_model_is_a_4xx(alice, auth, upstream, settings):
     settings.MODEL_CONTEXT_LENGTHS = {MODEL: 64}
     settings.MAX_OUTPUT_TOKENS = 32

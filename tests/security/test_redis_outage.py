@@ -105,12 +105,6 @@ async def test_an_answer_outlives_a_redis_outage_and_service_resumes(tmp_path, s
             assert a.process.poll() is None and b.process.poll() is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: chat.control._listen dies on the first Redis error (its receive is outside "
-    "the try), so after an outage no stop or watch reaches this process again; remove this "
-    "marker with the fix",
-)
 async def test_after_a_redis_outage_another_process_can_join_and_stop_the_answer(
     tmp_path, services
 ):
@@ -141,12 +135,6 @@ async def test_after_a_redis_outage_another_process_can_join_and_stop_the_answer
             assert status == "stopped" and text == on_b.text[message]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a Redis error in the consumer's channel-layer receive loop ends the consumer "
-    "(1011), so every open socket on every process drops at a Redis blip; remove this marker "
-    "with the fix",
-)
 async def test_open_sockets_stay_open_through_a_redis_outage(tmp_path, services):
     proxy, name = services
     with FakeUpstream() as fake:
