@@ -21,7 +21,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from chat import api_tokens, catalog, control, generation, ratelimit
-from chat.fanout import Frame, delta, stored_end, stored_start
+from chat.fanout import Frame, stored_frames
 from chat.frames import BadFrame, ClientFrame
 from chat.models import Conversation, Message
 
@@ -180,10 +180,8 @@ def _resume_offset(request: HttpRequest) -> int:
 
 async def _replay(message: Message, offset: int) -> AsyncIterator[bytes]:
     offsets: dict[int, int] = {}
-    yield sse(stored_start(message, offset), offsets)
-    if offset < len(message.text):
-        yield sse(delta(message.pk, 1, offset, message.text[offset:]), offsets)
-    yield sse(stored_end(message), offsets)
+    for frame in stored_frames(message, offset):
+        yield sse(frame, offsets)
 
 
 @require_GET

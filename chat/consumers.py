@@ -7,7 +7,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.db import DatabaseError, close_old_connections
 
 from chat import catalog, control, generation, ratelimit
-from chat.fanout import Frame, delta, stored_end, stored_start
+from chat.fanout import Frame, stored_frames
 from chat.frames import BadFrame, ClientFrame, parse
 from chat.models import Conversation, Message
 
@@ -163,13 +163,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await answer.subscribe(self, offset)
 
     async def _replay(self, message_id: int, offset: int) -> None:
-        """A finished answer, from the database: the text from ``offset``, then its end."""
+        """An answer from the database: the text from ``offset``, then its end."""
         message = await self._message(message_id)
-        await self.deliver(stored_start(message, offset))
-        if offset < len(message.text):
-            await self.deliver(delta(message.pk, 1, offset, message.text[offset:]))
-        if not message.is_live:
-            await self.deliver(stored_end(message))
+        for frame in stored_frames(message, offset):
+            await self.deliver(frame)
 
     @database_sync_to_async
     def _message(self, message_id: int | None, role: str = "") -> Message:

@@ -73,17 +73,54 @@ def end(
     )
 
 
-def stored_start(message: Any, offset: int) -> Frame:
-    """The start frame of an answer read back from the database."""
+def start(
+    message_id: int,
+    *,
+    conversation: int,
+    reply_to: int | None,
+    model: str,
+    offset: int,
+    context_from_seq: int | None,
+    follows: int | None = None,
+) -> Frame:
     return Frame(
         type="message.start",
-        conversation=message.conversation_id,
-        message=message.pk,
-        user_message=message.reply_to_id,
-        reply_to=message.reply_to_id,
-        model=message.model,
+        conversation=conversation,
+        message=message_id,
+        user_message=reply_to,
+        reply_to=reply_to,
+        model=model,
         offset=offset,
+        context_from_seq=context_from_seq,
+        follows=follows,
     )
+
+
+def tool_call(message_id: int, call: dict[str, Any]) -> Frame:
+    """A tool call the model made (id, name, arguments) and its result."""
+    called = {k: v for k, v in call.items() if k != "result"}
+    return Frame(type="tool.call", message=message_id, call=called, result=call.get("result"))
+
+
+def stored_frames(message: Any, offset: int) -> list[Frame]:
+    """An answer read back from the database: its start, its text from ``offset``, its tool
+    calls and, once it has ended, its end."""
+    frames = [
+        start(
+            message.pk,
+            conversation=message.conversation_id,
+            reply_to=message.reply_to_id,
+            model=message.model,
+            offset=offset,
+            context_from_seq=message.context_from_seq,
+        )
+    ]
+    if offset < len(message.text):
+        frames.append(delta(message.pk, 1, offset, message.text[offset:]))
+    if not message.is_live:
+        frames += [tool_call(message.pk, call) for call in message.tool_calls]
+        frames.append(stored_end(message))
+    return frames
 
 
 def stored_end(message: Any) -> Frame:

@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
-from chat import catalog, control, history, security
+from chat import catalog, control, fanout, history, security
 from chat.fanout import Frame, RemoteWatcher, Subscriber, delta, end
 from chat.models import Conversation, Message
 from streaming import tools
@@ -74,6 +74,7 @@ class Generation:
         self.message_id = message.pk
         self.conversation_id = message.conversation_id
         self.reply_to_id = message.reply_to_id
+        self.context_from_seq = message.context_from_seq
         self.model = message.model
         self.provider = provider
         self.request = request
@@ -182,14 +183,13 @@ class Generation:
     # Watchers -----------------------------------------------------------------------------
 
     def start_frame(self, offset: int, follows: int | None = None) -> Frame:
-        return Frame(
-            type="message.start",
+        return fanout.start(
+            self.message_id,
             conversation=self.conversation_id,
-            message=self.message_id,
-            user_message=self.reply_to_id,
             reply_to=self.reply_to_id,
             model=self.model,
             offset=offset,
+            context_from_seq=self.context_from_seq,
             follows=follows,
         )
 
@@ -354,15 +354,7 @@ class Generation:
             )
             async with self.lock:
                 for call in calls:
-                    called = {k: v for k, v in call.items() if k != "result"}
-                    await self.fan_out(
-                        Frame(
-                            type="tool.call",
-                            message=self.message_id,
-                            call=called,
-                            result=call["result"],
-                        )
-                    )
+                    await self.fan_out(fanout.tool_call(self.message_id, call))
                 self.ended = frame
                 await self.fan_out(frame)
 

@@ -81,3 +81,29 @@ async def test_it_continues_an_existing_conversation(alice, upstream):
     ]
     texts = [m.text async for m in Message.objects.filter(conversation_id=conversation)]
     assert texts == ["one", "First answer.", "two", "Second answer."]
+
+
+async def test_the_start_frame_says_where_the_models_context_begins(alice, upstream, settings):
+    settings.MODEL_CONTEXT_LENGTHS = {"openai:gpt-test": 300}
+    settings.MAX_OUTPUT_TOKENS = 100
+    upstream.enqueue(*[Script(text="word " * 30) for _ in range(4)])
+    ws = await connect(alice)
+    conversation = None
+    starts = []
+    for _ in range(4):
+        await ws.send_json_to(
+            {
+                "type": "send",
+                "conversation": conversation,
+                "content": "more " * 30,
+                "model": "openai:gpt-test",
+            }
+        )
+        frames = await receive_until(ws, "message.end")
+        conversation = frames[0]["conversation"]
+        starts.append(frames[0])
+    await ws.disconnect()
+    assert starts[0]["context_from_seq"] == 1
+    assert starts[-1]["context_from_seq"] > 1  # the oldest messages no longer fit
+    stored = await Message.objects.aget(pk=starts[-1]["message"])
+    assert stored.context_from_seq == starts[-1]["context_from_seq"]

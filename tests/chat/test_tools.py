@@ -89,3 +89,35 @@ async def test_it_refuses_an_unknown_tool(alice, upstream):
     await ws.disconnect()
     assert reply["code"] == "bad_frame"
     assert await Message.objects.acount() == 0
+
+
+async def test_replaying_a_stored_answer_includes_its_tool_calls(alice, upstream):
+    upstream.enqueue(
+        Script(
+            text="Checking.",
+            tool_calls=[ToolCallScript("calculator", {"expression": "1+1"}, id="c")],
+        ),
+        Script(text="Two."),
+    )
+    ws = await connect(alice)
+    await ws.send_json_to(
+        {
+            "type": "send",
+            "conversation": None,
+            "content": "1+1?",
+            "model": "openai:gpt-test",
+            "tools": ["calculator"],
+        }
+    )
+    first = (await receive_until(ws, "message.end"))[0]["message"]
+    await receive_until(ws, "message.end")
+    await ws.send_json_to({"type": "resume", "message": first, "offset": 0})
+    replay = await receive_until(ws, "message.end")
+    await ws.disconnect()
+    assert [f["type"] for f in replay] == ["message.start", "delta", "tool.call", "message.end"]
+    assert replay[2]["call"] == {
+        "id": "c",
+        "name": "calculator",
+        "arguments": {"expression": "1+1"},
+    }
+    assert replay[2]["result"] == "2"
