@@ -16,6 +16,7 @@ from chat import api_tokens as api_tokens_module
 from chat import catalog, generation, ratelimit
 from chat.generation import mark_stale_interrupted
 from chat.models import APIToken, Conversation, Message
+from streaming.tools import TOOLS
 
 
 def signup_open() -> bool:
@@ -100,6 +101,7 @@ def _chat_page(request: HttpRequest, conversation: Conversation | None) -> HttpR
         {
             "conversation": conversation,
             "model_groups": _model_groups(catalog.models()),
+            "tools": [(spec.name, spec.description) for spec in TOOLS.values()],
             "selected_model": conversation.model if conversation else catalog.default_model(),
             "page_data": {
                 "conversation": conversation.pk if conversation else None,

@@ -99,7 +99,7 @@ function sendMessage({ content, models }) {
   transcript.showPending(content);
   composer.setSending(true);
   stick.jumpToLatest();
-  const frame = { type: "send", conversation: store.conversation, content };
+  const frame = { type: "send", conversation: store.conversation, content, tools: composer.tools() };
   if (models.length > 1) frame.models = models;
   else frame.model = models[0];
   request({

@@ -21,6 +21,9 @@ export class Composer {
     this.compareButton = form.elements.compare;
     this.compareBox = form.querySelector(".compare-models");
     this.checkboxes = [...form.querySelectorAll("input[name=models]")];
+    this.toolsButton = form.elements["tools-toggle"];
+    this.toolsBox = form.querySelector(".tool-choices");
+    this.toolBoxes = [...form.querySelectorAll("input[name=tools]")];
     this.sending = false;
     this.streaming = false;
 
@@ -39,6 +42,9 @@ export class Composer {
     if (this.checkboxes.length < 2) this.compareButton.hidden = true;
     this.compareButton.addEventListener("click", () => this.toggleCompare());
     for (const box of this.checkboxes) box.addEventListener("change", () => this.limitCompare());
+    this.toolsButton.addEventListener("click", () => this.toggleTools());
+    for (const box of this.toolBoxes) box.addEventListener("change", () => this.labelTools());
+    this.labelTools();
     this.resize();
   }
 
@@ -56,6 +62,22 @@ export class Composer {
   models() {
     if (!this.comparing) return [this.select.value];
     return this.checkboxes.filter((box) => box.checked).map((box) => box.value);
+  }
+
+  /** The built-in tools the conversation lets the model call. */
+  tools() {
+    return this.toolBoxes.filter((box) => box.checked).map((box) => box.value);
+  }
+
+  toggleTools() {
+    const open = this.toolsButton.getAttribute("aria-pressed") !== "true";
+    this.toolsButton.setAttribute("aria-pressed", String(open));
+    this.toolsBox.hidden = !open;
+  }
+
+  labelTools() {
+    const count = this.tools().length;
+    this.toolsButton.textContent = count ? `Tools (${count})` : "Tools";
   }
 
   get comparing() {

@@ -10,11 +10,6 @@ from tests.fakes.script import Script, ToolCallScript
 
 pytestmark = pytest.mark.browser
 
-ENABLE_CALCULATOR = """
-from chat.models import Conversation
-Conversation.objects.filter(pk={pk}).update(tools=["calculator"])
-"""
-
 
 def test_tool_calls_show_as_collapsible_blocks(page: Page, live_app):
     live_app.upstream.enqueue(
@@ -28,7 +23,9 @@ def test_tool_calls_show_as_collapsible_blocks(page: Page, live_app):
     )
     chat = open_chat(page, live_app)
     chat.wait_for_status(chat.send("Hi"), "complete")
-    live_app.manage("shell", "-c", ENABLE_CALCULATOR.format(pk=chat.conversation_id()))
+    page.click("button[name=tools-toggle]")
+    page.check("input[name=tools][value=calculator]")
+    expect(page.locator("button[name=tools-toggle]")).to_have_text("Tools (1)")
 
     chat.textarea.fill("What is 6 times 7?")
     chat.textarea.press("Enter")
@@ -54,8 +51,10 @@ def test_tool_calls_show_as_collapsible_blocks(page: Page, live_app):
     check(calling.locator(".tool-call"))
     expect(calling.locator(".body")).to_have_text("Let me work that out.")
 
-    # Stored: the call is on its answer, and its result message is not shown twice.
+    # Stored: the call is on its answer, and its result message is not shown twice; the
+    # conversation keeps the tool enabled.
     page.reload()
+    expect(page.locator("input[name=tools][value=calculator]")).to_be_checked()
     expect(chat.answers).to_have_count(3)
     check(chat.answer(1).locator(".tool-call"))
     expect(page.locator(".tool-call")).to_have_count(1)
