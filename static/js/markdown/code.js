@@ -1,5 +1,6 @@
 // Code blocks: the copy button, and syntax highlighting done once per finished block, when the
 // browser is idle, never on a frame of the stream.
+import { copyText } from "../clipboard.js";
 import hljs from "../../vendor/highlight.js";
 import { sanitizeToFragment } from "./sanitize.js";
 
@@ -65,32 +66,6 @@ export function highlightWhenIdle(code) {
     idleJobs.push({ code, resolve });
     scheduleIdleJobs();
   });
-}
-
-async function copyText(text) {
-  if (navigator.clipboard && window.isSecureContext) {
-    try {
-      await navigator.clipboard.writeText(text);
-      return true;
-    } catch {
-      // Denied or unfocused: try the older route below.
-    }
-  }
-  // A self-hosted instance is often reached over plain http on a LAN, where the Clipboard API
-  // does not exist; a selected off-screen textarea still copies there.
-  const area = document.createElement("textarea");
-  area.value = text;
-  area.setAttribute("readonly", "");
-  area.className = "md-offscreen";
-  document.body.append(area);
-  area.select();
-  let copied = false;
-  try {
-    copied = document.execCommand("copy");
-  } finally {
-    area.remove();
-  }
-  return copied;
 }
 
 async function onCopyClick(event) {
