@@ -75,6 +75,14 @@ DOCUMENT = HOME / "docs" / "benchmarks.md"
 USERS = 20
 
 
+def command(full: bool) -> str:
+    """How this run was started, as someone would type it again."""
+    if os.environ.get("BENCH_APP_ROOT"):
+        root = os.environ["BENCH_APP_ROOT"]
+        return f"BENCH_APP_ROOT={root} .venv/bin/python -m bench" + (" --full" if full else "")
+    return "make bench" + (" FULL=1" if full else "")
+
+
 def log(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
@@ -155,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         "profile": profile,
         "machine": machine.describe(),
         "started_at": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        "command": "make bench" + (" FULL=1" if args.full else ""),
+        "command": command(args.full),
     }
     log(f"benchmark, {profile['name']} profile, on {results['machine']['summary']}")
     with workspace() as work:
