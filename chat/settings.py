@@ -112,7 +112,10 @@ try:
     DATABASES = {
         "default": dj_database_url.parse(
             os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'db.sqlite3'}",
-            conn_max_age=int(env_number("DATABASE_CONN_MAX_AGE", 0)),
+            # Kept open between checkpoints: opening a connection per write was the largest
+            # single CPU cost of streaming in the benchmarks' profile (docs/benchmarks.md).
+            conn_max_age=int(env_number("DATABASE_CONN_MAX_AGE", 600)),
+            conn_health_checks=True,
         )
     }
 except ValueError as exc:
