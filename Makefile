@@ -59,8 +59,11 @@ test: install chromium lint
 	@echo "Again on PostgreSQL and Redis: the tests that need real services or are database-specific."
 	DATABASE_URL=$(POSTGRES_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/pytest -m "services or postgres"
 
+# The quick profile, then a short soak (100 streams); FULL=1: the long profile and the full
+# soak (500 concurrent streams for 3 minutes, every text checked, memory back to its level).
 bench: install chromium
 	$(BIN)/python -m bench $(if $(FULL),--full,)
+	$(BIN)/python -m bench.soak $(if $(FULL),,--short)
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor staticfiles
