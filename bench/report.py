@@ -857,16 +857,17 @@ def remedies(f: Figures, results: dict[str, Any]) -> list[str]:
         layer = get(b, "details", "channel layer (channels/layers.py, channels_redis)")
         cpu = scale.get("cpu_by_process") or []
         out.append(
-            f"**Scale-out.** Each socket reading an answer from another process gets every "
-            f"delta as its own channel-layer message, and channels_redis hands all of a "
-            f"process's messages out through one receive loop that takes a lock, pops one "
-            f"message and wakes one waiter at a time (process B: {num(layer, 0)}% of samples "
-            f"in the channel layer"
+            f"**Scale-out.** A socket reading an answer from another process is reached "
+            f"through the channel layer, and channels_redis hands all of a process's messages "
+            f"out through one receive loop that takes a lock, pops one message and wakes one "
+            f"waiter at a time (process B: {num(layer, 0)}% of samples in the channel layer"
             + (f"; CPU seconds of A and B: {', '.join(f'{c:.1f}' for c in cpu)}" if cpu else "")
-            + "). `chat/fanout.py` (`RemoteWatcher`) and `chat/control.py`: send each delta "
-            "once per *process* (to its control channel) and fan it out there to that "
-            "process's sockets, as the owner does for its own: one remote message per process "
-            "per flush instead of one per remote socket, and one delivery path to check."
+            + "). `chat/fanout.py` (`RemoteWatcher`) therefore sends a remote watcher the text "
+            "it lacks at most every `REMOTE_FLUSH_INTERVAL_MS` (100 ms) as one catch-up delta "
+            "(a timer keeps text before a pause from being held back, and the text is caught up "
+            "before any end frame); before that, one message per delta left the other process "
+            "seconds behind at 50 streams. Next: send once per *process* and fan out there, "
+            "when several sockets on one process watch the same answer."
         )
     off = results.get("offline") or {}
     if f.offline_ok() is False:

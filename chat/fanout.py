@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import Any, Protocol
 
 from channels.exceptions import ChannelFull
 from channels.layers import get_channel_layer
+from django.conf import settings
 
 log = logging.getLogger(__name__)
 
@@ -138,11 +140,21 @@ def stored_end(message: Any) -> Frame:
 
 
 class RemoteWatcher:
-    """A consumer on another process, reached through the channel layer."""
+    """A consumer on another process, reached through the channel layer.
+
+    Every message to another process costs a round trip through that process's one receive
+    loop, which fell seconds behind at 50 streams when each frame was sent as it came. So a
+    remote watcher is sent the text it lacks at most every ``REMOTE_FLUSH_INTERVAL``, as one
+    catch-up delta, and always before a frame that ends or interrupts the text."""
 
     def __init__(self, channel: str, offset: int) -> None:
         self.channel = channel
         self.delivered = offset  # code points the watcher is known to hold
+        self.sent_at = 0.0
+
+    @property
+    def due(self) -> bool:
+        return time.monotonic() - self.sent_at >= settings.REMOTE_FLUSH_INTERVAL
 
     async def deliver(self, frame: Frame) -> bool:
         layer = get_channel_layer()
@@ -154,16 +166,13 @@ class RemoteWatcher:
         except Exception as exc:  # the layer's server is unreachable: catch up later too
             log.warning("watcher %s unreachable (%s); it will be caught up", self.channel, exc)
             return True
+        self.sent_at = time.monotonic()
         if frame.type == "delta":
             self.delivered = frame.data["offset"] + len(frame.data["text"])
         return True
 
-    async def deliver_delta(self, frame: Frame, text: str, seq: int, message_id: int) -> bool:
-        """Send a delta, first covering anything a dropped frame left out (``text`` is the
-        whole message text so far)."""
-        offset = frame.data["offset"]
-        if self.delivered < offset:
-            frame = delta(message_id, seq, self.delivered, text[self.delivered :])
-        elif self.delivered > offset:
-            return True
-        return await self.deliver(frame)
+    async def catch_up(self, message_id: int, seq: int, text: str) -> None:
+        """Send whatever of ``text`` (the whole answer so far) the watcher lacks, including
+        anything a dropped message left out."""
+        if self.delivered < len(text):
+            await self.deliver(delta(message_id, seq, self.delivered, text[self.delivered :]))

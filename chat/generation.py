@@ -85,6 +85,7 @@ class Generation:
         self.pending_len = 0
         self.subscribers: list[Subscriber] = []
         self.watchers: dict[str, RemoteWatcher] = {}
+        self.remote_catch_up: asyncio.TimerHandle | None = None
         self.usage = Usage()
         self.finish_reason = ""
         self.tool_calls: list[ToolCall] = []
@@ -148,10 +149,26 @@ class Generation:
             if not await subscriber.deliver(frame):
                 self.subscribers.remove(subscriber)
         for watcher in list(self.watchers.values()):
-            if frame.type == "delta":
-                await watcher.deliver_delta(frame, self.text, self.seq, self.message_id)
-            else:
+            if frame.type != "delta":
+                await watcher.catch_up(self.message_id, self.seq, self.text)
                 await watcher.deliver(frame)
+            elif watcher.due:
+                await watcher.catch_up(self.message_id, self.seq, self.text)
+            elif self.remote_catch_up is None:
+                # Whatever this frame carried reaches the watcher within the interval, even if
+                # no more text comes.
+                self.remote_catch_up = asyncio.get_running_loop().call_later(
+                    settings.REMOTE_FLUSH_INTERVAL, self.catch_up_remote_watchers
+                )
+
+    def catch_up_remote_watchers(self) -> None:
+        self.remote_catch_up = None
+        control.detach(self._catch_up_remote_watchers(), f"catch-up-{self.message_id}")
+
+    async def _catch_up_remote_watchers(self) -> None:
+        async with self.lock:
+            for watcher in list(self.watchers.values()):
+                await watcher.catch_up(self.message_id, self.seq, self.text)
 
     async def flusher(self) -> None:
         while True:

@@ -198,6 +198,9 @@ MAX_FRAME_BYTES = int(env_number("MAX_FRAME_BYTES", 64_000, minimum=1024))
 MAX_CONCURRENT_GENERATIONS = int(env_number("MAX_CONCURRENT_GENERATIONS", 4, minimum=1))
 FLUSH_INTERVAL = env_number("FLUSH_INTERVAL_MS", 30, minimum=1, kind=float) / 1000
 FLUSH_CHARS = int(env_number("FLUSH_CHARS", 256, minimum=1))
+# Watchers on other processes get text at most this often (each message costs a Redis round
+# trip through the receiving process's one receive loop).
+REMOTE_FLUSH_INTERVAL = env_number("REMOTE_FLUSH_INTERVAL_MS", 100, minimum=1, kind=float) / 1000
 CHECKPOINT_INTERVAL = env_number("CHECKPOINT_INTERVAL_MS", 500, minimum=10, kind=float) / 1000
 HEARTBEAT_INTERVAL = env_number("HEARTBEAT_INTERVAL_S", 2, minimum=0.05, kind=float)
 HEARTBEAT_STALE_AFTER = env_number("HEARTBEAT_STALE_AFTER_S", 15, minimum=0.2, kind=float)
