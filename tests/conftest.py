@@ -54,6 +54,12 @@ def alice(django_user_model):
 
 
 @pytest.fixture
+def root(django_user_model):
+    """A superuser, as the first account of an install is."""
+    return django_user_model.objects.create_superuser("root", password="correct horse battery")
+
+
+@pytest.fixture
 def bob(django_user_model):
     return django_user_model.objects.create_user("bob", password="correct horse battery")
 

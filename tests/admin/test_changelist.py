@@ -14,23 +14,8 @@ URL = "/admin/chat/conversation/"
 
 
 @pytest.fixture
-def admin_user(django_user_model):
-    return django_user_model.objects.create_superuser("root", password="correct horse battery")
-
-
-@pytest.fixture
-def alice(django_user_model):
-    return django_user_model.objects.create_user("alice", password="correct horse battery")
-
-
-@pytest.fixture
-def bob(django_user_model):
-    return django_user_model.objects.create_user("bob", password="correct horse battery")
-
-
-@pytest.fixture
-def client(client, admin_user):
-    client.force_login(admin_user)
+def client(client, root):
+    client.force_login(root)
     return client
 
 

@@ -12,11 +12,6 @@ URL = "/admin/chat/conversation/dashboard/"
 
 
 @pytest.fixture
-def root(django_user_model):
-    return django_user_model.objects.create_superuser("root", password="correct horse battery")
-
-
-@pytest.fixture
 def conversation(root):
     return Conversation.objects.create(owner=root, model="openai:gpt-4o")
 

@@ -10,11 +10,6 @@ URL = "/admin/chat/conversation/"
 
 
 @pytest.fixture
-def alice(django_user_model):
-    return django_user_model.objects.create_user("alice", password="correct horse battery")
-
-
-@pytest.fixture
 def reviewer(django_user_model):
     return make_staff(django_user_model, "reviewer", "view_conversation")
 

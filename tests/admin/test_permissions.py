@@ -13,11 +13,6 @@ def page(conversation):
 
 
 @pytest.fixture
-def alice(django_user_model):
-    return django_user_model.objects.create_user("alice", password="correct horse battery")
-
-
-@pytest.fixture
 def conversation(alice):
     return make_conversation(alice)
 

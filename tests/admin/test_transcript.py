@@ -7,16 +7,6 @@ from tests.admin.factories import add, make_conversation
 
 
 @pytest.fixture
-def root(django_user_model):
-    return django_user_model.objects.create_superuser("root", password="correct horse battery")
-
-
-@pytest.fixture
-def alice(django_user_model):
-    return django_user_model.objects.create_user("alice", password="correct horse battery")
-
-
-@pytest.fixture
 def client(client, root):
     client.force_login(root)
     return client

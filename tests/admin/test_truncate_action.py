@@ -13,11 +13,6 @@ URL = "/admin/chat/conversation/"
 
 
 @pytest.fixture
-def alice(django_user_model):
-    return django_user_model.objects.create_user("alice", password="correct horse battery")
-
-
-@pytest.fixture
 def moderator(django_user_model):
     return make_staff(django_user_model, "moderator", "view_conversation", "delete_conversation")
 

@@ -16,16 +16,6 @@ from tests.commands.history import add, ago, make_conversation, texts
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def alice(django_user_model):
-    return django_user_model.objects.create_user("alice", password="correct horse battery")
-
-
-@pytest.fixture
-def bob(django_user_model):
-    return django_user_model.objects.create_user("bob", password="correct horse battery")
-
-
 def run(*args, **options):
     out = StringIO()
     call_command("truncate_history", *args, stdout=out, **options)

@@ -23,11 +23,6 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def alice(django_user_model):
-    return django_user_model.objects.create_user("alice", password="correct horse battery")
-
-
 def count_from_another_session() -> int:
     other = connections.create_connection("default")
     try:
