@@ -79,6 +79,7 @@ def start(
     message_id: int,
     *,
     conversation: int,
+    title: str,
     reply_to: int | None,
     model: str,
     offset: int,
@@ -88,8 +89,8 @@ def start(
     return Frame(
         type="message.start",
         conversation=conversation,
+        title=title,
         message=message_id,
-        user_message=reply_to,
         reply_to=reply_to,
         model=model,
         offset=offset,
@@ -111,6 +112,7 @@ def stored_frames(message: Any, offset: int) -> list[Frame]:
         start(
             message.pk,
             conversation=message.conversation_id,
+            title=str(message.conversation),
             reply_to=message.reply_to_id,
             model=message.model,
             offset=offset,

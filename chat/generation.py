@@ -73,6 +73,7 @@ class Generation:
     ) -> None:
         self.message_id = message.pk
         self.conversation_id = message.conversation_id
+        self.title = str(message.conversation)
         self.reply_to_id = message.reply_to_id
         self.context_from_seq = message.context_from_seq
         self.model = message.model
@@ -203,6 +204,7 @@ class Generation:
         return fanout.start(
             self.message_id,
             conversation=self.conversation_id,
+            title=self.title,
             reply_to=self.reply_to_id,
             model=self.model,
             offset=offset,

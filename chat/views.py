@@ -9,6 +9,7 @@ from django.contrib.auth.forms import UserCreationForm
 from django.db.models import Exists, OuterRef, Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -87,6 +88,23 @@ def _model_groups(models: list[str]) -> list[tuple[str, list[tuple[str, str]]]]:
     return list(groups.items())
 
 
+def _page_urls() -> dict[str, str]:
+    """The addresses the page's scripts use; ``{id}`` stands for a conversation's id."""
+    placeholder = 999999999  # reversed as a number, then swapped for the placeholder
+    by_id = {
+        name: reverse(name, args=[placeholder]).replace(str(placeholder), "{id}")
+        for name in ("conversation", "rename_conversation", "delete_conversation")
+    }
+    return {
+        "home": reverse("home"),
+        "search": reverse("search_conversations"),
+        "socket": "/ws/chat/",
+        "conversation": by_id["conversation"],
+        "rename": by_id["rename_conversation"],
+        "delete": by_id["delete_conversation"],
+    }
+
+
 def _chat_page(request: HttpRequest, conversation: Conversation | None) -> HttpResponse:
     messages = []
     if conversation is not None:
@@ -107,6 +125,7 @@ def _chat_page(request: HttpRequest, conversation: Conversation | None) -> HttpR
                 "conversation": conversation.pk if conversation else None,
                 "messages": messages,
                 "conversations": [_conversation_data(c) for c in conversations],
+                "urls": _page_urls(),
             },
         },
     )

@@ -36,7 +36,7 @@ async def test_it_streams_in_order_with_contiguous_offsets_and_stores_the_text(a
     answer = await Message.objects.aget(pk=start["message"])
     assert answer.text == TEXT
     assert answer.status == Message.Status.COMPLETE
-    user_message = await Message.objects.aget(pk=start["user_message"])
+    user_message = await Message.objects.aget(pk=start["reply_to"])
     assert user_message.text == "hi"
     assert user_message.conversation_id == answer.conversation_id == start["conversation"]
 
