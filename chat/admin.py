@@ -1,8 +1,6 @@
 from __future__ import annotations
 
-import json
 from collections import Counter, defaultdict
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -11,8 +9,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
-from django.core.serializers.json import DjangoJSONEncoder
-from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.template.response import TemplateResponse
@@ -22,9 +19,10 @@ from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.text import smart_split
 
-from chat import dashboard, transcript
 from chat.models import Conversation, Message
-from chat.truncation import apply_truncation, plan_truncation, summary
+from chat.review import dashboard, transcripts
+from chat.review.export import export
+from chat.review.truncation import apply_truncation, plan_truncation, summary
 
 Role = Message.Role
 Status = Message.Status
@@ -261,7 +259,7 @@ class ConversationAdmin(admin.ModelAdmin):
         if obj is not None:
             show_all = request.GET.get("transcript") == "all"
             limit = None if show_all else self.transcript_limit
-            context["transcript"] = transcript.entries(obj, limit=limit)
+            context["transcript"] = transcripts.entries(obj, limit=limit)
             context["transcript_limit"] = self.transcript_limit
         return super().render_change_form(request, context, add, change, form_url, obj)
 
@@ -271,7 +269,7 @@ class ConversationAdmin(admin.ModelAdmin):
     def export_json(self, request, queryset):
         stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
         response = StreamingHttpResponse(
-            _export(queryset.order_by("pk")), content_type="application/json"
+            export(queryset.order_by("pk")), content_type="application/json"
         )
         response["Content-Disposition"] = f'attachment; filename="conversations-{stamp}.json"'
         return response
@@ -349,60 +347,3 @@ class ConversationAdmin(admin.ModelAdmin):
             ],
         }
         return TemplateResponse(request, "admin/chat/dashboard.html", context)
-
-
-EXPORTED_MESSAGE_FIELDS = (
-    "id",
-    "seq",
-    "role",
-    "text",
-    "status",
-    "model",
-    "active",
-    "reply_to_id",
-    "tool_calls",
-    "tool_call_id",
-    "token_count",
-    "context_from_seq",
-    "input_tokens",
-    "output_tokens",
-    "ttft_ms",
-    "tokens_per_second",
-    "finish_reason",
-    "error",
-    "error_detail",
-    "created_at",
-    "started_at",
-    "finished_at",
-)
-
-
-def export_conversation(conversation: Conversation) -> dict[str, Any]:
-    return {
-        "id": conversation.pk,
-        "owner": conversation.owner.get_username(),
-        "title": conversation.title,
-        "model": conversation.model,
-        "system_prompt": conversation.system_prompt,
-        "tools": conversation.tools,
-        "summary": conversation.summary,
-        "summary_through_seq": conversation.summary_through_seq,
-        "created_at": conversation.created_at,
-        "updated_at": conversation.updated_at,
-        "messages": [
-            {name: getattr(message, name) for name in EXPORTED_MESSAGE_FIELDS}
-            for message in conversation.messages.all()
-        ],
-    }
-
-
-def _export(queryset: QuerySet[Conversation]) -> Iterator[str]:
-    # Streamed a conversation at a time: an export of many long conversations is never held
-    # in memory whole.
-    conversations = queryset.select_related("owner").prefetch_related("messages")
-    head = json.dumps({"exported_at": timezone.now().isoformat()})
-    yield head[:-1] + ', "conversations": ['
-    for i, conversation in enumerate(conversations.iterator(chunk_size=50)):
-        prefix = "," if i else ""
-        yield prefix + json.dumps(export_conversation(conversation), cls=DjangoJSONEncoder)
-    yield "]}\n"

@@ -80,7 +80,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "chat.security.security_headers",  # above WhiteNoise: static files get them too
+    "chat.web.headers.security_headers",  # above WhiteNoise: static files get them too
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -136,7 +136,7 @@ if REDIS_URL:
         raise ImproperlyConfigured(f"REDIS_URL must start with redis://, not {REDIS_URL!r}")
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "chat.layers.ResilientRedisChannelLayer",
+            "BACKEND": "chat.channel_layer.ResilientRedisChannelLayer",
             "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000, "expiry": 30},
         }
     }
@@ -258,7 +258,7 @@ CONTENT_SECURITY_POLICY = os.environ.get(
 )
 
 # A provider key that reaches a log record anyway is written as [redacted].
-LOGGING["filters"] = {"redact_secrets": {"()": "chat.security.RedactSecrets"}}
+LOGGING["filters"] = {"redact_secrets": {"()": "chat.redaction.RedactSecrets"}}
 LOGGING["handlers"]["console"]["filters"] = ["redact_secrets"]
 
 # The cache holds the sign-in throttle's counters. The in-memory default counts per process;

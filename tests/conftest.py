@@ -10,7 +10,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from chat import catalog, control, generation, ratelimit
+from chat.answers import answer, catalog, processes
+from chat.web import ratelimit
 
 # The live app (a real Daphne process) for end-to-end tests, wherever they live.
 pytest_plugins = ["tests.browser.live"]
@@ -40,12 +41,12 @@ def fresh_process_state():
     """Each test runs on its own event loop: forget loop-bound state from the one before."""
     catalog.providers.cache_clear()
     ratelimit.frames.reset()
-    control.reset()
-    generation.running.clear()
+    processes.reset()
+    answer.running.clear()
     channel_layers.backends.clear()
     yield
-    control.reset()
-    generation.running.clear()
+    processes.reset()
+    answer.running.clear()
 
 
 @pytest.fixture

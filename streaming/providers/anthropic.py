@@ -151,7 +151,6 @@ HANDLERS = {
 
 class AnthropicProvider(Provider):
     name = "anthropic"
-    needs_key = True
     key_env_var = "ANTHROPIC_API_KEY"
     default_models = ("claude-sonnet-4-5", "claude-haiku-4-5", "claude-opus-4-1")
 

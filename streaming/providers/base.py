@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from streaming.events import ChatRequest, Event
 
@@ -17,12 +17,11 @@ class ProviderConfig:
     base_url: str = ""
     models: tuple[str, ...] = ()
     model_path: str = ""  # the local provider's GGUF file
-    extra: dict[str, str] = field(default_factory=dict)
+    context_length: int = 0  # the local provider's context, in tokens (0: the model's own)
 
 
 class Provider(ABC):
     name: str = ""
-    needs_key: bool = True
     key_env_var: str = ""
     default_models: tuple[str, ...] = ()
 

@@ -143,7 +143,6 @@ class Translator:
 
 class GeminiProvider(Provider):
     name = "gemini"
-    needs_key = True
     key_env_var = "GEMINI_API_KEY"
     default_models = ("gemini-2.5-flash", "gemini-2.5-pro", "gemini-2.5-flash-lite")
 

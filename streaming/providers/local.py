@@ -44,7 +44,6 @@ def find_packaged_model() -> str:
 
 class LocalProvider(Provider):
     name = "local"
-    needs_key = False
     default_models = ("smollm2",)
 
     def __init__(self, config: ProviderConfig) -> None:
@@ -53,7 +52,9 @@ class LocalProvider(Provider):
         self._llama: Any = None
         self._formatter: Any = None
         self._turn = asyncio.Lock()
-        self.context_length = int(config.extra.get("context_length", "8192"))
+        # The window the app sends within (MODEL_CONTEXT_LENGTHS); 0 lets llama.cpp use the
+        # context the model was trained for.
+        self.context_length = config.context_length
 
     @property
     def available(self) -> bool:

@@ -115,7 +115,6 @@ class Translator:
 
 class OpenAIProvider(Provider):
     name = "openai"
-    needs_key = True
     key_env_var = "OPENAI_API_KEY"
     default_models = ("gpt-4o-mini", "gpt-4.1-mini", "gpt-4.1", "gpt-4o")
 

@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from chat.dashboard import nice_ceiling, quantile
 from chat.models import Conversation, Message
+from chat.review.dashboard import nice_ceiling, quantile
 
 URL = "/admin/chat/conversation/dashboard/"
 

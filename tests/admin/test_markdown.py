@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from chat.transcript import is_safe_url, render_markdown
+from chat.review.transcripts import is_safe_url, render_markdown
 
 CORPUS = Path(__file__).resolve().parents[1] / "browser" / "hostile_corpus.json"
 

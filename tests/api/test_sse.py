@@ -5,8 +5,8 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.test import AsyncClient
 
-from chat import api_tokens as tokens
 from chat.models import APIToken, Message
+from chat.web import api_tokens as tokens
 from tests.fakes.script import Script
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -5,7 +5,7 @@ import asyncio
 import pytest
 from channels.layers import get_channel_layer
 
-from chat import generation
+from chat.answers.answer import running
 from tests.conftest import assemble, connect, receive_until
 from tests.fakes.script import Fault, Script
 
@@ -19,7 +19,7 @@ async def watch_from_afar(ws) -> tuple[int, str]:
     await ws.send_json_to(SEND)
     start = await ws.receive_json_from(timeout=10)
     channel = await get_channel_layer().new_channel()
-    await generation.running[start["message"]].watch(channel, 0)
+    await running[start["message"]].watch(channel, 0)
     return start["message"], channel
 
 

@@ -82,14 +82,14 @@ async def test_another_user_cannot_resume_or_stop_an_answer(alice, bob, upstream
 
 
 async def test_joining_an_answer_just_as_it_ends_still_delivers_its_end(alice, upstream):
-    from chat import generation
-    from chat.api import EventQueue
+    from chat.answers.answer import running
+    from chat.web.api import EventQueue
 
     upstream.enqueue(Script(text="Quick."))
     ws = await connect(alice)
     await ws.send_json_to(SEND)
     start = await ws.receive_json_from(timeout=10)
-    answer = generation.running[start["message"]]  # looked up before it ended...
+    answer = running[start["message"]]  # looked up before it ended...
     await receive_until(ws, "message.end")
     await ws.disconnect()
 
@@ -98,4 +98,4 @@ async def test_joining_an_answer_just_as_it_ends_still_delivers_its_end(alice, u
     frames = [late.frames.get_nowait().data for _ in range(late.frames.qsize())]
     assert [f["type"] for f in frames] == ["message.start", "delta", "message.end"]
     assert frames[1]["text"] == "Quick."
-    assert late not in answer.subscribers
+    assert late not in answer.audience.subscribers

@@ -10,7 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from chat.models import Conversation, Message
-from chat.truncation import apply_truncation, plan_truncation
+from chat.review.truncation import apply_truncation, plan_truncation
 from tests.commands.history import add, ago, make_conversation, texts
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -229,7 +229,7 @@ def test_it_deletes_in_batches(alice):
 def test_it_uses_one_transaction_per_batch(alice, monkeypatch):
     from django.db import transaction
 
-    from chat import truncation
+    from chat.review import truncation
 
     make_conversation(alice, "Long", turns=10)
     batches = []

@@ -11,7 +11,7 @@ import pytest
 from django.db import connection, connections
 
 from chat.models import Conversation, Message
-from chat.truncation import apply_truncation, plan_truncation
+from chat.review.truncation import apply_truncation, plan_truncation
 from tests.commands.history import add, make_conversation, texts
 from tests.commands.test_truncate_history_large import CONVERSATIONS, build, run
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from chat.history import ContextTooLong, build_context
+from chat.answers.context import ContextTooLong, build_context
 from chat.models import Conversation, Message
 
 MODEL = "local:smollm2"

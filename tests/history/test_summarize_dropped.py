@@ -4,7 +4,8 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.db import connections
 
-from chat.history import SUMMARY_MAX_TOKENS, build_context, message_tokens, summarize_dropped
+from chat.answers.context import build_context, message_tokens
+from chat.answers.summaries import SUMMARY_MAX_TOKENS, summarize_dropped
 from chat.models import Conversation, Message
 from streaming.events import ChatRequest, UpstreamUnavailable
 

@@ -7,8 +7,8 @@ import hashlib
 import pytest
 from django.test import Client
 
-from chat import api_tokens
 from chat.models import APIToken
+from chat.web import api_tokens
 
 pytestmark = pytest.mark.django_db
 

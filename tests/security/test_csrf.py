@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from chat import api_tokens
 from chat.models import APIToken, Conversation
+from chat.web import api_tokens
 
 pytestmark = pytest.mark.django_db
 

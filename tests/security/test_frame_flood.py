@@ -9,7 +9,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.test import AsyncClient
 
-from chat import api_tokens
+from chat.web import api_tokens
 from tests.conftest import connect, receive_until
 from tests.fakes.script import Script
 

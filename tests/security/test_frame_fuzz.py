@@ -12,8 +12,8 @@ from asgiref.sync import async_to_sync
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chat.frames import TYPES
 from chat.models import Conversation, Message
+from chat.web.requests import TYPES
 from tests.conftest import assemble, connect, receive_until
 from tests.fakes.script import Script
 

@@ -7,8 +7,8 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from chat import api_tokens
 from chat.models import Conversation
+from chat.web import api_tokens
 
 pytestmark = pytest.mark.django_db
 

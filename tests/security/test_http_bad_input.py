@@ -9,8 +9,8 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.test import AsyncClient, Client
 
-from chat import api_tokens
 from chat.models import APIToken, Conversation
+from chat.web import api_tokens
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

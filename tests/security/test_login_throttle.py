@@ -118,8 +118,8 @@ def test_the_admin_sign_in_is_throttled_too(django_user_model):
 
 
 def test_it_logs_each_failure_without_the_password(alice, caplog):
-    with caplog.at_level(logging.WARNING, logger="chat.ratelimit"):
+    with caplog.at_level(logging.WARNING, logger="chat.web.ratelimit"):
         sign_in("alice", "hunter2-secret", address="203.0.113.5")
-    [record] = [r for r in caplog.records if r.name == "chat.ratelimit"]
+    [record] = [r for r in caplog.records if r.name == "chat.web.ratelimit"]
     assert "alice" in record.getMessage() and "203.0.113.5" in record.getMessage()
     assert "hunter2-secret" not in caplog.text

@@ -15,8 +15,8 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.test import AsyncClient, Client
 
-from chat import api_tokens
 from chat.models import APIToken, Conversation, Message
+from chat.web import api_tokens
 from tests.conftest import connect
 
 SECRET = "alice's private question"

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from chat.generation import PLAIN_ERRORS
+from chat.answers.errors import PROVIDER_ERRORS as PLAIN_ERRORS
 from chat.models import Message
 from tests.conftest import assemble, connect, receive_until
 from tests.fakes.script import Fault, Script

@@ -83,7 +83,7 @@ async def test_the_key_appears_in_no_frame_stored_error_log_or_page(
 
 
 def test_the_log_handlers_write_a_key_that_slipped_through_as_redacted(settings):
-    from chat.security import RedactSecrets
+    from chat.redaction import RedactSecrets
 
     key = "sk-CANARY-in-a-log-record-0123456789"
     settings.OPENAI_API_KEY = key

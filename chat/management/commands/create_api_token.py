@@ -1,7 +1,7 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from chat import api_tokens as tokens
+from chat.web import api_tokens as tokens
 
 
 class Command(BaseCommand):

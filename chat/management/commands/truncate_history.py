@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from chat.models import Conversation
-from chat.truncation import apply_truncation, plan_truncation, plural, summary
+from chat.review.truncation import apply_truncation, plan_truncation, plural, summary
 
 
 def whole_number(minimum: int) -> Callable[[str], int]:

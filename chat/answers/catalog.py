@@ -13,7 +13,11 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
+from chat.answers.errors import UnknownModel
+from streaming.policy import StreamPolicy
 from streaming.providers.base import Provider, ProviderConfig
+from streaming.providers.local import LocalProvider  # cheap: llama.cpp loads on first use
+from streaming.window import context_length
 
 PROVIDERS = {
     "local": "streaming.providers.local.LocalProvider",
@@ -23,14 +27,14 @@ PROVIDERS = {
 }
 
 
-class UnknownModel(ValueError):
-    pass
-
-
 def _configs() -> dict[str, ProviderConfig]:
     configs = {}
     if settings.LOCAL_MODEL_ENABLED:
-        configs["local"] = ProviderConfig(model_path=settings.LOCAL_MODEL_PATH)
+        name = f"local:{LocalProvider.default_models[0]}"
+        configs["local"] = ProviderConfig(
+            model_path=settings.LOCAL_MODEL_PATH,
+            context_length=context_length(name, settings.MODEL_CONTEXT_LENGTHS),
+        )
     if settings.OPENAI_API_KEY or settings.OPENAI_BASE_URL:
         # A base URL alone is enough: Ollama, vLLM and llama.cpp servers need no key.
         configs["openai"] = ProviderConfig(
@@ -81,6 +85,11 @@ def resolve(name: str) -> tuple[Provider, str]:
         raise UnknownModel(f"{name!r} is not one of the models offered here")
     provider_name, _, model = name.partition(":")
     return providers()[provider_name], model
+
+
+def stream_policy() -> StreamPolicy:
+    """How every provider stream is guarded: retries before the first token, the idle limit."""
+    return StreamPolicy(retries=settings.PROVIDER_RETRIES, idle_timeout=settings.IDLE_TIMEOUT)
 
 
 @receiver(setting_changed)

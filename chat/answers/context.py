@@ -1,47 +1,32 @@
 """What a model is sent of a conversation: the system prompt, then the newest messages that fit.
 
 ``build_context`` turns the stored transcript into ``ChatMessage``s with token counts and runs
-the sliding window over them (``streaming.window``). ``summarize_dropped``, when
-``SUMMARIZE_DROPPED`` is on, has the model write a summary of what fell out of the window; the
-summary is stored on the conversation and sent in place of the messages it covers.
+the sliding window over them (``streaming.window``); ``request_for`` makes the provider request
+of an answer from it. With ``SUMMARIZE_DROPPED`` on, a summary of what fell out of the window
+(``chat.answers.summaries``) is sent in place of the messages it covers.
 """
 
 from __future__ import annotations
 
 import json
-import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 
+from chat.answers.errors import CannotAnswer
 from chat.models import Conversation, Message
-from streaming.events import ChatMessage, ChatRequest, ProviderError, ToolCall
+from streaming import tools
+from streaming.events import ChatMessage, ChatRequest, ToolCall
 from streaming.tokens import count_tokens
 from streaming.window import WindowItem, WindowResult, context_length, fit_window, units
-
-log = logging.getLogger(__name__)
 
 # Chat formats wrap every message in role markers and separators; counted text alone would
 # undercount by a few tokens per message, which adds up over a long conversation.
 MESSAGE_OVERHEAD = 4
-# A summary is asked for with this many output tokens at most, and this much room is kept for
-# it in every window while summaries are on, so a new summary never pushes messages out.
-SUMMARY_MAX_TOKENS = 512
-# When a summary is made, it takes in this share of the budget more than strictly needed, so
-# the next few turns fit without another summary: one model call every few turns, not each.
-SUMMARY_HEADROOM = 0.25
 SUMMARY_HEADER = (
     "Summary of the earlier part of this conversation, whose messages are no longer shown to you:\n"
 )
-SUMMARY_INSTRUCTIONS = (
-    "You write short, factual summaries of conversations so that the conversation can go on "
-    "without them. Keep names, numbers, decisions, open questions and what the user wants. "
-    "Write at most 200 words of plain text, without a preamble."
-)
-
-Complete = Callable[[ChatRequest], Awaitable[str]]
 
 
 class ContextTooLong(Exception):
@@ -175,7 +160,7 @@ def _system(pinned: list[str], summary: str) -> str:
     return "\n\n".join(parts)
 
 
-def _start_with_user(result: WindowResult) -> WindowResult:
+def start_with_user(result: WindowResult) -> WindowResult:
     # Some providers (Anthropic, Gemini) refuse a conversation that opens with the assistant
     # or a tool result; where the window cut the conversation, give up the leading unit(s)
     # when a user message follows.
@@ -192,7 +177,7 @@ def _start_with_user(result: WindowResult) -> WindowResult:
 
 
 @dataclass(frozen=True, slots=True)
-class _Fit:
+class Fit:
     result: WindowResult
     budget: int  # the context length less the answer's tokens
     room: int  # what the system prompt and the messages can take: the budget less the prefill
@@ -200,7 +185,7 @@ class _Fit:
     summary_through_seq: int  # the summary sent covers messages up to this seq; 0 for none
 
 
-def _fit(
+def fit_transcript(
     conversation: Conversation,
     *,
     model: str,
@@ -208,7 +193,7 @@ def _fit(
     before_seq: int,
     prefill: str,
     summary_room: int | None = None,
-) -> _Fit:
+) -> Fit:
     """The window over the transcript. With summaries on and a summary stored, the messages it
     covers are replaced by it, unless the whole transcript fits anyway (a model with a larger
     context took over). ``summary_room`` counts a fixed allowance instead of the stored
@@ -229,14 +214,14 @@ def _fit(
             )
             tokens += summary_tokens
         candidates = [item for item in items if item.key > through]
-        return _start_with_user(fit_window(system, candidates, room, system_tokens=tokens))
+        return start_with_user(fit_window(system, candidates, room, system_tokens=tokens))
 
     whole = window(0, "", None)
     if not whole.truncated or not settings.SUMMARIZE_DROPPED:
-        return _Fit(whole, budget, room, len(items), 0)
+        return Fit(whole, budget, room, len(items), 0)
     through = conversation.summary_through_seq if conversation.summary else 0
     result = window(through, conversation.summary if through else "", summary_room)
-    return _Fit(result, budget, room, len(items), through)
+    return Fit(result, budget, room, len(items), through)
 
 
 def build_context(
@@ -255,7 +240,7 @@ def build_context(
     assistant's, and its tokens are kept free. Raises ``ContextTooLong`` when not even the
     newest message fits. Runs queries: call it through ``sync_to_async`` from async code.
     """
-    fit = _fit(
+    fit = fit_transcript(
         conversation,
         model=model,
         max_output_tokens=max_output_tokens,
@@ -282,151 +267,32 @@ def build_context(
     )
 
 
-# Summaries ---------------------------------------------------------------------------------
+# A model that keeps calling tools is stopped after this many rounds: the last round is
+# offered no tools, so it has to answer in words.
+MAX_TOOL_ROUNDS = 5
 
 
-@dataclass(frozen=True, slots=True)
-class _SummaryPlan:
-    previous: str
-    previous_through: int
-    messages: tuple[WindowItem, ...]  # to be summarized, oldest first
-    through_seq: int
-    prompt_budget: int
-
-
-def _plan_summary(
-    conversation: Conversation, *, model: str, max_output_tokens: int, before_seq: int, prefill: str
-) -> _SummaryPlan | None:
-    """What a new summary must take in, or None when no unsummarized message falls out."""
-    conversation.refresh_from_db(fields=["summary", "summary_through_seq"])
-    fit = _fit(
-        conversation,
-        model=model,
-        max_output_tokens=max_output_tokens,
-        before_seq=before_seq,
-        prefill=prefill,
-        summary_room=SUMMARY_MAX_TOKENS,
-    )
-    result = fit.result
-    if not result.truncated:
-        return None
-    # Move the window's start on by whole units until the kept part leaves the headroom free,
-    # keeping at least the newest unit.
-    kept_tokens = sum(item.tokens for item in result.kept)
-    room = fit.room - (result.tokens - kept_tokens)
-    start = result.start
-    for begin, end in [r for r in units(result.items) if r[0] >= result.start][:-1]:
-        if kept_tokens <= room * (1 - SUMMARY_HEADROOM):
-            break
-        kept_tokens -= sum(item.tokens for item in result.items[begin:end])
-        start = end
-    start = _start_with_user(WindowResult(result.system, result.items, start, 0)).start
-    dropped = result.items[:start]
-    return _SummaryPlan(
-        previous=conversation.summary if fit.summary_through_seq else "",
-        previous_through=conversation.summary_through_seq,
-        messages=dropped,
-        through_seq=dropped[-1].key,
-        prompt_budget=context_length(model, settings.MODEL_CONTEXT_LENGTHS) - SUMMARY_MAX_TOKENS,
-    )
-
-
-def _clip(text: str, tokens: int, limit: int) -> str:
-    if tokens <= limit:
-        return text
-    return text[: max(1, len(text) * limit // tokens)] + " […]"
-
-
-def _line(item: WindowItem) -> str:
-    message = item.message
-    if message.role == "tool":
-        return f"Tool result: {message.content}"
-    text = message.content
-    for call in message.tool_calls:
-        text += f"\n(called {call.name} with {json.dumps(call.arguments)})"
-    return f"{message.role.capitalize()}: {text}"
-
-
-def _summary_prompts(plan: _SummaryPlan, model: str) -> list[list[str]]:
-    """The dropped messages as transcript lines, in chunks that each fit one summary request
-    next to the instructions and the summary so far."""
-    fixed = count_tokens(SUMMARY_INSTRUCTIONS, model) + 2 * MESSAGE_OVERHEAD
-    room = max(plan.prompt_budget - fixed - SUMMARY_MAX_TOKENS, 64)
-    chunks: list[list[str]] = [[]]
-    used = 0
-    for item in plan.messages:
-        line = _clip(_line(item), item.tokens, room // 2)
-        tokens = count_tokens(line, model) + 1
-        if chunks[-1] and used + tokens > room:
-            chunks.append([])
-            used = 0
-        chunks[-1].append(line)
-        used += tokens
-    return chunks
-
-
-def _summary_request(model: str, summary: str, lines: list[str]) -> ChatRequest:
-    prompt = ""
-    if summary:
-        prompt += f"The summary so far:\n{summary}\n\nWhat was said after it:\n"
-    else:
-        prompt += "The conversation:\n"
-    prompt += "\n\n".join(lines)
-    prompt += "\n\nWrite the summary of all of it now."
-    return ChatRequest(
-        model=model,
-        messages=(ChatMessage("system", SUMMARY_INSTRUCTIONS), ChatMessage("user", prompt)),
-        max_tokens=SUMMARY_MAX_TOKENS,
-    )
-
-
-def _store_summary(conversation: Conversation, plan: _SummaryPlan, summary: str) -> bool:
-    # Two answers started together (compare mode) may both summarize; the first one stored wins
-    # and the other is dropped rather than overwriting it with an older cut.
-    stored = Conversation.objects.filter(
-        pk=conversation.pk, summary_through_seq=plan.previous_through
-    ).update(summary=summary, summary_through_seq=plan.through_seq)
-    if stored:
-        conversation.summary = summary
-        conversation.summary_through_seq = plan.through_seq
-    return bool(stored)
-
-
-async def summarize_dropped(
-    conversation: Conversation,
-    *,
-    model: str,
-    max_output_tokens: int,
-    before_seq: int,
-    complete: Complete,
-    prefill: str = "",
-) -> bool:
-    """Summarize what would fall out of the window, when ``SUMMARIZE_DROPPED`` is on.
-
-    Call it before ``build_context`` with the same arguments. ``complete`` runs the model on a
-    ``ChatRequest`` (its ``model`` is the ``model`` given here) and returns the answer's text.
-    Returns True when a new summary was stored on ``conversation`` (the instance is updated
-    too); False when summaries are off, nothing new fell out, or the model failed, which is
-    logged and leaves the old summary in place so the answer itself can still go ahead.
-    """
-    if not settings.SUMMARIZE_DROPPED:
-        return False
-    plan = await sync_to_async(_plan_summary)(
-        conversation,
-        model=model,
-        max_output_tokens=max_output_tokens,
-        before_seq=before_seq,
-        prefill=prefill,
-    )
-    if plan is None:
-        return False
-    summary = plan.previous
+def request_for(
+    conversation: Conversation, answer_seq: int, model_name: str, prefill: str, tool_round: int
+) -> tuple[ChatRequest, int | None]:
+    """The provider request for an answer at ``answer_seq`` (``prefill``: the text of an answer
+    being continued), and the oldest seq it sends. Raises ``CannotAnswer`` when the newest
+    message does not fit the model."""
     try:
-        for lines in _summary_prompts(plan, model):
-            summary = (await complete(_summary_request(model, summary, lines))).strip()
-            if not summary:
-                return False
-    except ProviderError as exc:
-        log.warning("summary of conversation %s failed: %s", conversation.pk, exc)
-        return False
-    return await sync_to_async(_store_summary)(conversation, plan, summary)
+        context = build_context(
+            conversation,
+            model=model_name,
+            max_output_tokens=settings.MAX_OUTPUT_TOKENS,
+            before_seq=answer_seq,
+            prefill=prefill,
+        )
+    except ContextTooLong as exc:
+        raise CannotAnswer(str(exc)) from None
+    enabled = tools.specs(conversation.tools) if tool_round < MAX_TOOL_ROUNDS else ()
+    request = ChatRequest(
+        model=model_name.partition(":")[2],
+        messages=context.messages,
+        max_tokens=settings.MAX_OUTPUT_TOKENS,
+        tools=enabled,
+    )
+    return request, context.from_seq

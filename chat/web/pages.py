@@ -1,3 +1,6 @@
+"""The pages: the chat, sign-up and sign-in, API tokens, and the conversation list's
+rename, delete and search."""
+
 from __future__ import annotations
 
 from asgiref.sync import async_to_sync
@@ -13,10 +16,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from chat import api_tokens as api_tokens_module
-from chat import catalog, generation, ratelimit
-from chat.generation import mark_stale_interrupted
+from chat import answers
 from chat.models import APIToken, Conversation, Message
+from chat.web import api_tokens as api_tokens_module
+from chat.web import ratelimit
 from streaming.tools import TOOLS
 
 
@@ -109,7 +112,7 @@ def _chat_page(request: HttpRequest, conversation: Conversation | None) -> HttpR
     messages = []
     if conversation is not None:
         if conversation.transcript().filter(status__in=Message.LIVE).exists():
-            mark_stale_interrupted()  # show an answer whose process died as interrupted
+            answers.sweep_stale_answers()  # show an answer whose process died as interrupted
         versions = _answer_versions(conversation)
         messages = [_message_data(m, versions) for m in conversation.transcript()]
     conversations = Conversation.objects.filter(owner=request.user)[:200]
@@ -118,9 +121,9 @@ def _chat_page(request: HttpRequest, conversation: Conversation | None) -> HttpR
         "chat/chat.html",
         {
             "conversation": conversation,
-            "model_groups": _model_groups(catalog.models()),
+            "model_groups": _model_groups(answers.models()),
             "tools": [(spec.name, spec.description) for spec in TOOLS.values()],
-            "selected_model": conversation.model if conversation else catalog.default_model(),
+            "selected_model": conversation.model if conversation else answers.default_model(),
             "page_data": {
                 "conversation": conversation.pk if conversation else None,
                 "messages": messages,
@@ -192,8 +195,7 @@ def rename_conversation(request: HttpRequest, conversation_id: int) -> HttpRespo
 def delete_conversation(request: HttpRequest, conversation_id: int) -> HttpResponse:
     conversation = _own_conversation(request, conversation_id)
     # An answer still being written would go on (and be billed) for a conversation that is gone.
-    for message in conversation.messages.filter(status__in=Message.LIVE):
-        async_to_sync(generation.stop_answer)(message)
+    async_to_sync(answers.stop_answers)(list(conversation.messages.filter(status__in=Message.LIVE)))
     conversation.delete()
     if _wants_json(request):
         return JsonResponse({"deleted": conversation_id})

@@ -1,5 +1,5 @@
-"""Reading client frames: each is checked here, so handlers receive well-typed values and a
-malformed frame gets a clear error instead of an exception."""
+"""What clients ask for: WebSocket frames and SSE API bodies, each checked here, so handlers
+receive well-typed values and a malformed request gets a clear error instead of an exception."""
 
 from __future__ import annotations
 

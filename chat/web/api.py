@@ -20,26 +20,26 @@ from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from chat import api_tokens, catalog, control, generation, ratelimit
-from chat.fanout import Frame, stored_frames
-from chat.frames import BadFrame, ClientFrame
-from chat.models import Conversation, Message
+from chat import answers
+from chat.web import api_tokens, ratelimit
+from chat.web.refusals import refusal
+from chat.web.requests import BadFrame, ClientFrame
 
 
 class EventQueue:
     """A subscriber that hands frames to one HTTP response."""
 
     def __init__(self) -> None:
-        self.frames: asyncio.Queue[Frame] = asyncio.Queue()
+        self.frames: asyncio.Queue[answers.Frame] = asyncio.Queue()
         self.open = True
 
-    async def deliver(self, frame: Frame) -> bool:
+    async def deliver(self, frame: answers.Frame) -> bool:
         if self.open:
             self.frames.put_nowait(frame)
         return self.open
 
 
-def sse(frame: Frame, offsets: dict[int, int]) -> bytes:
+def sse(frame: answers.Frame, offsets: dict[int, int]) -> bytes:
     data = frame.data
     message = data.get("message")
     if frame.type == "delta":
@@ -51,28 +51,31 @@ def sse(frame: Frame, offsets: dict[int, int]) -> bytes:
 
 
 async def event_stream(
-    queue: EventQueue, answers: set[int], followed: list
+    queue: EventQueue, following: list[answers.Following]
 ) -> AsyncIterator[bytes]:
+    """The events of the answers followed, and of the answers after their tool calls, until
+    every one has ended."""
     offsets: dict[int, int] = {}
+    awaited: set[Any] = {f.message_id for f in following}
     try:
-        while answers:
+        while awaited:
             frame = await queue.frames.get()
             yield sse(frame, offsets)
             message = frame.data.get("message")
             if frame.type == "message.start" and frame.data.get("follows"):
                 # The model's answer after its tool calls: follow it too.
-                answers.discard(("after tools", frame.data["follows"]))
-                answers.add(message)
+                awaited.discard(("after tools", frame.data["follows"]))
+                awaited.add(message)
             elif frame.type == "message.end":
-                answers.discard(message)
+                awaited.discard(message)
                 if frame.data["finish_reason"] == "tool_calls":
-                    answers.add(("after tools", message))
+                    awaited.add(("after tools", message))
             elif frame.type == "error":
-                answers.discard(("after tools", message))
+                awaited.discard(("after tools", message))
     finally:
         queue.open = False
-        for answer in followed:
-            answer.unsubscribe(queue)
+        for answer in following:
+            await answer.close()
 
 
 def streaming_response(stream: AsyncIterator[bytes]) -> StreamingHttpResponse:
@@ -84,6 +87,14 @@ def streaming_response(stream: AsyncIterator[bytes]) -> StreamingHttpResponse:
 
 def error(status: int, code: str, detail: str) -> JsonResponse:
     return JsonResponse({"type": "error", "code": code, "detail": detail}, status=status)
+
+
+def refused(exc: Exception) -> JsonResponse:
+    found = refusal(exc)
+    if found is None:
+        raise exc
+    code, status, detail = found
+    return error(status, code, detail)
 
 
 @sync_to_async
@@ -108,25 +119,22 @@ def unauthorized() -> JsonResponse:
 def api_view(
     view: Callable[..., Awaitable[HttpResponse]],
 ) -> Callable[..., Awaitable[HttpResponse]]:
-    """Authenticate the request and apply the per-user rate limit; the view gets the user."""
+    """Authenticate the request and apply the per-user rate limit; the view gets the user.
+    A refusal from the engine or a bad request becomes its JSON error."""
 
     @functools.wraps(view)
     async def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         user = await authenticate(request)
         if not user.is_authenticated:
             return unauthorized()
-        if (refused := ratelimit.refuse_api_request(user)) is not None:
-            return refused
-        return await view(request, user, *args, **kwargs)
+        if (refusal := ratelimit.refuse_api_request(user)) is not None:
+            return refusal
+        try:
+            return await view(request, user, *args, **kwargs)
+        except (BadFrame, answers.Refused) as exc:
+            return refused(exc)
 
     return checked
-
-
-@sync_to_async
-def _message(user: Any, message_id: int) -> Message:
-    return Message.objects.select_related("conversation").get(
-        pk=message_id, conversation__owner=user
-    )
 
 
 def _json_body(request: HttpRequest) -> dict[str, Any]:
@@ -143,30 +151,12 @@ def _json_body(request: HttpRequest) -> dict[str, Any]:
 @require_POST
 @api_view
 async def chat(request: HttpRequest, user: Any) -> HttpResponse:
-    try:
-        frame = ClientFrame("send", _json_body(request))
-        content, models = frame.content(), frame.models()
-        for model in models:
-            if model not in catalog.models():
-                return error(400, "bad_model", f"{model!r} is not one of the models offered here")
-        user_message = await sync_to_async(Conversation.add_message_for)(
-            user, frame.id("conversation", optional=True), models[0], content, frame.tools()
-        )
-        queue, followed = EventQueue(), []
-        for model in models:
-            answer = await generation.start_answer(user.pk, user_message, model)
-            await answer.subscribe(queue)
-            followed.append(answer)
-    except BadFrame as exc:
-        return error(413 if exc.code == "too_long" else 400, exc.code, exc.detail)
-    except Conversation.DoesNotExist:
-        return error(404, "not_found", "No such conversation")
-    except generation.TooManyGenerations as exc:
-        return error(429, "too_many", str(exc))
-    except generation.CannotAnswer as exc:
-        return error(400, "cannot_answer", str(exc))
-    answers = {answer.message_id for answer in followed}
-    return streaming_response(event_stream(queue, answers, followed))
+    frame = ClientFrame("send", _json_body(request))
+    content, models = frame.content(), frame.models()
+    conversation = frame.id("conversation", optional=True)
+    queue = EventQueue()
+    following = await answers.send(user, conversation, content, models, frame.tools(), queue)
+    return streaming_response(event_stream(queue, following))
 
 
 def _resume_offset(request: HttpRequest) -> int:
@@ -178,54 +168,18 @@ def _resume_offset(request: HttpRequest) -> int:
     return int(raw)
 
 
-async def _replay(message: Message, offset: int) -> AsyncIterator[bytes]:
-    offsets: dict[int, int] = {}
-    for frame in stored_frames(message, offset):
-        yield sse(frame, offsets)
-
-
 @require_GET
 @api_view
 async def stream(request: HttpRequest, user: Any, message_id: int) -> HttpResponse:
-    try:
-        message = await _message(user, message_id)
-        offset = _resume_offset(request)
-    except Message.DoesNotExist:
-        return error(404, "not_found", "No such message")
-    except BadFrame as exc:
-        return error(400, exc.code, exc.detail)
-    answer = generation.running.get(message.pk)
-    if answer is not None:
-        queue = EventQueue()
-        await answer.subscribe(queue, offset)
-        return streaming_response(event_stream(queue, {message.pk}, [answer]))
-    if message.is_live and await sync_to_async(generation.mark_stale_interrupted)():
-        await sync_to_async(message.refresh_from_db)()
-    if message.is_live and message.owner_channel:
-        return streaming_response(_remote(message, offset))
-    return streaming_response(_replay(message, offset))
-
-
-async def _remote(message: Message, offset: int) -> AsyncIterator[bytes]:
-    offsets: dict[int, int] = {}
-    ended = False
-    async for data in control.remote_frames(message.owner_channel, message.pk, offset):
-        ended = data["type"] == "message.end"
-        yield sse(Frame(**data), offsets)
-    if not ended:  # the owner finished before it heard us: the database has the rest
-        await sync_to_async(message.refresh_from_db)()
-        async for event in _replay(message, offsets.get(message.pk, offset)):
-            yield event
+    offset = _resume_offset(request)
+    queue = EventQueue()
+    following = await answers.follow(user, message_id, offset, queue)
+    return streaming_response(event_stream(queue, [following]))
 
 
 @csrf_exempt
 @require_POST
 @api_view
 async def stop(request: HttpRequest, user: Any, message_id: int) -> HttpResponse:
-    try:
-        message = await _message(user, message_id)
-    except Message.DoesNotExist:
-        return error(404, "not_found", "No such message")
-    if not await generation.stop_answer(message):
-        return error(409, "not_streaming", "This answer is not being written any more")
-    return JsonResponse({"type": "stopping", "message": message.pk}, status=202)
+    await answers.stop(user, message_id)
+    return JsonResponse({"type": "stopping", "message": message_id}, status=202)

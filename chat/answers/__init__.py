@@ -1,0 +1,322 @@
+"""The answer engine's one door: everything the edges (the socket, the SSE API, the pages) may
+ask of answers.
+
+Start answers (``send``, ``regenerate``, ``continue_answer``), show one again
+(``select_version``), ``stop`` one, and ``follow`` one from an offset, whichever process writes
+it: each returns a ``Following`` that delivers frames to the given ``Subscriber`` until it ends
+or is closed. Refusals are ``Refused`` exceptions, each with a message for the user.
+
+Inside: ``answer`` (the task that writes one answer), ``audience`` (who is shown it),
+``storage`` (its rows), ``starting`` (its row and request, made together), ``frames`` (what
+clients are sent), ``processes`` (messages between server processes), ``context`` and
+``summaries`` (what the model is sent), ``catalog`` (the models offered).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.db import close_old_connections
+
+from chat.answers import catalog, frames, processes, starting, storage, summaries
+from chat.answers.answer import Answer, Header, launch, running
+from chat.answers.audience import Subscriber
+from chat.answers.errors import (
+    CannotAnswer,
+    NotFound,
+    NotResumable,
+    NotStreaming,
+    Refused,
+    TooManyAnswers,
+    UnknownModel,
+)
+from chat.answers.frames import Frame
+from chat.models import Conversation, Message
+
+__all__ = [
+    "CannotAnswer",
+    "Following",
+    "Frame",
+    "NotFound",
+    "NotResumable",
+    "NotStreaming",
+    "Refused",
+    "Subscriber",
+    "TooManyAnswers",
+    "UnknownModel",
+    "continue_answer",
+    "default_model",
+    "follow",
+    "models",
+    "regenerate",
+    "select_version",
+    "send",
+    "stop",
+    "stop_answers",
+    "sweep_stale_answers",
+]
+
+log = logging.getLogger(__name__)
+
+
+class Following:
+    """One subscriber following one answer; ``close`` when it wants no more frames."""
+
+    def __init__(self, message_id: int, close: Callable[[], Awaitable[None]] | None = None):
+        self.message_id = message_id
+        self._close = close
+
+    async def close(self) -> None:
+        if self._close is not None:
+            close, self._close = self._close, None
+            await close()
+
+
+# The models ------------------------------------------------------------------------------
+
+
+def models() -> list[str]:
+    """The models offered here, as ``provider:model`` names."""
+    return catalog.models()
+
+
+def default_model() -> str:
+    return catalog.default_model()
+
+
+# Starting answers ------------------------------------------------------------------------
+
+
+async def send(
+    user: Any,
+    conversation_id: int | None,
+    content: str,
+    model_names: list[str],
+    tools: list[str] | None,
+    subscriber: Subscriber,
+) -> list[Following]:
+    """Store the user's message (in a new conversation when ``conversation_id`` is None) and
+    start an answer by each model (several: compare mode); ``tools``, when given, become the
+    conversation's enabled tools."""
+    offered = catalog.models()
+    for model in model_names:
+        if model not in offered:
+            raise UnknownModel(f"{model!r} is not one of the models offered here")
+    try:
+        user_message = await database_sync_to_async(Conversation.add_message_for)(
+            user, conversation_id, model_names[0], content, tools
+        )
+    except Conversation.DoesNotExist:
+        raise NotFound("No such conversation") from None
+    following = []
+    for model in model_names:
+        answer = await _start(user.pk, user_message, model)
+        following.append(await _subscribe(answer, subscriber, 0))
+    return following
+
+
+async def regenerate(
+    user: Any, message_id: int, model: Callable[[str], str], subscriber: Subscriber
+) -> Following:
+    """A new version of an answer, by ``model(the answer's own model)``; the earlier versions
+    are kept. The request's model is read only once the answer is known to be the user's."""
+    message = await _own_message(user, message_id, role=Message.Role.ASSISTANT)
+    if message.is_live:
+        raise NotResumable("Stop this answer before regenerating it")
+    chosen = model(message.model)
+    reply_to = await _own_message(user, message.reply_to_id)
+    answer = await _start(user.pk, reply_to, chosen, replaces=message)
+    return await _subscribe(answer, subscriber, 0)
+
+
+async def continue_answer(user: Any, message_id: int, subscriber: Subscriber) -> Following:
+    """Go on with a stopped, failed or interrupted answer from its stored text."""
+    message = await _own_message(user, message_id, role=Message.Role.ASSISTANT)
+    if message.status not in Message.CONTINUABLE:
+        raise NotResumable("Only a stopped, failed or interrupted answer can continue")
+    channel = await _control_channel()
+    await summaries.summarize_before(message.conversation, message.model, message.seq, message.text)
+    ready = await database_sync_to_async(starting.reopened_answer)(user.pk, message, channel)
+    answer = launch(
+        Answer(Header.of(ready.message, ready.title), message.text, ready.provider, ready.request)
+    )
+    return await _subscribe(answer, subscriber, len(message.text))
+
+
+async def select_version(user: Any, message_id: int, subscriber: Subscriber) -> Following:
+    """Show (and send to the model) this version of an answer instead of the others."""
+    message = await _own_message(user, message_id, role=Message.Role.ASSISTANT)
+    await database_sync_to_async(message.make_current)()
+    await _replay(message.pk, 0, subscriber)
+    return Following(message.pk)
+
+
+async def _start(
+    user_id: int, reply_to: Message, model: str, replaces: Message | None = None
+) -> Answer:
+    channel = await _control_channel()
+    conversation = reply_to.conversation
+    before_seq = replaces.seq if replaces else await database_sync_to_async(conversation.next_seq)()
+    await summaries.summarize_before(conversation, model, before_seq, "")
+    ready = await database_sync_to_async(starting.new_answer)(
+        user_id, reply_to, model, channel, replaces
+    )
+    return launch(Answer(Header.of(ready.message, ready.title), "", ready.provider, ready.request))
+
+
+# Stopping --------------------------------------------------------------------------------
+
+
+async def stop(user: Any, message_id: int) -> None:
+    """Stop an answer wherever it is being written."""
+    message = await _own_message(user, message_id)
+    if not await _stop(message):
+        raise NotStreaming("This answer is not being written any more")
+
+
+async def stop_answers(messages: Iterable[Message]) -> None:
+    """Stop these answers (a conversation being deleted): nothing is billed for them after."""
+    for message in messages:
+        await _stop(message)
+
+
+async def _stop(message: Message) -> bool:
+    answer = running.get(message.pk)
+    if answer is not None:
+        answer.stop()
+        return True
+    if message.is_live and message.owner_channel:
+        await processes.send(message.owner_channel, processes.stop(message.pk))
+        return True
+    return False
+
+
+# Following -------------------------------------------------------------------------------
+
+
+async def follow(user: Any, message_id: int, offset: int, subscriber: Subscriber) -> Following:
+    """Send ``subscriber`` an answer's text from ``offset``, then every frame until it ends:
+    from this process when it writes the answer, through the owner's control channel when
+    another one does, and from the database when nobody does any more."""
+    message = await _own_message(user, message_id)
+    answer = running.get(message.pk)
+    if answer is not None:
+        return await _subscribe(answer, subscriber, offset)
+    if message.is_live and await database_sync_to_async(_still_live)(message):
+        return await _follow_remote(message, offset, subscriber)
+    await _replay(message.pk, offset, subscriber)
+    return Following(message.pk)
+
+
+async def _subscribe(answer: Answer, subscriber: Subscriber, offset: int) -> Following:
+    await answer.subscribe(subscriber, offset)
+
+    async def close() -> None:
+        answer.unsubscribe(subscriber)
+
+    return Following(answer.message_id, close)
+
+
+def _still_live(message: Message) -> bool:
+    """Whether the answer is still being written somewhere: its owner still beats."""
+    if storage.mark_stale_interrupted():
+        message.refresh_from_db()
+    return message.is_live and bool(message.owner_channel)
+
+
+async def _follow_remote(message: Message, offset: int, subscriber: Subscriber) -> Following:
+    owner = message.owner_channel
+    channel = await processes.new_channel()
+    await processes.send(owner, processes.watch(message.pk, offset, channel))
+    relay = processes.detach(_relay(message.pk, offset, channel, subscriber), f"relay-{message.pk}")
+
+    async def close() -> None:
+        relay.cancel()
+        await processes.send(owner, processes.unwatch(message.pk, channel))
+
+    return Following(message.pk, close)
+
+
+async def _relay(message_id: int, offset: int, channel: str, subscriber: Subscriber) -> None:
+    """Hand a remote answer's frames, as its owner sends them, to a subscriber here."""
+    held = offset
+    while True:
+        event = await processes.receive(channel)
+        if event["type"] == processes.GONE:
+            # The owner finished (or died) between our read and our request: the database
+            # knows the rest.
+            await _replay(message_id, held, subscriber)
+            return
+        frame = Frame(**event["frame"])
+        if frame.type == "delta":
+            held = max(held, frame.data["offset"] + len(frame.data["text"]))
+        if not await subscriber.deliver(frame) or frame.type == "message.end":
+            return
+
+
+async def _replay(message_id: int, offset: int, subscriber: Subscriber) -> None:
+    """An answer from the database: the text from ``offset``, then its end."""
+    message = await database_sync_to_async(_message)(message_id)
+    for frame in frames.stored_frames(message, offset):
+        await subscriber.deliver(frame)
+
+
+# This process's part ---------------------------------------------------------------------
+
+
+async def _control_channel() -> str:
+    return await processes.control_channel(_on_control_message, _sweep_stale_answers)
+
+
+async def _on_control_message(message: processes.Message) -> None:
+    answer = running.get(message.get("message"))
+    kind = message.get("type")
+    if answer is None:
+        if kind == processes.WATCH:
+            await processes.send(message["reply_channel"], processes.gone(message["message"]))
+    elif kind == processes.STOP:
+        answer.stop()
+    elif kind == processes.WATCH:
+        await answer.watch(message["reply_channel"], int(message.get("offset", 0)))
+    elif kind == processes.UNWATCH:
+        answer.unwatch(message["reply_channel"])
+
+
+async def _sweep_stale_answers() -> None:
+    while True:
+        try:
+            count = await database_sync_to_async(storage.mark_stale_interrupted)()
+            if count:
+                log.warning("marked %d answers interrupted: their process stopped", count)
+        except Exception:
+            log.exception("sweeping stale answers failed")
+        await asyncio.sleep(settings.HEARTBEAT_STALE_AFTER)
+
+
+def sweep_stale_answers() -> int:
+    """Mark answers whose process died as interrupted (before a page shows them); how many."""
+    return storage.mark_stale_interrupted()
+
+
+# Reading ---------------------------------------------------------------------------------
+
+
+@database_sync_to_async
+def _own_message(user: Any, message_id: int | None, role: str = "") -> Message:
+    close_old_connections()
+    messages = Message.objects.filter(conversation__owner=user)
+    if role:
+        messages = messages.filter(role=role)
+    try:
+        return messages.select_related("conversation").get(pk=message_id)
+    except Message.DoesNotExist:
+        raise NotFound("No such message") from None
+
+
+def _message(message_id: int) -> Message:
+    return Message.objects.select_related("conversation").get(pk=message_id)

@@ -1,0 +1,391 @@
+"""One answer being written: the task that streams it from the model, owned by the process that
+started it.
+
+An answer outlives the socket that asked for it: closing every tab does not stop it; an
+explicit stop, a failure or the end of the answer does. Text goes out as coalesced deltas (the
+first token at once, then one frame per ``FLUSH_INTERVAL`` or ``FLUSH_CHARS``) and into the
+database as checkpoints at most every ``CHECKPOINT_INTERVAL``, so the cost of an answer grows
+with its duration, not its token count. This is the only module that writes a streaming
+answer's status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.db import DatabaseError
+
+from chat.answers import catalog, frames, processes, starting, storage
+from chat.answers.audience import Audience, RemoteWatcher, Subscriber
+from chat.answers.errors import PROVIDER_ERRORS, CannotAnswer
+from chat.answers.frames import Frame
+from chat.models import Message
+from streaming import tools
+from streaming.events import ChatRequest, Finish, ProviderError, TextDelta, ToolCall, Usage
+from streaming.policy import guarded
+from streaming.providers.base import Provider
+from streaming.tokens import count_tokens
+
+log = logging.getLogger(__name__)
+Status = Message.Status
+
+# Answers being written by this process, by message id.
+running: dict[int, Answer] = {}
+
+# How long an answer that ended keeps trying to store its outcome while the database is down.
+FINAL_SAVE_PATIENCE = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    """What a start frame says of an answer."""
+
+    message: int
+    conversation: int
+    title: str
+    reply_to: int | None
+    model: str
+    context_from_seq: int | None
+    owner_channel: str  # this process's control channel
+
+    @classmethod
+    def of(cls, message: Message, title: str) -> Header:
+        return cls(
+            message=message.pk,
+            conversation=message.conversation_id,
+            title=title,
+            reply_to=message.reply_to_id,
+            model=message.model,
+            context_from_seq=message.context_from_seq,
+            owner_channel=message.owner_channel,
+        )
+
+    def start_frame(self, offset: int, follows: int | None = None) -> Frame:
+        return frames.start(
+            self.message,
+            conversation=self.conversation,
+            title=self.title,
+            reply_to=self.reply_to,
+            model=self.model,
+            offset=offset,
+            context_from_seq=self.context_from_seq,
+            follows=follows,
+        )
+
+
+class Answer:
+    """The task writing one answer, and everything it has sent so far.
+
+    ``text`` is exactly what subscribers were sent (a continued answer starts with its stored
+    text); ``pending`` is text from the model not flushed yet. Frames go out under ``lock``, so
+    a newcomer joining mid-answer gets the text so far and then every later frame, with no gap
+    and no overlap. When the model calls tools, ``run`` runs them and starts the answer after
+    them with the same audience.
+    """
+
+    def __init__(
+        self,
+        header: Header,
+        text: str,
+        provider: Provider,
+        request: ChatRequest,
+        *,
+        tool_round: int = 0,
+        audience: Audience | None = None,
+    ) -> None:
+        self.header = header
+        self.message_id = header.message
+        self.provider = provider
+        self.request = request
+        self.tool_round = tool_round
+        self.lock = asyncio.Lock()
+        self.audience = (
+            audience.carried_over(self.message_id, self.lock, self.progress)
+            if audience is not None
+            else Audience(self.message_id, self.lock, self.progress)
+        )
+        # What was sent, and what waits to be.
+        self.text = text
+        self.seq = 0
+        self.pending: list[str] = []
+        self.pending_len = 0
+        self.checkpointed_len = len(text)
+        self.wake = asyncio.Event()
+        # Timing.
+        self.started = time.monotonic()
+        self.first_token_at: float | None = None
+        self.flushed_at = 0.0
+        # The outcome.
+        self.usage = Usage()
+        self.finish_reason = ""
+        self.tool_calls: list[ToolCall] = []
+        self.status = Status.STREAMING
+        self.stopped = False
+        self.ended: Frame | None = None  # the end frame, once sent
+        self.upstream: asyncio.Task[None] | None = None
+
+    def progress(self) -> tuple[int, str]:
+        return self.seq, self.text
+
+    # Text in ------------------------------------------------------------------------------
+
+    async def consume(self) -> None:
+        async for event in guarded(self.provider, self.request, catalog.stream_policy()):
+            if isinstance(event, TextDelta):
+                if self.add(event.text):
+                    await self.flush()
+            elif isinstance(event, ToolCall):
+                self.tool_calls.append(event)
+            elif isinstance(event, Usage):
+                self.usage = event
+            elif isinstance(event, Finish):
+                self.finish_reason = event.reason.value
+
+    def add(self, text: str) -> bool:
+        """Queue text for the flusher; True when it must go out now instead: the answer's first
+        text (time to first token is what users feel) or a full frame's worth."""
+        if not text:
+            return False
+        self.pending.append(text)
+        self.pending_len += len(text)
+        if self.first_token_at is None:
+            self.first_token_at = time.monotonic()
+            return True
+        if self.pending_len >= settings.FLUSH_CHARS:
+            return True
+        self.wake.set()
+        return False
+
+    # Text out -----------------------------------------------------------------------------
+
+    async def flush(self) -> None:
+        async with self.lock:
+            if not self.pending:
+                return
+            chunk = "".join(self.pending)
+            self.pending.clear()
+            self.pending_len = 0
+            self.seq += 1
+            frame = frames.delta(self.message_id, self.seq, len(self.text), chunk)
+            self.text += chunk
+            self.flushed_at = time.monotonic()
+            await self.audience.send(frame)
+
+    async def flusher(self) -> None:
+        while True:
+            await self.wake.wait()
+            self.wake.clear()
+            delay = self.flushed_at + settings.FLUSH_INTERVAL - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            await self.flush()
+
+    async def checkpointer(self) -> None:
+        beat = time.monotonic()
+        while True:
+            await asyncio.sleep(settings.CHECKPOINT_INTERVAL)
+            now = time.monotonic()
+            changed = len(self.text) != self.checkpointed_len
+            if not changed and now - beat < settings.HEARTBEAT_INTERVAL:
+                continue
+            length = len(self.text)
+            try:
+                await database_sync_to_async(storage.save_checkpoint)(
+                    self.message_id, self.text if changed else None
+                )
+            except DatabaseError as exc:
+                # The answer goes on streaming; the next checkpoint carries this text too.
+                log.warning("checkpoint of answer %s failed: %s", self.message_id, exc)
+                continue
+            beat = now
+            self.checkpointed_len = length
+
+    # Who follows it -----------------------------------------------------------------------
+
+    async def _join(self, subscriber: Subscriber, offset: int) -> bool:
+        """Send a newcomer the text from ``offset``; False when the answer has already ended
+        (then it got the end frame too, and there is nothing to follow). Hold the lock."""
+        await subscriber.deliver(self.header.start_frame(offset))
+        if offset < len(self.text):
+            await subscriber.deliver(
+                frames.delta(self.message_id, self.seq, offset, self.text[offset:])
+            )
+        if self.ended is not None:  # it ended while the newcomer was on its way
+            await subscriber.deliver(self.ended)
+            return False
+        return True
+
+    async def subscribe(self, subscriber: Subscriber, offset: int = 0) -> None:
+        """Send ``subscriber`` the text from ``offset``, then every live frame."""
+        async with self.lock:
+            if await self._join(subscriber, offset):
+                self.audience.add(subscriber)
+
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        self.audience.remove(subscriber)
+
+    async def watch(self, channel: str, offset: int) -> None:
+        """The same, for a watcher on another process."""
+        watcher = RemoteWatcher(channel, offset)
+        async with self.lock:
+            if await self._join(watcher, offset):
+                self.audience.add_watcher(watcher)
+
+    def unwatch(self, channel: str) -> None:
+        self.audience.remove_watcher(channel)
+
+    # Lifecycle ----------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        self.stopped = True
+        if self.upstream is not None:
+            self.upstream.cancel()  # closes the provider's HTTP stream: no more tokens billed
+
+    async def run(self) -> None:
+        helpers = [asyncio.create_task(self.flusher()), asyncio.create_task(self.checkpointer())]
+        error = detail = ""
+        try:
+            self.upstream = asyncio.create_task(self.consume())
+            if self.stopped:  # stopped before it began
+                self.upstream.cancel()
+            await self.upstream
+            self.status = Status.COMPLETE
+        except asyncio.CancelledError:
+            if not self.stopped:
+                raise
+            self.status = Status.STOPPED
+            self.finish_reason = "stopped"
+            self.pending.clear()  # never sent: the stored text is exactly what clients saw
+        except ProviderError as exc:
+            self.status, detail = Status.FAILED, str(exc)
+            error = PROVIDER_ERRORS.get(exc.code) or "The model failed to answer."
+            self.finish_reason = "error"
+        except Exception as exc:
+            log.exception("answer %s failed", self.message_id)
+            self.status, error, detail = Status.FAILED, "Something went wrong.", repr(exc)
+            self.finish_reason = "error"
+        finally:
+            for helper in helpers:
+                helper.cancel()
+            await asyncio.gather(*helpers, return_exceptions=True)
+        await self.flush()
+        calls = self.run_tools() if self.status == Status.COMPLETE else []
+        await self.finish(error, detail, calls)
+        if calls:
+            await self.answer_after_tools(calls)
+
+    def run_tools(self) -> list[dict[str, object]]:
+        """Run the tool calls the model made; each result goes back to it in the next round."""
+        return [
+            {
+                "id": c.id,
+                "name": c.name,
+                "arguments": c.arguments,
+                "result": tools.run(c.name, c.arguments),
+            }
+            for c in self.tool_calls
+        ]
+
+    async def answer_after_tools(self, calls: list[dict[str, object]]) -> None:
+        """Send the tool results back to the model and stream its next answer to everyone who
+        followed this one."""
+        try:
+            message, request = await database_sync_to_async(starting.answer_after_tools)(
+                self.message_id, calls, self.tool_round + 1, self.header.owner_channel
+            )
+        except Exception as exc:
+            log.exception("answering after the tool calls of %s failed", self.message_id)
+            detail = str(exc) if isinstance(exc, CannotAnswer) else "The model could not go on."
+            async with self.lock:
+                await self.audience.send(frames.error("cannot_answer", detail, self.message_id))
+            return
+        following = Answer(
+            Header.of(message, self.header.title),
+            "",
+            self.provider,
+            request,
+            tool_round=self.tool_round + 1,
+            audience=self.audience,
+        )
+        running[message.pk] = following
+        async with following.lock:
+            await following.audience.send(following.header.start_frame(0, follows=self.message_id))
+        await following.run()
+
+    def metrics(self) -> dict[str, object]:
+        output = self.usage.output_tokens
+        if output is None or self.status == Status.STOPPED:
+            output = count_tokens(self.text, self.header.model)
+        ttft_ms = None
+        tokens_per_second = None
+        if self.first_token_at is not None:
+            ttft_ms = round((self.first_token_at - self.started) * 1000)
+            streaming_for = time.monotonic() - self.first_token_at
+            if streaming_for > 0 and output:
+                tokens_per_second = round(output / streaming_for, 1)
+        return {
+            "input_tokens": self.usage.input_tokens,
+            "output_tokens": output,
+            "ttft_ms": ttft_ms,
+            "tokens_per_second": tokens_per_second,
+        }
+
+    async def save_final(self, outcome: storage.Outcome) -> None:
+        """Store the outcome, trying again while the database is unreachable: an answer that
+        ends during an outage must not be left to be marked interrupted. The write is by
+        primary key, so a late one still lands on the right row."""
+        delay = 0.2
+        deadline = time.monotonic() + FINAL_SAVE_PATIENCE
+        save = database_sync_to_async(storage.save_final)
+        while True:
+            try:
+                return await save(self.message_id, self.header.conversation, outcome)
+            except DatabaseError as exc:
+                if time.monotonic() + delay > deadline:
+                    raise
+                log.warning("saving answer %s failed (%s); retrying", self.message_id, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def finish(self, error: str, detail: str, calls: list[dict[str, object]]) -> None:
+        """Store the answer, then tell everyone it ended: a client that sees the end can read
+        the stored answer. While the database is unreachable the answer waits in ``running``,
+        where a reload or a second tab still finds its text."""
+        metrics = self.metrics()
+        outcome = storage.Outcome(
+            text=self.text,
+            status=self.status,
+            finish_reason=self.finish_reason,
+            error=error,
+            detail=detail,
+            tool_calls=calls,
+            metrics=metrics,
+        )
+        try:
+            await self.save_final(outcome)
+        finally:
+            running.pop(self.message_id, None)
+            frame = frames.end(
+                self.message_id,
+                status=self.status,
+                finish_reason=self.finish_reason,
+                error=error,
+                **metrics,
+            )
+            async with self.lock:
+                for call in calls:
+                    await self.audience.send(frames.tool_call(self.message_id, call))
+                self.ended = frame
+                await self.audience.send(frame)
+
+
+def launch(answer: Answer) -> Answer:
+    """Start writing ``answer`` in the background, findable in ``running`` until it ends."""
+    running[answer.message_id] = answer
+    processes.detach(answer.run(), f"answer-{answer.message_id}")
+    return answer

@@ -1,0 +1,130 @@
+"""The frames the server sends about answers, defined once for every edge and process.
+
+A frame is encoded once however many sockets receive it. ``stored_frames`` reads a finished (or
+interrupted) answer back from the database as the same frames a live one sends, so a client
+never needs to know which of the two it is following.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from chat.models import Message
+
+
+class Frame:
+    """A server-to-client event, JSON-encoded at most once however many receive it."""
+
+    __slots__ = ("_json", "data")
+
+    def __init__(self, **data: Any) -> None:
+        self.data = data
+        self._json: str | None = None
+
+    @property
+    def type(self) -> str:
+        return self.data["type"]
+
+    @property
+    def json(self) -> str:
+        if self._json is None:
+            self._json = json.dumps(self.data, ensure_ascii=False, separators=(",", ":"))
+        return self._json
+
+
+def start(
+    message_id: int,
+    *,
+    conversation: int,
+    title: str,
+    reply_to: int | None,
+    model: str,
+    offset: int,
+    context_from_seq: int | None,
+    follows: int | None = None,
+) -> Frame:
+    return Frame(
+        type="message.start",
+        conversation=conversation,
+        title=title,
+        message=message_id,
+        reply_to=reply_to,
+        model=model,
+        offset=offset,
+        context_from_seq=context_from_seq,
+        follows=follows,
+    )
+
+
+def delta(message_id: int, seq: int, offset: int, text: str) -> Frame:
+    return Frame(type="delta", message=message_id, seq=seq, offset=offset, text=text)
+
+
+def end(
+    message_id: int,
+    *,
+    status: str,
+    finish_reason: str,
+    input_tokens: int | None,
+    output_tokens: int | None,
+    ttft_ms: int | None,
+    tokens_per_second: float | None,
+    error: str,
+) -> Frame:
+    return Frame(
+        type="message.end",
+        message=message_id,
+        status=status,
+        finish_reason=finish_reason,
+        usage={"input_tokens": input_tokens, "output_tokens": output_tokens},
+        ttft_ms=ttft_ms,
+        tokens_per_second=tokens_per_second,
+        error=error or None,
+    )
+
+
+def tool_call(message_id: int, call: dict[str, Any]) -> Frame:
+    """A tool call the model made (id, name, arguments) and its result."""
+    called = {k: v for k, v in call.items() if k != "result"}
+    return Frame(type="tool.call", message=message_id, call=called, result=call.get("result"))
+
+
+def error(code: str, detail: str, message_id: int | None = None) -> Frame:
+    """A refusal; with ``message_id``, the failure of that answer (its end frame follows)."""
+    if message_id is None:
+        return Frame(type="error", code=code, detail=detail)
+    return Frame(type="error", code=code, detail=detail, message=message_id)
+
+
+def stored_frames(message: Message, offset: int) -> list[Frame]:
+    """An answer read back from the database (with its conversation): its start, its text from
+    ``offset``, its tool calls and, once it has ended, its end."""
+    frames = [
+        start(
+            message.pk,
+            conversation=message.conversation_id,
+            title=str(message.conversation),
+            reply_to=message.reply_to_id,
+            model=message.model,
+            offset=offset,
+            context_from_seq=message.context_from_seq,
+        )
+    ]
+    if offset < len(message.text):
+        frames.append(delta(message.pk, 1, offset, message.text[offset:]))
+    if not message.is_live:
+        frames += [tool_call(message.pk, call) for call in message.tool_calls]
+        frames.append(
+            end(
+                message.pk,
+                status=message.status,
+                finish_reason=message.finish_reason,
+                input_tokens=message.input_tokens,
+                output_tokens=message.output_tokens,
+                ttft_ms=message.ttft_ms,
+                tokens_per_second=message.tokens_per_second,
+                error=message.error,
+            )
+        )
+    return frames

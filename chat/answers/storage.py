@@ -1,0 +1,150 @@
+"""An answer's rows in the database: created when it starts, checkpointed while it streams,
+stored whole when it ends, and marked interrupted when the process running it died.
+
+Every function here runs queries: call them from async code through ``database_sync_to_async``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from chat import redaction
+from chat.answers.errors import CannotAnswer, TooManyAnswers
+from chat.models import Conversation, Message
+
+Status = Message.Status
+
+INTERRUPTED_ERROR = "The server stopped while answering. You can continue the answer."
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How an answer ended, as stored."""
+
+    text: str
+    status: str
+    finish_reason: str
+    error: str
+    detail: str  # the precise reason, for operators; redacted before it is stored
+    tool_calls: list[dict[str, Any]]
+    metrics: dict[str, Any]
+
+
+def check_limit(user_id: int) -> None:
+    live = Message.objects.filter(conversation__owner_id=user_id, status__in=Message.LIVE)
+    if live.count() >= settings.MAX_CONCURRENT_GENERATIONS:
+        raise TooManyAnswers(
+            f"You already have {settings.MAX_CONCURRENT_GENERATIONS} answers being written."
+        )
+
+
+def create_answer(
+    reply_to: Message,
+    *,
+    seq: int,
+    model: str,
+    context_from_seq: int | None,
+    channel: str,
+    replaces: Message | None,
+) -> Message:
+    """A new answer to ``reply_to``; with ``replaces``, a new version of that answer."""
+    now = timezone.now()
+    with transaction.atomic():
+        if replaces is not None:
+            replaces.versions().update(active=False)
+        return Message.objects.create(
+            conversation=reply_to.conversation,
+            role=Message.Role.ASSISTANT,
+            status=Status.STREAMING,
+            model=model,
+            seq=seq,
+            reply_to=reply_to,
+            context_from_seq=context_from_seq,
+            owner_channel=channel,
+            started_at=now,
+            heartbeat_at=now,
+        )
+
+
+def reopen_answer(answer: Message, *, context_from_seq: int | None, channel: str) -> None:
+    """Make a stopped, failed or interrupted answer stream again, from its stored text."""
+    updated = Message.objects.filter(pk=answer.pk, status__in=Message.CONTINUABLE).update(
+        status=Status.STREAMING,
+        owner_channel=channel,
+        heartbeat_at=timezone.now(),
+        context_from_seq=context_from_seq,
+        error="",
+        error_detail="",
+    )
+    if not updated:
+        raise CannotAnswer("This answer cannot be continued.")
+    answer.refresh_from_db()
+
+
+def add_tool_results(answered: Message, calls: list[dict[str, Any]]) -> int:
+    """Store the results of the tool calls ``answered`` made; the seq of the answer after them.
+    Run it in the transaction that creates that answer."""
+    conversation = answered.conversation
+    seq = conversation.next_seq()
+    for offset, call in enumerate(calls):
+        conversation.messages.create(
+            role=Message.Role.TOOL,
+            text=str(call["result"]),
+            tool_call_id=str(call["id"]),
+            model=str(call["name"]),
+            seq=seq + offset,
+            reply_to=answered,
+        )
+    return seq + len(calls)
+
+
+def save_checkpoint(message_id: int, text: str | None) -> None:
+    """The heartbeat, with the text so far when it changed."""
+    fields: dict[str, Any] = {"heartbeat_at": timezone.now()}
+    if text is not None:
+        fields["text"] = text
+    Message.objects.filter(pk=message_id, status=Status.STREAMING).update(**fields)
+
+
+def save_final(message_id: int, conversation_id: int, outcome: Outcome) -> None:
+    now = timezone.now()
+    metrics = outcome.metrics
+    with transaction.atomic():
+        Message.objects.filter(pk=message_id).update(
+            tool_calls=outcome.tool_calls,
+            text=outcome.text,
+            status=outcome.status,
+            finish_reason=outcome.finish_reason,
+            error=outcome.error,
+            error_detail=redaction.redact(outcome.detail),  # an upstream may quote our key
+            input_tokens=metrics["input_tokens"],
+            output_tokens=metrics["output_tokens"],
+            token_count=metrics["output_tokens"],
+            ttft_ms=metrics["ttft_ms"],
+            tokens_per_second=metrics["tokens_per_second"],
+            finished_at=now,
+            heartbeat_at=now,
+            owner_channel="",
+        )
+        Conversation.objects.filter(pk=conversation_id).update(updated_at=now)
+
+
+def mark_stale_interrupted() -> int:
+    """Mark answers whose owning process stopped beating as interrupted; their text up to the
+    last checkpoint is kept and can be continued."""
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.HEARTBEAT_STALE_AFTER)
+    return Message.objects.filter(status__in=Message.LIVE, heartbeat_at__lt=stale).update(
+        status=Status.INTERRUPTED,
+        finish_reason="interrupted",
+        error=INTERRUPTED_ERROR,
+        error_detail="the process running this answer stopped sending heartbeats",
+        finished_at=now,
+        owner_channel="",
+    )
