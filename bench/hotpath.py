@@ -71,7 +71,8 @@ COMPONENTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("upstream HTTP client (httpx, httpcore, anyio, openai)",
      ("(httpx", "(httpcore", "(anyio/", "(openai/")),
     ("SSE parsing and provider events (streaming/)", ("(streaming/",)),
-    ("generation: coalescing, checkpoints (chat/generation.py)", ("(chat/generation.py",)),
+    ("answer task: coalescing, checkpoints (chat/answers/answer.py, storage.py)",
+     ("(chat/answers/answer.py", "(chat/answers/storage.py")),
     ("fan-out and WebSocket send (chat, channels, daphne, autobahn)",
      ("(chat/", "(channels/", "(daphne/ws_protocol", "(daphne/server.py", "(autobahn/",
       "(twisted/")),
@@ -80,11 +81,11 @@ COMPONENTS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )  # fmt: skip
 # Inclusive shares of a few functions the recommendations in docs/benchmarks.md rest on.
 DETAILS = {
-    "checkpoints (save_checkpoint)": "save_checkpoint (chat/generation.py",
-    "starting answers (_create_answer, _add_user_message, _request)": (
-        "_create_answer (chat/",
-        "_add_user_message (chat/",
-        "_request (chat/",
+    "checkpoints (save_checkpoint)": "save_checkpoint (chat/answers/storage.py",
+    "starting answers (new_answer, add_message_for, request_for)": (
+        "new_answer (chat/",
+        "add_message_for (chat/",
+        "request_for (chat/",
     ),
     "opening database connections (get_new_connection)": "get_new_connection (",
     "closing database connections (_close)": "_close (django/db/",
@@ -93,7 +94,7 @@ DETAILS = {
         "(channels/layers.py",
         "(channels_redis",
     ),
-    "fan-out to local sockets (Generation.fan_out)": "fan_out (chat/generation.py",
+    "fan-out to local sockets (Audience.send)": "send (chat/answers/audience.py",
     "reading upstream bytes (httpx/httpcore under the provider)": "iter_bytes (openai/_response",
     "SSE parsing (server_sent_events, own code)": "server_sent_events (streaming/sse.py",
 }

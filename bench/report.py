@@ -768,8 +768,8 @@ def remedies(f: Figures, results: dict[str, Any]) -> list[str]:
                 f"connections older than that, so long-lived consumers stay safe."
             )
         out.append(
-            "2. `chat/generation.py` (`checkpointer`, `save_checkpoint`): one checkpoint task per "
-            "process instead of one per answer, writing every answer whose text changed in one "
+            "2. `chat/answers/answer.py` (`checkpointer`, `save_checkpoint`): one checkpoint task "
+            "per process instead of one per answer, writing every answer whose text changed in one "
             "`database_sync_to_async` call and one transaction every 500 ms. The number of row "
             "writes (the database target) stays the same; the thread hops, connection "
             "round-trips and commits fall from one per answer to one per process per half "
@@ -845,9 +845,9 @@ def remedies(f: Figures, results: dict[str, Any]) -> list[str]:
             f"uses, does (`setProtocolOptions(perMessageCompressionAccept=...)` on Daphne's "
             f"`WebSocketFactory`, so a small Daphne server subclass or an upstream option), "
             f"and the same frames would take {num(deflated, 2)} bytes per byte of text; (b) "
-            f'`chat/fanout.py`: a compact delta frame (`{{"d":[message, offset, text]}}`; '
+            f'`chat/answers/frames.py`: a compact delta frame (`{{"d":[message, offset, text]}}`; '
             f"`seq` can go, `offset` already orders deltas) carries 19 bytes of JSON around "
-            f"the text instead of 63; (c) `chat/generation.py`: a longer window once an "
+            f"the text instead of 63; (c) `chat/answers/answer.py`: a longer window once an "
             f"answer is under way (100 ms after the first second) merges 5 tokens per frame "
             f"at 50 tokens/s."
         )
@@ -862,8 +862,9 @@ def remedies(f: Figures, results: dict[str, Any]) -> list[str]:
             f"out through one receive loop that takes a lock, pops one message and wakes one "
             f"waiter at a time (process B: {num(layer, 0)}% of samples in the channel layer"
             + (f"; CPU seconds of A and B: {', '.join(f'{c:.1f}' for c in cpu)}" if cpu else "")
-            + "). `chat/fanout.py` (`RemoteWatcher`) therefore sends a remote watcher the text "
-            "it lacks at most every `REMOTE_FLUSH_INTERVAL_MS` (100 ms) as one catch-up delta "
+            + "). `chat/answers/audience.py` (`RemoteWatcher`) therefore sends a remote watcher "
+            "the text it lacks at most every `REMOTE_FLUSH_INTERVAL_MS` (100 ms) as one catch-up "
+            "delta "
             "(a timer keeps text before a pause from being held back, and the text is caught up "
             "before any end frame); before that, one message per delta left the other process "
             "seconds behind at 50 streams. Next: send once per *process* and fan out there, "

@@ -88,7 +88,6 @@ class Message(models.Model):
         FAILED = "failed"
         INTERRUPTED = "interrupted"
 
-    FINISHED = (Status.COMPLETE, Status.STOPPED, Status.FAILED, Status.INTERRUPTED)
     LIVE = (Status.PENDING, Status.STREAMING)
     CONTINUABLE = (Status.STOPPED, Status.FAILED, Status.INTERRUPTED)
 

@@ -29,7 +29,8 @@ class TextDelta:
 
 @dataclass(frozen=True, slots=True)
 class ThinkingDelta:
-    """Reasoning text some models stream before the answer; shown apart, never sent back."""
+    """Reasoning text some models stream before the answer. Providers parse it; the answer
+    engine does not store or show it yet."""
 
     text: str
 

@@ -1,7 +1,7 @@
 """Server-sent events read straight from the response bytes.
 
 The SDKs can turn every chunk into pydantic objects, but that costs about as much CPU as the
-rest of the server put together (shared/reference/calibration.md). So providers keep the SDK for
+rest of the server put together (docs/benchmarks.md). So providers keep the SDK for
 auth, base URL and HTTP errors, and read the event stream here.
 """
 

@@ -1,7 +1,7 @@
 """Google Gemini through ``google-genai``.
 
 The SDK's async stream does not close its HTTP response when the generator is closed (only at
-garbage collection, see shared/reference/provider-wire-formats.md §3e), but cancelling the task
+garbage collection), but cancelling the task
 that iterates it does. So the SDK stream is consumed in a task of its own, cancelled the moment
 our generator is closed or cancelled, and events reach us through a queue.
 """

@@ -1,4 +1,4 @@
-"""The three wire formats, byte for byte as shared/reference/provider-wire-formats.md shows them.
+"""The three wire formats, byte for byte as the providers' streaming APIs send them.
 
 Each format turns a ``Script`` into a sequence of ``Frame``s; the server decides pacing and where
 a mid-stream fault cuts in, so that logic exists once for all formats.
