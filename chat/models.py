@@ -68,7 +68,7 @@ class Conversation(models.Model):
         last = self.messages.aggregate(models.Max("seq"))["seq__max"]
         return (last or 0) + 1
 
-    def transcript(self) -> models.QuerySet[Message]:
+    def current_messages(self) -> models.QuerySet[Message]:
         """The messages shown and sent to the model: every version but the inactive ones."""
         return self.messages.filter(active=True).order_by("seq")
 

@@ -93,7 +93,7 @@ def _stored_tokens(row: Message) -> int | None:
 
 def _rows(conversation: Conversation, before_seq: int) -> list[Message]:
     return list(
-        conversation.transcript()
+        conversation.current_messages()
         .filter(seq__lt=before_seq)
         .exclude(status__in=Message.LIVE)
         .only(

@@ -111,10 +111,10 @@ def _page_urls() -> dict[str, str]:
 def _chat_page(request: HttpRequest, conversation: Conversation | None) -> HttpResponse:
     messages = []
     if conversation is not None:
-        if conversation.transcript().filter(status__in=Message.LIVE).exists():
+        if conversation.current_messages().filter(status__in=Message.LIVE).exists():
             answers.sweep_stale_answers()  # show an answer whose process died as interrupted
         versions = _answer_versions(conversation)
-        messages = [_message_data(m, versions) for m in conversation.transcript()]
+        messages = [_message_data(m, versions) for m in conversation.current_messages()]
     conversations = Conversation.objects.filter(owner=request.user)[:200]
     return render(
         request,

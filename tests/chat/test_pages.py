@@ -87,7 +87,7 @@ def test_it_lists_only_the_users_own_conversations(alice, bob, client_for):
 
 def test_the_page_data_carries_versions_and_the_context_window(alice, client_for):
     conversation = conversation_of(alice, "Long", "first", "second")
-    answer = conversation.transcript().filter(role=Message.Role.ASSISTANT).last()
+    answer = conversation.current_messages().filter(role=Message.Role.ASSISTANT).last()
     answer.context_from_seq = 3
     answer.save()
     # A regenerated answer: a newer version at the same seq, now the one shown.

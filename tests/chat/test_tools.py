@@ -57,7 +57,7 @@ async def test_the_models_tool_calls_run_and_it_answers_with_their_results(alice
     # Everything is stored, in order, and each tool call is in the transcript.
     conversation = await Conversation.objects.aget(pk=start["conversation"])
     assert conversation.tools == ["calculator"]
-    stored = [m async for m in conversation.transcript()]
+    stored = [m async for m in conversation.current_messages()]
     assert [m.role for m in stored] == ["user", "assistant", "tool", "tool", "assistant"]
     assert stored[1].tool_calls[0]["result"] == "42"
     assert [m.tool_call_id for m in stored[2:4]] == ["call_1", "call_2"]
