@@ -89,11 +89,6 @@ function setTitle(title) {
   topbarTitle.textContent = title;
 }
 
-/** The title the server gives a new conversation (Conversation.start). */
-function titleFor(content) {
-  return Array.from(content.split(/\s+/).filter(Boolean).join(" ")).slice(0, 80).join("");
-}
-
 function sendMessage({ content, models }) {
   showNotice("");
   transcript.showPending(content);
@@ -104,9 +99,8 @@ function sendMessage({ content, models }) {
   else frame.model = models[0];
   request({
     kind: "send",
-    content,
     // The first answer to a message the page has not seen before answers this send.
-    matches: (f) => f.user_message != null && !store.messages.has(f.user_message),
+    matches: (f) => f.reply_to != null && !store.messages.has(f.reply_to),
     undo: () => {
       transcript.dropPending();
       composer.setSending(false);
@@ -124,14 +118,12 @@ function stopAll() {
 
 function started(frame) {
   if (frame.conversation && store.conversation !== frame.conversation) {
-    const pending = waiting.find((entry) => entry.kind === "send");
     store.conversation = frame.conversation;
     history.replaceState(null, "", `/c/${frame.conversation}/`);
-    const title = titleFor(pending ? pending.content : "");
-    if (title) setTitle(title);
-    sidebar.touch({ id: frame.conversation, title: title || `Conversation ${frame.conversation}` });
+    setTitle(frame.title);
+    sidebar.touch({ id: frame.conversation, title: frame.title });
   } else if (frame.conversation && frame.offset === 0 && !store.messages.has(frame.message)) {
-    sidebar.touch({ id: frame.conversation });
+    sidebar.touch({ id: frame.conversation, title: frame.title });
   }
   answered(frame);
   transcript.start(frame);

@@ -122,13 +122,13 @@ export class Sidebar {
     return li;
   }
 
-  /** A conversation just started or written to: it goes to the top. */
+  /** A conversation just started or written to: it goes to the top (a new one with `title`). */
   touch({ id, title }) {
     const found = this.conversations.find((c) => c.id === id);
     if (found) {
       found.updated = new Date();
     } else {
-      this.conversations.push({ id, title: title || `Conversation ${id}`, updated: new Date() });
+      this.conversations.push({ id, title, updated: new Date() });
     }
     this.current = id;
     this.render();

@@ -148,7 +148,7 @@ export class Transcript {
   }
 
   nameUserMessage(frame) {
-    const id = frame.user_message;
+    const id = frame.reply_to;
     if (!id || store.messages.has(id) || !this.pendingUser) return;
     const view = this.pendingUser;
     this.pendingUser = null;
@@ -174,10 +174,10 @@ export class Transcript {
       return this.show(slot, data);
     }
     // An answer that follows a tool call gets a place of its own, after the call.
-    let group = frame.follows ? null : this.groups.get(frame.user_message);
+    let group = frame.follows ? null : this.groups.get(frame.reply_to);
     if (!group) {
       group = this.newGroup();
-      if (!frame.follows) this.groups.set(frame.user_message, group);
+      if (!frame.follows) this.groups.set(frame.reply_to, group);
     }
     return this.addAnswer(group, data, [frame.message]);
   }
