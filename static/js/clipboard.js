@@ -1,6 +1,8 @@
 // Copying text, also where the Clipboard API is missing: a self-hosted instance is often reached
 // over plain http on a LAN, which is not a secure context.
 
+import { element } from "./dom.js";
+
 export async function copyText(text) {
   if (navigator.clipboard && window.isSecureContext) {
     try {
@@ -10,10 +12,9 @@ export async function copyText(text) {
       // Denied, or the document is not focused: the older route below still works.
     }
   }
-  const area = document.createElement("textarea");
+  const area = element("textarea", "md-offscreen");
   area.value = text;
   area.setAttribute("readonly", "");
-  area.className = "md-offscreen";
   document.body.append(area);
   area.select();
   try {

@@ -5,6 +5,7 @@
 // only through the sanitizing markdown renderer (answers) or textContent (everything else).
 
 import { copyText } from "./clipboard.js";
+import { button, element } from "./dom.js";
 import { renderMarkdown, StreamingMarkdown } from "./markdown.js";
 import { accept, codePointLength } from "./offsets.js";
 
@@ -20,21 +21,6 @@ const FEEDBACK_MS = 1500;
 /** What to say under an answer that did not complete. */
 function noteFor(status, error) {
   return CONTINUABLE.has(status) ? error || NOTES[status] : error || "";
-}
-
-function element(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
-function button(label, className, onClick, ariaLabel) {
-  const node = element("button", className, label);
-  node.type = "button";
-  if (ariaLabel) node.setAttribute("aria-label", ariaLabel);
-  node.addEventListener("click", onClick);
-  return node;
 }
 
 async function copyWithFeedback(node, text) {

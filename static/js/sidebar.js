@@ -1,36 +1,14 @@
 // The conversation list: grouped by date (Today, Yesterday, Previous 7 days, Older), with
 // rename, delete and search by title and content. On a phone it slides in behind a button.
 
+import { button, element, iconButton } from "./dom.js";
+
 const GROUPS = ["Today", "Yesterday", "Previous 7 days", "Older"];
 const SEARCH_DELAY_MS = 200;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-function element(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
-const SVG = "http://www.w3.org/2000/svg";
 const PENCIL = "M4 20h4L18.5 9.5a2.1 2.1 0 0 0-3-3L5 17v3z";
 const TRASH = "M4 7h16M9 7V4h6v3M6 7l1 13h10l1-13";
-
-function iconButton(label, path, onClick) {
-  const node = element("button", "icon-button small");
-  node.type = "button";
-  node.setAttribute("aria-label", label);
-  const svg = document.createElementNS(SVG, "svg");
-  svg.setAttribute("class", "icon");
-  svg.setAttribute("viewBox", "0 0 24 24");
-  svg.setAttribute("aria-hidden", "true");
-  const line = document.createElementNS(SVG, "path");
-  line.setAttribute("d", path);
-  svg.append(line);
-  node.append(svg);
-  node.addEventListener("click", onClick);
-  return node;
-}
 
 /** Which group a date falls in, counted in the reader's own calendar days. */
 export function groupOf(date, now = new Date()) {
@@ -183,12 +161,8 @@ export class Sidebar {
     box.setAttribute("role", "group");
     box.setAttribute("aria-label", `Delete “${c.title}”?`);
     const question = element("span", "", "Delete this conversation?");
-    const yes = element("button", "danger small", "Delete");
-    yes.type = "button";
-    const no = element("button", "small", "Cancel");
-    no.type = "button";
-    yes.addEventListener("click", () => this.delete(c));
-    no.addEventListener("click", () => {
+    const yes = button("Delete", "danger small", () => this.delete(c));
+    const no = button("Cancel", "small", () => {
       this.render();
       this.list.querySelector(`[data-conversation-id="${c.id}"] .conversation-link`)?.focus();
     });

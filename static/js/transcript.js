@@ -5,14 +5,9 @@
 // An answer lives in a slot: the place on screen of one answer, showing one of its versions.
 // Regenerating adds a version to the slot; "‹ 2/3 ›" shows another one in the same place.
 
+import { element } from "./dom.js";
 import { MessageView } from "./message.js";
 import { store } from "./store.js";
-
-function div(className) {
-  const node = document.createElement("div");
-  node.className = className;
-  return node;
-}
 
 export class Transcript {
   /**
@@ -59,14 +54,14 @@ export class Transcript {
   }
 
   newGroup() {
-    const group = div("answers");
+    const group = element("div", "answers");
     this.append(group);
     return group;
   }
 
   addAnswer(group, data, versions) {
     const view = this.addView({ ...data, role: "assistant" });
-    const slot = { element: div("slot"), versions: [...versions], view };
+    const slot = { element: element("div", "slot"), versions: [...versions], view };
     slot.element.append(view.element);
     group.append(slot.element);
     group.classList.toggle("compare", group.childElementCount > 1);
@@ -117,9 +112,8 @@ export class Transcript {
     if (!shown.some((m) => m.seq < from)) return;
     const first = shown.find((m) => m.seq >= from);
     if (!first) return;
-    const divider = div("context-divider");
+    const divider = element("div", "context-divider", "Earlier messages are not sent to the model");
     divider.setAttribute("role", "separator");
-    divider.textContent = "Earlier messages are not sent to the model";
     this.rows.get(first.id).before(divider);
   }
 
