@@ -4,7 +4,7 @@
 // data-status (kept current while the answer streams). Text from the network reaches the DOM
 // only through the sanitizing markdown renderer (answers) or textContent (everything else).
 
-import { copyText } from "./clipboard.js";
+import { copyWithFeedback } from "./clipboard.js";
 import { button, element } from "./dom.js";
 import { renderMarkdown, StreamingMarkdown } from "./markdown.js";
 import { accept, codePointLength } from "./offsets.js";
@@ -16,20 +16,10 @@ const NOTES = {
   failed: "The answer failed.",
   interrupted: "The answer was interrupted.",
 };
-const FEEDBACK_MS = 1500;
 
 /** What to say under an answer that did not complete. */
 function noteFor(status, error) {
   return CONTINUABLE.has(status) ? error || NOTES[status] : error || "";
-}
-
-async function copyWithFeedback(node, text) {
-  const label = node.textContent;
-  node.textContent = (await copyText(text)) ? "Copied" : "Copy failed";
-  clearTimeout(node.feedbackTimer);
-  node.feedbackTimer = setTimeout(() => {
-    node.textContent = label;
-  }, FEEDBACK_MS);
 }
 
 function modelName(model) {
