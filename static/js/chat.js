@@ -7,6 +7,7 @@ import { StickToBottom } from "./scroll.js";
 import { Sidebar } from "./sidebar.js";
 import { anyStreaming, store } from "./store.js";
 import { Transcript } from "./transcript.js";
+import { urlFor } from "./urls.js";
 
 const page = JSON.parse(document.getElementById("page-data").textContent);
 store.conversation = page.conversation;
@@ -67,6 +68,7 @@ const sidebar = new Sidebar({
   openButton: document.getElementById("sidebar-open"),
   closeButton: document.getElementById("sidebar-close"),
   scrim: document.getElementById("scrim"),
+  urls: page.urls,
   csrfToken: csrfInput ? csrfInput.value : "",
   current: store.conversation,
   conversations: page.conversations,
@@ -119,7 +121,7 @@ function stopAll() {
 function started(frame) {
   if (frame.conversation && store.conversation !== frame.conversation) {
     store.conversation = frame.conversation;
-    history.replaceState(null, "", `/c/${frame.conversation}/`);
+    history.replaceState(null, "", urlFor(page.urls.conversation, frame.conversation));
     setTitle(frame.title);
     sidebar.touch({ id: frame.conversation, title: frame.title });
   } else if (frame.conversation && frame.offset === 0 && !store.messages.has(frame.message)) {
@@ -151,6 +153,7 @@ const handlers = {
 };
 
 connection = new Connection({
+  path: page.urls.socket,
   onFrame: (frame) => handlers[frame.type]?.(frame),
   onState: (state) => {
     const reconnecting = state === "reconnecting";

@@ -2,7 +2,8 @@
 // whatever each open answer is missing. The page only sees frames.
 
 export class Connection {
-  constructor({ onFrame, onState, resumeList }) {
+  constructor({ path, onFrame, onState, resumeList }) {
+    this.path = path; // the socket's address on this host (the page data's urls.socket)
     this.onFrame = onFrame;
     this.onState = onState; // "open" | "reconnecting"
     this.resumeList = resumeList; // () => [{message, offset}] for answers still streaming
@@ -21,7 +22,7 @@ export class Connection {
 
   url() {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
-    return `${scheme}://${location.host}/ws/chat/`;
+    return `${scheme}://${location.host}${this.path}`;
   }
 
   connect() {

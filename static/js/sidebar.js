@@ -2,6 +2,7 @@
 // rename, delete and search by title and content. On a phone it slides in behind a button.
 
 import { button, element, iconButton } from "./dom.js";
+import { urlFor } from "./urls.js";
 
 const GROUPS = ["Today", "Yesterday", "Previous 7 days", "Older"];
 const SEARCH_DELAY_MS = 200;
@@ -20,19 +21,15 @@ export function groupOf(date, now = new Date()) {
   return GROUPS[3];
 }
 
-function conversationUrl(id) {
-  return `/c/${id}/`;
-}
-
 export class Sidebar {
   constructor(parts) {
     const { app, nav, list, search, openButton, closeButton, scrim } = parts;
-    const { csrfToken, current, conversations, onRenamed } = parts;
+    const { urls, csrfToken, current, conversations, onRenamed } = parts;
     this.app = app;
     this.nav = nav;
     this.list = list;
     this.searchInput = search.elements.q;
-    this.searchUrl = search.action;
+    this.urls = urls; // the page data's: home, search, conversation, rename, delete
     this.openButton = openButton;
     this.scrim = scrim;
     this.csrfToken = csrfToken;
@@ -88,7 +85,7 @@ export class Sidebar {
     const li = element("li", "conversation");
     li.dataset.conversationId = c.id;
     const link = element("a", "conversation-link", c.title);
-    link.href = conversationUrl(c.id);
+    link.href = urlFor(this.urls.conversation, c.id);
     link.title = c.title;
     if (c.id === this.current) link.setAttribute("aria-current", "page");
     const actions = element("div", "item-actions");
@@ -128,7 +125,7 @@ export class Sidebar {
       done = true;
       const title = input.value.trim();
       if (save && title && title !== c.title) {
-        const renamed = await this.post(`/c/${c.id}/rename/`, { title });
+        const renamed = await this.post(urlFor(this.urls.rename, c.id), { title });
         if (renamed) {
           c.title = renamed.title;
           if (c.id === this.current) this.onRenamed?.(renamed.title);
@@ -178,11 +175,11 @@ export class Sidebar {
   }
 
   async delete(c) {
-    const deleted = await this.post(`/c/${c.id}/delete/`, {});
+    const deleted = await this.post(urlFor(this.urls.delete, c.id), {});
     if (!deleted) return;
     this.conversations = this.conversations.filter((other) => other.id !== c.id);
     if (c.id === this.current) {
-      location.assign("/");
+      location.assign(this.urls.home);
       return;
     }
     this.render();
@@ -229,7 +226,7 @@ export class Sidebar {
     this.searchAbort = abort;
     let data;
     try {
-      const url = `${this.searchUrl}?${new URLSearchParams({ q: query })}`;
+      const url = `${this.urls.search}?${new URLSearchParams({ q: query })}`;
       const headers = { Accept: "application/json" };
       const response = await fetch(url, { headers, signal: abort.signal });
       if (!response.ok) throw new Error(`${response.status}`);
@@ -255,7 +252,7 @@ export class Sidebar {
         const li = element("li", "conversation result");
         li.dataset.conversationId = r.id;
         const link = element("a", "conversation-link");
-        link.href = conversationUrl(r.id);
+        link.href = urlFor(this.urls.conversation, r.id);
         link.append(element("span", "result-title", r.title));
         if (r.snippet) link.append(element("span", "result-snippet", r.snippet));
         if (r.id === this.current) link.setAttribute("aria-current", "page");
