@@ -1,8 +1,9 @@
 // The chat page: wires the transcript, the composer, the sidebar and the scroller to the
-// WebSocket, and keeps track of what the server has yet to answer.
+// protocol and the WebSocket, and follows the conversation the server names.
 
 import { Composer } from "./composer.js";
 import { Connection } from "./connection.js";
+import { Protocol } from "./protocol.js";
 import { StickToBottom } from "./scroll.js";
 import { Sidebar } from "./sidebar.js";
 import { anyStreaming, store } from "./store.js";
@@ -24,38 +25,26 @@ function showNotice(text) {
   notice.hidden = !text;
 }
 
-// Requests the server has not answered yet, oldest first. The server handles one socket's
-// frames in order, so an error frame (which names no request) answers the oldest one; an
-// answer's message.start answers the request it matches.
-const waiting = [];
-
-function request(entry) {
-  waiting.push(entry);
-}
-
-function answered(frame) {
-  const index = waiting.findIndex((entry) => entry.matches(frame));
-  if (index >= 0) waiting.splice(index, 1);
-}
-
-function refused(frame) {
-  const entry = waiting.shift();
-  entry?.undo();
-  showNotice(frame.detail || "The server refused that.");
-}
-
-let connection = null;
-const send = (frame) => connection.send(frame);
-
 const transcript = new Transcript(document.getElementById("messages"), {
-  send,
-  request,
+  actions: {
+    regenerate: (view) => protocol.regenerate(view),
+    continueAnswer: (view) => protocol.continueAnswer(view),
+    selectVersion: (view, step) => protocol.selectVersion(view, step),
+  },
   onChange: () => composer.setStreaming(anyStreaming()),
+});
+
+const protocol = new Protocol({
+  transcript,
+  send: (frame) => connection.send(frame),
+  onStart: followConversation,
+  onSending: (sending) => composer.setSending(sending),
+  onRefused: (frame) => showNotice(frame.detail || "The server refused that."),
 });
 
 const composer = new Composer(document.getElementById("composer"), {
   onSend: sendMessage,
-  onStop: stopAll,
+  onStop: () => protocol.stopAll(),
   onError: showNotice,
 });
 
@@ -93,32 +82,16 @@ function setTitle(title) {
 
 function sendMessage({ content, models }) {
   showNotice("");
-  transcript.showPending(content);
-  composer.setSending(true);
+  const message = { content, models, tools: composer.tools() };
+  protocol.sendMessage(message, () => composer.restore(content));
   stick.jumpToLatest();
-  const frame = { type: "send", conversation: store.conversation, content, tools: composer.tools() };
-  if (models.length > 1) frame.models = models;
-  else frame.model = models[0];
-  request({
-    kind: "send",
-    // The first answer to a message the page has not seen before answers this send.
-    matches: (f) => f.reply_to != null && !store.messages.has(f.reply_to),
-    undo: () => {
-      transcript.dropPending();
-      composer.setSending(false);
-      composer.restore(content);
-    },
-  });
-  send(frame);
 }
 
-function stopAll() {
-  for (const [id, view] of store.messages) {
-    if (view.live) send({ type: "stop", message: id });
-  }
-}
-
-function started(frame) {
+/**
+ * An answer starts: the page follows its conversation (a new chat gets the address and the
+ * title the server gave it) and the sidebar moves that conversation to the top.
+ */
+function followConversation(frame) {
   if (frame.conversation && store.conversation !== frame.conversation) {
     store.conversation = frame.conversation;
     history.replaceState(null, "", urlFor(page.urls.conversation, frame.conversation));
@@ -127,50 +100,23 @@ function started(frame) {
   } else if (frame.conversation && frame.offset === 0 && !store.messages.has(frame.message)) {
     sidebar.touch({ id: frame.conversation, title: frame.title });
   }
-  answered(frame);
-  transcript.start(frame);
-  composer.setSending(waiting.some((entry) => entry.kind === "send"));
 }
 
-const handlers = {
-  "message.start": started,
-  delta(frame) {
-    const resume = transcript.delta(frame);
-    if (resume) send(resume);
-  },
-  "tool.call": (frame) => transcript.toolCall(frame),
-  "message.end": (frame) => transcript.end(frame),
-  error(frame) {
-    if (frame.message) {
-      transcript.fail(frame);
-    } else if (frame.code === "not_streaming") {
-      // A stop that crossed the answer's end: nothing to do.
-    } else {
-      refused(frame);
-      composer.setSending(waiting.some((entry) => entry.kind === "send"));
-    }
-  },
-};
-
-connection = new Connection({
+const connection = new Connection({
   path: page.urls.socket,
-  onFrame: (frame) => handlers[frame.type]?.(frame),
+  onFrame: (frame) => protocol.receive(frame),
   onState: (state) => {
     const reconnecting = state === "reconnecting";
     connectionNote.textContent = reconnecting ? "Reconnecting…" : "";
     connectionNote.hidden = !reconnecting;
     app.classList.toggle("offline", reconnecting);
   },
-  resumeList: () => transcript.resumeFrames(),
+  onReconnect: () => protocol.resumeLive(),
 });
 
 // Join every answer that was still being written when the page was made, from where the
 // page's copy of it ends.
-for (const view of transcript.load(page.messages)) {
-  view.resuming = true;
-  request({ kind: "resume", matches: (f) => f.message === view.id, undo: () => {} });
-  send({ type: "resume", message: view.id, offset: view.held });
-}
+protocol.join(transcript.load(page.messages));
 composer.setStreaming(anyStreaming());
 
 // The textarea comes disabled from the server: until now, a message typed would go nowhere.

@@ -68,9 +68,9 @@ export function toolCallBlock(call, result) {
 export class MessageView {
   /**
    * data: {id, role, text, status, model, reply_to, tool_calls, ttft_ms, error, …} as in the
-   * page data. actions: {regenerate(view), continue(view), selectVersion(view, step)}.
+   * page data. actions: what the buttons ask for (see Transcript).
    */
-  constructor(data, actions = {}) {
+  constructor(data, actions) {
     this.id = data.id ?? null;
     this.role = data.role;
     this.model = data.model || "";
@@ -80,7 +80,6 @@ export class MessageView {
     this.status = data.status || "complete";
     this.actions = actions;
     this.renderer = null;
-    this.resuming = false; // a resume is on its way: ignore gaps until it answers
     this.busy = false; // a request about this answer awaits the server's reply
     this.metrics = {
       ttft_ms: data.ttft_ms,
@@ -123,14 +122,14 @@ export class MessageView {
       this.versions = element("div", "versions");
       this.versions.setAttribute("role", "group");
       this.versions.setAttribute("aria-label", "Versions of this answer");
-      const step = (by) => () => this.actions.selectVersion?.(this, by);
+      const step = (by) => () => this.actions.selectVersion(this, by);
       this.previousButton = button("‹", "action version-step", step(-1), "Previous version");
       this.versionLabel = element("span", "version-label");
       this.nextButton = button("›", "action version-step", step(1), "Next version");
       this.versions.append(this.previousButton, this.versionLabel, this.nextButton);
       this.versions.hidden = true;
-      const regenerate = () => this.actions.regenerate?.(this);
-      const resume = () => this.actions.continue?.(this);
+      const regenerate = () => this.actions.regenerate(this);
+      const resume = () => this.actions.continueAnswer(this);
       this.regenerateButton = button("Regenerate", "action", regenerate, "Regenerate answer");
       this.continueButton = button("Continue", "action", resume, "Continue answer");
       actions.append(this.regenerateButton, this.continueButton);
@@ -222,7 +221,6 @@ export class MessageView {
 
   start(frame) {
     if (frame.model) this.model = frame.model;
-    this.resuming = false;
     this.busy = false;
     this.showNote("");
     this.setStatus("streaming");
