@@ -1,12 +1,14 @@
 // The chat page: wires the transcript, the composer, the sidebar and the scroller to the
-// WebSocket, and keeps track of what the server has yet to answer.
+// protocol and the WebSocket, and follows the conversation the server names.
 
 import { Composer } from "./composer.js";
 import { Connection } from "./connection.js";
+import { Protocol } from "./protocol.js";
 import { StickToBottom } from "./scroll.js";
 import { Sidebar } from "./sidebar.js";
 import { anyStreaming, store } from "./store.js";
 import { Transcript } from "./transcript.js";
+import { urlFor } from "./urls.js";
 
 const page = JSON.parse(document.getElementById("page-data").textContent);
 store.conversation = page.conversation;
@@ -23,38 +25,26 @@ function showNotice(text) {
   notice.hidden = !text;
 }
 
-// Requests the server has not answered yet, oldest first. The server handles one socket's
-// frames in order, so an error frame (which names no request) answers the oldest one; an
-// answer's message.start answers the request it matches.
-const waiting = [];
-
-function request(entry) {
-  waiting.push(entry);
-}
-
-function answered(frame) {
-  const index = waiting.findIndex((entry) => entry.matches(frame));
-  if (index >= 0) waiting.splice(index, 1);
-}
-
-function refused(frame) {
-  const entry = waiting.shift();
-  entry?.undo();
-  showNotice(frame.detail || "The server refused that.");
-}
-
-let connection = null;
-const send = (frame) => connection.send(frame);
-
 const transcript = new Transcript(document.getElementById("messages"), {
-  send,
-  request,
+  actions: {
+    regenerate: (view) => protocol.regenerate(view),
+    continueAnswer: (view) => protocol.continueAnswer(view),
+    selectVersion: (view, step) => protocol.selectVersion(view, step),
+  },
   onChange: () => composer.setStreaming(anyStreaming()),
+});
+
+const protocol = new Protocol({
+  transcript,
+  send: (frame) => connection.send(frame),
+  onStart: followConversation,
+  onSending: (sending) => composer.setSending(sending),
+  onRefused: (frame) => showNotice(frame.detail || "The server refused that."),
 });
 
 const composer = new Composer(document.getElementById("composer"), {
   onSend: sendMessage,
-  onStop: stopAll,
+  onStop: () => protocol.stopAll(),
   onError: showNotice,
 });
 
@@ -67,6 +57,7 @@ const sidebar = new Sidebar({
   openButton: document.getElementById("sidebar-open"),
   closeButton: document.getElementById("sidebar-close"),
   scrim: document.getElementById("scrim"),
+  urls: page.urls,
   csrfToken: csrfInput ? csrfInput.value : "",
   current: store.conversation,
   conversations: page.conversations,
@@ -89,93 +80,43 @@ function setTitle(title) {
   topbarTitle.textContent = title;
 }
 
-/** The title the server gives a new conversation (Conversation.start). */
-function titleFor(content) {
-  return Array.from(content.split(/\s+/).filter(Boolean).join(" ")).slice(0, 80).join("");
-}
-
 function sendMessage({ content, models }) {
   showNotice("");
-  transcript.showPending(content);
-  composer.setSending(true);
+  const message = { content, models, tools: composer.tools() };
+  protocol.sendMessage(message, () => composer.restore(content));
   stick.jumpToLatest();
-  const frame = { type: "send", conversation: store.conversation, content, tools: composer.tools() };
-  if (models.length > 1) frame.models = models;
-  else frame.model = models[0];
-  request({
-    kind: "send",
-    content,
-    // The first answer to a message the page has not seen before answers this send.
-    matches: (f) => f.user_message != null && !store.messages.has(f.user_message),
-    undo: () => {
-      transcript.dropPending();
-      composer.setSending(false);
-      composer.restore(content);
-    },
-  });
-  send(frame);
 }
 
-function stopAll() {
-  for (const [id, view] of store.messages) {
-    if (view.live) send({ type: "stop", message: id });
-  }
-}
-
-function started(frame) {
+/**
+ * An answer starts: the page follows its conversation (a new chat gets the address and the
+ * title the server gave it) and the sidebar moves that conversation to the top.
+ */
+function followConversation(frame) {
   if (frame.conversation && store.conversation !== frame.conversation) {
-    const pending = waiting.find((entry) => entry.kind === "send");
     store.conversation = frame.conversation;
-    history.replaceState(null, "", `/c/${frame.conversation}/`);
-    const title = titleFor(pending ? pending.content : "");
-    if (title) setTitle(title);
-    sidebar.touch({ id: frame.conversation, title: title || `Conversation ${frame.conversation}` });
+    history.replaceState(null, "", urlFor(page.urls.conversation, frame.conversation));
+    setTitle(frame.title);
+    sidebar.touch({ id: frame.conversation, title: frame.title });
   } else if (frame.conversation && frame.offset === 0 && !store.messages.has(frame.message)) {
-    sidebar.touch({ id: frame.conversation });
+    sidebar.touch({ id: frame.conversation, title: frame.title });
   }
-  answered(frame);
-  transcript.start(frame);
-  composer.setSending(waiting.some((entry) => entry.kind === "send"));
 }
 
-const handlers = {
-  "message.start": started,
-  delta(frame) {
-    const resume = transcript.delta(frame);
-    if (resume) send(resume);
-  },
-  "tool.call": (frame) => transcript.toolCall(frame),
-  "message.end": (frame) => transcript.end(frame),
-  error(frame) {
-    if (frame.message) {
-      transcript.fail(frame);
-    } else if (frame.code === "not_streaming") {
-      // A stop that crossed the answer's end: nothing to do.
-    } else {
-      refused(frame);
-      composer.setSending(waiting.some((entry) => entry.kind === "send"));
-    }
-  },
-};
-
-connection = new Connection({
-  onFrame: (frame) => handlers[frame.type]?.(frame),
+const connection = new Connection({
+  path: page.urls.socket,
+  onFrame: (frame) => protocol.receive(frame),
   onState: (state) => {
     const reconnecting = state === "reconnecting";
     connectionNote.textContent = reconnecting ? "Reconnecting…" : "";
     connectionNote.hidden = !reconnecting;
     app.classList.toggle("offline", reconnecting);
   },
-  resumeList: () => transcript.resumeFrames(),
+  onReconnect: () => protocol.resumeLive(),
 });
 
 // Join every answer that was still being written when the page was made, from where the
 // page's copy of it ends.
-for (const view of transcript.load(page.messages)) {
-  view.resuming = true;
-  request({ kind: "resume", matches: (f) => f.message === view.id, undo: () => {} });
-  send({ type: "resume", message: view.id, offset: view.held });
-}
+protocol.join(transcript.load(page.messages));
 composer.setStreaming(anyStreaming());
 
 // The textarea comes disabled from the server: until now, a message typed would go nowhere.

@@ -1,11 +1,12 @@
-// The WebSocket to the server: reconnects on its own with backoff and, once back, asks for
-// whatever each open answer is missing. The page only sees frames.
+// The WebSocket to the server: reconnects on its own with backoff and says when it is back,
+// before anything queued meanwhile goes out. The page only sees frames.
 
 export class Connection {
-  constructor({ onFrame, onState, resumeList }) {
+  constructor({ path, onFrame, onState, onReconnect }) {
+    this.path = path; // the socket's address on this host (the page data's urls.socket)
     this.onFrame = onFrame;
     this.onState = onState; // "open" | "reconnecting"
-    this.resumeList = resumeList; // () => [{message, offset}] for answers still streaming
+    this.onReconnect = onReconnect; // () => the socket is open again after a drop
     this.queue = [];
     this.attempt = 0;
     this.suspended = false;
@@ -21,7 +22,7 @@ export class Connection {
 
   url() {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
-    return `${scheme}://${location.host}/ws/chat/`;
+    return `${scheme}://${location.host}${this.path}`;
   }
 
   connect() {
@@ -31,7 +32,7 @@ export class Connection {
       const reconnected = this.attempt > 0;
       this.attempt = 0;
       this.onState("open");
-      if (reconnected) for (const r of this.resumeList()) this.send({ type: "resume", ...r });
+      if (reconnected) this.onReconnect();
       for (const frame of this.queue.splice(0)) socket.send(JSON.stringify(frame));
     });
     socket.addEventListener("message", (event) => this.onFrame(JSON.parse(event.data)));
@@ -63,7 +64,7 @@ export class Connection {
 
   wake() {
     this.suspended = false;
-    this.attempt = Math.max(this.attempt, 1); // so the open answers are resumed
+    this.attempt = Math.max(this.attempt, 1); // a reconnect: the page resumes its answers
     this.connect();
   }
 

@@ -4,7 +4,8 @@
 // data-status (kept current while the answer streams). Text from the network reaches the DOM
 // only through the sanitizing markdown renderer (answers) or textContent (everything else).
 
-import { copyText } from "./clipboard.js";
+import { copyWithFeedback } from "./clipboard.js";
+import { button, element } from "./dom.js";
 import { renderMarkdown, StreamingMarkdown } from "./markdown.js";
 import { accept, codePointLength } from "./offsets.js";
 
@@ -15,35 +16,10 @@ const NOTES = {
   failed: "The answer failed.",
   interrupted: "The answer was interrupted.",
 };
-const FEEDBACK_MS = 1500;
 
 /** What to say under an answer that did not complete. */
 function noteFor(status, error) {
   return CONTINUABLE.has(status) ? error || NOTES[status] : error || "";
-}
-
-function element(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
-function button(label, className, onClick, ariaLabel) {
-  const node = element("button", className, label);
-  node.type = "button";
-  if (ariaLabel) node.setAttribute("aria-label", ariaLabel);
-  node.addEventListener("click", onClick);
-  return node;
-}
-
-async function copyWithFeedback(node, text) {
-  const label = node.textContent;
-  node.textContent = (await copyText(text)) ? "Copied" : "Copy failed";
-  clearTimeout(node.feedbackTimer);
-  node.feedbackTimer = setTimeout(() => {
-    node.textContent = label;
-  }, FEEDBACK_MS);
 }
 
 function modelName(model) {
@@ -92,9 +68,9 @@ export function toolCallBlock(call, result) {
 export class MessageView {
   /**
    * data: {id, role, text, status, model, reply_to, tool_calls, ttft_ms, error, …} as in the
-   * page data. actions: {regenerate(view), continue(view), selectVersion(view, step)}.
+   * page data. actions: what the buttons ask for (see Transcript).
    */
-  constructor(data, actions = {}) {
+  constructor(data, actions) {
     this.id = data.id ?? null;
     this.role = data.role;
     this.model = data.model || "";
@@ -104,7 +80,6 @@ export class MessageView {
     this.status = data.status || "complete";
     this.actions = actions;
     this.renderer = null;
-    this.resuming = false; // a resume is on its way: ignore gaps until it answers
     this.busy = false; // a request about this answer awaits the server's reply
     this.metrics = {
       ttft_ms: data.ttft_ms,
@@ -147,14 +122,14 @@ export class MessageView {
       this.versions = element("div", "versions");
       this.versions.setAttribute("role", "group");
       this.versions.setAttribute("aria-label", "Versions of this answer");
-      const step = (by) => () => this.actions.selectVersion?.(this, by);
+      const step = (by) => () => this.actions.selectVersion(this, by);
       this.previousButton = button("‹", "action version-step", step(-1), "Previous version");
       this.versionLabel = element("span", "version-label");
       this.nextButton = button("›", "action version-step", step(1), "Next version");
       this.versions.append(this.previousButton, this.versionLabel, this.nextButton);
       this.versions.hidden = true;
-      const regenerate = () => this.actions.regenerate?.(this);
-      const resume = () => this.actions.continue?.(this);
+      const regenerate = () => this.actions.regenerate(this);
+      const resume = () => this.actions.continueAnswer(this);
       this.regenerateButton = button("Regenerate", "action", regenerate, "Regenerate answer");
       this.continueButton = button("Continue", "action", resume, "Continue answer");
       actions.append(this.regenerateButton, this.continueButton);
@@ -246,7 +221,6 @@ export class MessageView {
 
   start(frame) {
     if (frame.model) this.model = frame.model;
-    this.resuming = false;
     this.busy = false;
     this.showNote("");
     this.setStatus("streaming");

@@ -1,36 +1,15 @@
 // The conversation list: grouped by date (Today, Yesterday, Previous 7 days, Older), with
 // rename, delete and search by title and content. On a phone it slides in behind a button.
 
+import { button, element, iconButton } from "./dom.js";
+import { urlFor } from "./urls.js";
+
 const GROUPS = ["Today", "Yesterday", "Previous 7 days", "Older"];
 const SEARCH_DELAY_MS = 200;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-function element(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
-const SVG = "http://www.w3.org/2000/svg";
 const PENCIL = "M4 20h4L18.5 9.5a2.1 2.1 0 0 0-3-3L5 17v3z";
 const TRASH = "M4 7h16M9 7V4h6v3M6 7l1 13h10l1-13";
-
-function iconButton(label, path, onClick) {
-  const node = element("button", "icon-button small");
-  node.type = "button";
-  node.setAttribute("aria-label", label);
-  const svg = document.createElementNS(SVG, "svg");
-  svg.setAttribute("class", "icon");
-  svg.setAttribute("viewBox", "0 0 24 24");
-  svg.setAttribute("aria-hidden", "true");
-  const line = document.createElementNS(SVG, "path");
-  line.setAttribute("d", path);
-  svg.append(line);
-  node.append(svg);
-  node.addEventListener("click", onClick);
-  return node;
-}
 
 /** Which group a date falls in, counted in the reader's own calendar days. */
 export function groupOf(date, now = new Date()) {
@@ -42,19 +21,15 @@ export function groupOf(date, now = new Date()) {
   return GROUPS[3];
 }
 
-function conversationUrl(id) {
-  return `/c/${id}/`;
-}
-
 export class Sidebar {
   constructor(parts) {
     const { app, nav, list, search, openButton, closeButton, scrim } = parts;
-    const { csrfToken, current, conversations, onRenamed } = parts;
+    const { urls, csrfToken, current, conversations, onRenamed } = parts;
     this.app = app;
     this.nav = nav;
     this.list = list;
     this.searchInput = search.elements.q;
-    this.searchUrl = search.action;
+    this.urls = urls; // the page data's: home, search, conversation, rename, delete
     this.openButton = openButton;
     this.scrim = scrim;
     this.csrfToken = csrfToken;
@@ -110,7 +85,7 @@ export class Sidebar {
     const li = element("li", "conversation");
     li.dataset.conversationId = c.id;
     const link = element("a", "conversation-link", c.title);
-    link.href = conversationUrl(c.id);
+    link.href = urlFor(this.urls.conversation, c.id);
     link.title = c.title;
     if (c.id === this.current) link.setAttribute("aria-current", "page");
     const actions = element("div", "item-actions");
@@ -122,13 +97,13 @@ export class Sidebar {
     return li;
   }
 
-  /** A conversation just started or written to: it goes to the top. */
+  /** A conversation just started or written to: it goes to the top (a new one with `title`). */
   touch({ id, title }) {
     const found = this.conversations.find((c) => c.id === id);
     if (found) {
       found.updated = new Date();
     } else {
-      this.conversations.push({ id, title: title || `Conversation ${id}`, updated: new Date() });
+      this.conversations.push({ id, title, updated: new Date() });
     }
     this.current = id;
     this.render();
@@ -150,7 +125,7 @@ export class Sidebar {
       done = true;
       const title = input.value.trim();
       if (save && title && title !== c.title) {
-        const renamed = await this.post(`/c/${c.id}/rename/`, { title });
+        const renamed = await this.post(urlFor(this.urls.rename, c.id), { title });
         if (renamed) {
           c.title = renamed.title;
           if (c.id === this.current) this.onRenamed?.(renamed.title);
@@ -183,12 +158,8 @@ export class Sidebar {
     box.setAttribute("role", "group");
     box.setAttribute("aria-label", `Delete “${c.title}”?`);
     const question = element("span", "", "Delete this conversation?");
-    const yes = element("button", "danger small", "Delete");
-    yes.type = "button";
-    const no = element("button", "small", "Cancel");
-    no.type = "button";
-    yes.addEventListener("click", () => this.delete(c));
-    no.addEventListener("click", () => {
+    const yes = button("Delete", "danger small", () => this.delete(c));
+    const no = button("Cancel", "small", () => {
       this.render();
       this.list.querySelector(`[data-conversation-id="${c.id}"] .conversation-link`)?.focus();
     });
@@ -204,11 +175,11 @@ export class Sidebar {
   }
 
   async delete(c) {
-    const deleted = await this.post(`/c/${c.id}/delete/`, {});
+    const deleted = await this.post(urlFor(this.urls.delete, c.id), {});
     if (!deleted) return;
     this.conversations = this.conversations.filter((other) => other.id !== c.id);
     if (c.id === this.current) {
-      location.assign("/");
+      location.assign(this.urls.home);
       return;
     }
     this.render();
@@ -255,7 +226,7 @@ export class Sidebar {
     this.searchAbort = abort;
     let data;
     try {
-      const url = `${this.searchUrl}?${new URLSearchParams({ q: query })}`;
+      const url = `${this.urls.search}?${new URLSearchParams({ q: query })}`;
       const headers = { Accept: "application/json" };
       const response = await fetch(url, { headers, signal: abort.signal });
       if (!response.ok) throw new Error(`${response.status}`);
@@ -281,7 +252,7 @@ export class Sidebar {
         const li = element("li", "conversation result");
         li.dataset.conversationId = r.id;
         const link = element("a", "conversation-link");
-        link.href = conversationUrl(r.id);
+        link.href = urlFor(this.urls.conversation, r.id);
         link.append(element("span", "result-title", r.title));
         if (r.snippet) link.append(element("span", "result-snippet", r.snippet));
         if (r.id === this.current) link.setAttribute("aria-current", "page");

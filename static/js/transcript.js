@@ -1,29 +1,23 @@
 // The conversation on screen: messages in order, the answers to one message side by side
 // (compare mode), the versions of an answer, and the context-window divider. Server frames
-// about answers are applied here.
+// about answers are shown here; what the reader asks of an answer goes to the protocol.
 //
 // An answer lives in a slot: the place on screen of one answer, showing one of its versions.
 // Regenerating adds a version to the slot; "‹ 2/3 ›" shows another one in the same place.
 
+import { element } from "./dom.js";
 import { MessageView } from "./message.js";
 import { store } from "./store.js";
 
-function div(className) {
-  const node = document.createElement("div");
-  node.className = className;
-  return node;
-}
-
 export class Transcript {
   /**
-   * container: the element the messages go in. send(frame): sends a frame to the server.
-   * request(entry): remembers a request awaiting the server's answer (see chat.js).
+   * container: the element the messages go in. actions: what the answers' buttons ask for,
+   * {regenerate(view), continueAnswer(view), selectVersion(view, step)} (protocol.js).
    * onChange(): an answer started or ended.
    */
-  constructor(container, { send, request, onChange }) {
+  constructor(container, { actions, onChange }) {
     this.container = container;
-    this.send = send;
-    this.request = request;
+    this.actions = actions;
     this.onChange = onChange;
     this.slots = new Map(); // answer id -> its slot {element, versions: [ids], view}
     this.groups = new Map(); // user message id -> the group of answers right after it
@@ -31,11 +25,6 @@ export class Transcript {
     this.rows = new Map(); // message id -> the top-level element holding it
     this.pendingUser = null; // the user's message, shown before the server has named it
     this.empty = container.querySelector(".empty");
-    this.actions = {
-      regenerate: (view) => this.regenerate(view),
-      continue: (view) => this.continueAnswer(view),
-      selectVersion: (view, step) => this.selectVersion(view, step),
-    };
   }
 
   // Building ---------------------------------------------------------------------------------
@@ -59,14 +48,14 @@ export class Transcript {
   }
 
   newGroup() {
-    const group = div("answers");
+    const group = element("div", "answers");
     this.append(group);
     return group;
   }
 
   addAnswer(group, data, versions) {
     const view = this.addView({ ...data, role: "assistant" });
-    const slot = { element: div("slot"), versions: [...versions], view };
+    const slot = { element: element("div", "slot"), versions: [...versions], view };
     slot.element.append(view.element);
     group.append(slot.element);
     group.classList.toggle("compare", group.childElementCount > 1);
@@ -117,9 +106,8 @@ export class Transcript {
     if (!shown.some((m) => m.seq < from)) return;
     const first = shown.find((m) => m.seq >= from);
     if (!first) return;
-    const divider = div("context-divider");
+    const divider = element("div", "context-divider", "Earlier messages are not sent to the model");
     divider.setAttribute("role", "separator");
-    divider.textContent = "Earlier messages are not sent to the model";
     this.rows.get(first.id).before(divider);
   }
 
@@ -148,7 +136,7 @@ export class Transcript {
   }
 
   nameUserMessage(frame) {
-    const id = frame.user_message;
+    const id = frame.reply_to;
     if (!id || store.messages.has(id) || !this.pendingUser) return;
     const view = this.pendingUser;
     this.pendingUser = null;
@@ -174,10 +162,10 @@ export class Transcript {
       return this.show(slot, data);
     }
     // An answer that follows a tool call gets a place of its own, after the call.
-    let group = frame.follows ? null : this.groups.get(frame.user_message);
+    let group = frame.follows ? null : this.groups.get(frame.reply_to);
     if (!group) {
       group = this.newGroup();
-      if (!frame.follows) this.groups.set(frame.user_message, group);
+      if (!frame.follows) this.groups.set(frame.reply_to, group);
     }
     return this.addAnswer(group, data, [frame.message]);
   }
@@ -198,14 +186,11 @@ export class Transcript {
     return view;
   }
 
-  /** Applies a delta; returns a resume frame to send when text went missing, else null. */
+  /** Applies a delta; returns its answer when text went missing before it, else null. */
   delta(frame) {
     const view = store.messages.get(frame.message);
     if (!view || view.role !== "assistant") return null;
-    const gap = view.delta(frame);
-    if (!gap || view.resuming) return null;
-    view.resuming = true;
-    return { type: "resume", message: view.id, offset: view.held };
+    return view.delta(frame) ? view : null;
   }
 
   toolCall(frame) {
@@ -225,64 +210,35 @@ export class Transcript {
     view?.showNote(frame.detail);
   }
 
-  // Actions ----------------------------------------------------------------------------------
+  // While a request waits --------------------------------------------------------------------
 
-  regenerate(view) {
+  /** The next answer from `view`'s model to its message goes in its place, as a new version. */
+  expectVersion(view) {
     const slot = this.slots.get(view.id);
-    if (!slot || view.live || view.busy) return;
-    const key = `${view.replyTo} ${view.model}`;
-    this.regenerating.set(key, slot);
-    view.setBusy(true);
-    this.request({
-      kind: "regenerate",
-      matches: (frame) => frame.reply_to === view.replyTo && frame.model === view.model,
-      undo: () => {
-        this.regenerating.delete(key);
-        view.setBusy(false);
-      },
-    });
-    this.send({ type: "regenerate", message: view.id });
+    if (!slot) return false;
+    this.regenerating.set(`${view.replyTo} ${view.model}`, slot);
+    return true;
   }
 
-  continueAnswer(view) {
-    if (view.live || view.busy) return;
-    view.setBusy(true);
-    this.request({
-      kind: "continue",
-      matches: (frame) => frame.message === view.id,
-      undo: () => view.setBusy(false),
-    });
-    this.send({ type: "continue", message: view.id });
+  /** No new version of `view` is coming after all. */
+  forgetVersion(view) {
+    this.regenerating.delete(`${view.replyTo} ${view.model}`);
   }
 
-  selectVersion(view, step) {
+  /** Shows the version `step` away from `view` in its place; returns its view, or null. */
+  showVersion(view, step) {
     const slot = this.slots.get(view.id);
-    if (!slot || view.live || view.busy) return;
+    if (!slot) return null;
     const target = slot.versions[slot.versions.indexOf(view.id) + step];
-    if (target === undefined) return;
+    if (target === undefined) return null;
     // The server replays the chosen version from its start; until then it shows as pending.
-    const pending = { id: target, text: "", status: "pending", reply_to: view.replyTo };
-    const shown = this.show(slot, pending);
-    shown.setBusy(true);
-    this.request({
-      kind: "select_version",
-      matches: (frame) => frame.message === target,
-      undo: () => {
-        const { id, text, status, model, replyTo } = view;
-        this.show(slot, { id, text, status, model, reply_to: replyTo, ...view.metrics });
-      },
-    });
-    this.send({ type: "select_version", message: target });
+    return this.show(slot, { id: target, text: "", status: "pending", reply_to: view.replyTo });
   }
 
-  /** Frames to join every answer still being written, from where the page holds it. */
-  resumeFrames() {
-    const frames = [];
-    for (const view of store.messages.values()) {
-      if (!view.live || view.role !== "assistant") continue;
-      view.resuming = true;
-      frames.push({ message: view.id, offset: view.held });
-    }
-    return frames;
+  /** Shows `view` again where `shown` took its place. */
+  showAgain(view, shown) {
+    const { id, text, status, model, replyTo } = view;
+    const data = { id, text, status, model, reply_to: replyTo, ...view.metrics };
+    this.show(this.slots.get(shown.id), data);
   }
 }

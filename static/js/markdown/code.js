@@ -1,13 +1,12 @@
 // Code blocks: the copy button, and syntax highlighting done once per finished block, when the
 // browser is idle, never on a frame of the stream.
-import { copyText } from "../clipboard.js";
+import { copyWithFeedback } from "../clipboard.js";
 import hljs from "../../vendor/highlight.js";
 import { sanitizeToFragment } from "./sanitize.js";
 
 // Highlighting is roughly linear in the code's length; past this a single block would hold the
 // main thread for a long task (>= 50 ms) on a slow machine, and plain text reads fine.
 const MAX_HIGHLIGHT_CHARS = 20000;
-const COPIED_FEEDBACK_MS = 1500;
 
 function languageOf(code) {
   const match = /(?:^|\s)language-(\S+)/.exec(code.className);
@@ -68,16 +67,10 @@ export function highlightWhenIdle(code) {
   });
 }
 
-async function onCopyClick(event) {
+function onCopyClick(event) {
   const button = event.currentTarget;
   const code = button.closest(".md-code")?.querySelector("code");
-  if (!code) return;
-  const copied = await copyText(code.textContent);
-  button.textContent = copied ? "Copied" : "Copy failed";
-  clearTimeout(button.mdCopyTimer);
-  button.mdCopyTimer = setTimeout(() => {
-    button.textContent = "Copy";
-  }, COPIED_FEEDBACK_MS);
+  if (code) copyWithFeedback(button, code.textContent);
 }
 
 /** Wires the copy buttons of freshly rendered code blocks. */

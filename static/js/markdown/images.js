@@ -1,15 +1,14 @@
 // Click-to-load images. The renderer turns every markdown image into a button (see parser.js:
 // an image URL fetched without the reader's consent can carry the conversation away); this
 // fetches the picture only when that button is pressed.
+import { element } from "../dom.js";
 import { isAllowedImage } from "./parser.js";
 
 function showAsLink(placeholder, url, alt) {
-  const link = document.createElement("a");
+  const link = element("a", "md-image-link", `${alt || "image"} (open in a new tab)`);
   link.href = url;
   link.target = "_blank";
   link.rel = "noopener noreferrer";
-  link.className = "md-image-link";
-  link.textContent = `${alt || "image"} (open in a new tab)`;
   placeholder.replaceWith(link);
 }
 
@@ -21,9 +20,8 @@ function onImageClick(event) {
   const url = button.dataset.src || "";
   const alt = button.dataset.alt || "";
   if (!isAllowedImage(url)) return;
-  const image = document.createElement("img");
+  const image = element("img", "md-image-loaded");
   image.alt = alt;
-  image.className = "md-image-loaded";
   image.referrerPolicy = "no-referrer";
   // The page's Content-Security-Policy may refuse the host (img-src 'self'); then the reader
   // still gets a way to look at it.

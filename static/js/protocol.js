@@ -1,0 +1,179 @@
+// The page's side of the wire protocol (docs/protocol.md). Every request the page makes goes out
+// from here (send, stop, resume, regenerate, continue, select_version), with what has to be
+// remembered about them: the ledger of requests the server has yet to answer, and the answers a
+// resume is on its way for. Frames from the server come in here too and go on to the
+// transcript, which shows them and calls back here for what the reader asks of an answer.
+
+import { store } from "./store.js";
+
+export class Protocol {
+  /**
+   * transcript: the Transcript (transcript.js) showing the conversation. send(frame): puts a
+   * frame on the socket. onStart(frame): an answer starts, before it is shown. onSending(bool):
+   * whether a message sent still waits for its answer. onRefused(frame): the server refused a
+   * request (its error frame).
+   */
+  constructor({ transcript, send, onStart, onSending, onRefused }) {
+    this.transcript = transcript;
+    this.send = send;
+    this.onStart = onStart;
+    this.onSending = onSending;
+    this.onRefused = onRefused;
+    // Requests the server has not answered yet, oldest first: {kind, matches(frame), undo()}.
+    // The server handles one socket's frames in order, so an error frame (which names no
+    // request) answers the oldest one; an answer's message.start answers the request it matches.
+    this.waiting = [];
+    this.resuming = new Set(); // ids of answers a resume is on its way for: their gaps wait
+  }
+
+  /** True while a message sent waits for its first answer. */
+  get sending() {
+    return this.waiting.some((entry) => entry.kind === "send");
+  }
+
+  // Requests ---------------------------------------------------------------------------------
+
+  /** Sends `frame` and keeps `entry` in the ledger until the server answers it. */
+  request(frame, entry) {
+    this.waiting.push(entry);
+    this.send(frame);
+  }
+
+  /**
+   * A new message, shown at once, to `models` (two or three are compared); `undo()` runs if the
+   * server refuses it.
+   */
+  sendMessage({ content, models, tools }, undo) {
+    this.transcript.showPending(content);
+    const frame = { type: "send", conversation: store.conversation, content, tools };
+    if (models.length > 1) frame.models = models;
+    else frame.model = models[0];
+    this.request(frame, {
+      kind: "send",
+      // The first answer to a message the page has not seen before answers this send.
+      matches: (f) => f.reply_to != null && !store.messages.has(f.reply_to),
+      undo: () => {
+        this.transcript.dropPending();
+        undo();
+      },
+    });
+    this.onSending(this.sending);
+  }
+
+  /** Stops every answer being written. */
+  stopAll() {
+    for (const [id, view] of store.messages) {
+      if (view.live) this.send({ type: "stop", message: id });
+    }
+  }
+
+  /** Asks for the text of an answer from where the page's copy ends, then its live text. */
+  resume(view) {
+    this.resuming.add(view.id);
+    this.send({ type: "resume", message: view.id, offset: view.held });
+  }
+
+  /** Joins the answers that were still being written when the page was made. */
+  join(views) {
+    for (const view of views) {
+      this.waiting.push({ kind: "resume", matches: (f) => f.message === view.id, undo() {} });
+      this.resume(view);
+    }
+  }
+
+  /** Back after a dropped connection: every answer still being written, from where it is. */
+  resumeLive() {
+    for (const view of store.messages.values()) if (view.live) this.resume(view);
+  }
+
+  regenerate(view) {
+    if (view.live || view.busy) return;
+    if (!this.transcript.expectVersion(view)) return;
+    view.setBusy(true);
+    this.request(
+      { type: "regenerate", message: view.id },
+      {
+        kind: "regenerate",
+        matches: (f) => f.reply_to === view.replyTo && f.model === view.model,
+        undo: () => {
+          this.transcript.forgetVersion(view);
+          view.setBusy(false);
+        },
+      },
+    );
+  }
+
+  continueAnswer(view) {
+    if (view.live || view.busy) return;
+    view.setBusy(true);
+    this.request(
+      { type: "continue", message: view.id },
+      { kind: "continue", matches: (f) => f.message === view.id, undo: () => view.setBusy(false) },
+    );
+  }
+
+  /** Shows the version `step` (-1 or 1) away from `view`, and makes it the current one. */
+  selectVersion(view, step) {
+    if (view.live || view.busy) return;
+    const shown = this.transcript.showVersion(view, step);
+    if (!shown) return;
+    shown.setBusy(true);
+    this.request(
+      { type: "select_version", message: shown.id },
+      {
+        kind: "select_version",
+        matches: (f) => f.message === shown.id,
+        undo: () => this.transcript.showAgain(view, shown),
+      },
+    );
+  }
+
+  // Frames -----------------------------------------------------------------------------------
+
+  /** A frame from the server. */
+  receive(frame) {
+    switch (frame.type) {
+      case "message.start":
+        this.started(frame);
+        break;
+      case "delta":
+        this.delta(frame);
+        break;
+      case "tool.call":
+        this.transcript.toolCall(frame);
+        break;
+      case "message.end":
+        this.transcript.end(frame);
+        break;
+      case "error":
+        this.error(frame);
+        break;
+    }
+  }
+
+  started(frame) {
+    this.onStart(frame);
+    const index = this.waiting.findIndex((entry) => entry.matches(frame));
+    if (index >= 0) this.waiting.splice(index, 1);
+    this.resuming.delete(frame.message);
+    this.transcript.start(frame);
+    this.onSending(this.sending);
+  }
+
+  delta(frame) {
+    const gapped = this.transcript.delta(frame);
+    if (gapped && !this.resuming.has(gapped.id)) this.resume(gapped);
+  }
+
+  error(frame) {
+    if (frame.message) {
+      this.transcript.fail(frame);
+    } else if (frame.code === "not_streaming") {
+      // A stop that crossed the answer's end: nothing to do.
+    } else {
+      this.waiting.shift()?.undo();
+      this.onRefused(frame);
+      this.onSending(this.sending);
+    }
+  }
+}
