@@ -36,6 +36,7 @@ from chat.answers.errors import (
     UnknownModel,
 )
 from chat.answers.frames import Frame
+from chat.answers.frames import error as error_frame
 from chat.models import Conversation, Message
 
 __all__ = [
@@ -51,6 +52,7 @@ __all__ = [
     "UnknownModel",
     "continue_answer",
     "default_model",
+    "error_frame",
     "follow",
     "models",
     "regenerate",

@@ -5,8 +5,8 @@ An answer outlives the socket that asked for it: closing every tab does not stop
 explicit stop, a failure or the end of the answer does. Text goes out as coalesced deltas (the
 first token at once, then one frame per ``FLUSH_INTERVAL`` or ``FLUSH_CHARS``) and into the
 database as checkpoints at most every ``CHECKPOINT_INTERVAL``, so the cost of an answer grows
-with its duration, not its token count. This is the only module that writes a streaming
-answer's status.
+with its duration, not its token count. While it streams, only this task changes the
+answer's row (through ``storage``); the stale sweeper takes over only once it stops beating.
 """
 
 from __future__ import annotations

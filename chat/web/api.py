@@ -10,11 +10,13 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.contrib.auth.models import AnonymousUser
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
@@ -24,6 +26,8 @@ from chat import answers
 from chat.web import api_tokens, ratelimit
 from chat.web.refusals import refusal
 from chat.web.requests import BadFrame, ClientFrame
+
+log = logging.getLogger(__name__)
 
 
 class EventQueue:
@@ -120,7 +124,8 @@ def api_view(
     view: Callable[..., Awaitable[HttpResponse]],
 ) -> Callable[..., Awaitable[HttpResponse]]:
     """Authenticate the request and apply the per-user rate limit; the view gets the user.
-    A refusal from the engine or a bad request becomes its JSON error."""
+    A refusal from the engine, a bad request or an unreachable database becomes its JSON
+    error."""
 
     @functools.wraps(view)
     async def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -131,7 +136,9 @@ def api_view(
             return refusal
         try:
             return await view(request, user, *args, **kwargs)
-        except (BadFrame, answers.Refused) as exc:
+        except (BadFrame, answers.Refused, DatabaseError) as exc:
+            if isinstance(exc, DatabaseError):
+                log.exception("an API request failed on the database")
             return refused(exc)
 
     return checked

@@ -256,7 +256,7 @@ _sign_in = auth_views.LoginView.as_view(authentication_form=ratelimit.ThrottledA
 
 
 def sign_in(request: HttpRequest) -> HttpResponse:
-    """The sign-in page, refusing password guesses past the limits of chat.ratelimit."""
+    """The sign-in page, refusing password guesses past the limits of chat.web.ratelimit."""
     response = _sign_in(request)
     form = getattr(response, "context_data", {}).get("form")
     if form is not None and form.has_error("__all__", "throttled"):

@@ -39,7 +39,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         return True
 
     async def reply_error(self, code: str, detail: str) -> None:
-        await self.deliver(answers.Frame(type="error", code=code, detail=detail))
+        await self.deliver(answers.error_frame(code, detail))
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if not ratelimit.frames.allow(self.user.pk):  # before parsing: a flood costs little
