@@ -130,7 +130,10 @@ def api_view(
 
     @functools.wraps(view)
     async def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        user = await authenticate(request)
+        try:
+            user = await authenticate(request)
+        except RequestDataTooBig:  # the CSRF check of a session POST reads a form body
+            return refused(BadFrame("too_long", "the body is too large"))
         if not user.is_authenticated:
             return unauthorized()
         if (refusal := ratelimit.refuse_api_request(user)) is not None:

@@ -92,18 +92,23 @@ def json_object(raw: str | bytes, what: str) -> dict[str, Any]:
         raise BadFrame("bad_frame", f"{what} must be JSON") from None
     if not isinstance(data, dict):
         raise BadFrame("bad_frame", f"{what} must be a JSON object")
-    if not _encodable(data):
-        raise BadFrame("bad_frame", f"{what} holds text that is not valid Unicode")
+    if not _storable(data):
+        raise BadFrame(
+            "bad_frame", f"{what} holds text that cannot be stored (a lone surrogate or a NUL)"
+        )
     return data
 
 
-def _encodable(data: object) -> bool:
-    """No string anywhere in ``data`` (keys included) holds a lone surrogate, which JSON allows
-    but nothing can store or send. Iterative: ``data`` may be nested deep."""
+def _storable(data: object) -> bool:
+    """No string anywhere in ``data`` (keys included) holds a lone surrogate or a NUL, which
+    JSON allows but nothing can encode (the first) or PostgreSQL store (the second).
+    Iterative: ``data`` may be nested deep."""
     stack = [data]
     while stack:
         value = stack.pop()
         if isinstance(value, str):
+            if "\x00" in value:
+                return False
             try:
                 value.encode()
             except UnicodeEncodeError:

@@ -25,6 +25,7 @@ DOCUMENTED = {"bad_frame", "too_long", "unknown_type", "not_found", "bad_model",
 BODIES = [
     ('{"conversation": null, "content": "\\ud800", "model": "' + MODEL + '"}', 400, "bad_frame"),
     ('{"conversation": null, "content": "hi", "model": "\\udfff"}', 400, "bad_frame"),
+    ('{"conversation": null, "content": "a\\u0000b", "model": "' + MODEL + '"}', 400, "bad_frame"),
     ('{"\\ud800": 1, "content": "hi", "model": "' + MODEL + '"}', 400, "bad_frame"),
     ("[" * 30_000 + "]" * 30_000, 400, "bad_frame"),
     ('{"content": "hi", "model": "' + MODEL + '", "tools": [[1]]}', 400, "bad_frame"),
@@ -168,3 +169,16 @@ def test_the_http_api_never_answers_fuzz_with_a_500(
         assert response.status_code < 500
         if response.status_code >= 400:
             assert response.json()["code"] in DOCUMENTED | {"rate_limited"}
+
+
+async def test_a_session_post_over_the_upload_limit_gets_the_json_error(alice, upstream, settings):
+    from asgiref.sync import sync_to_async
+    from django.test import AsyncClient as Client
+
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    client = Client(enforce_csrf_checks=True)
+    await sync_to_async(client.force_login)(alice)
+    client.cookies["csrftoken"] = "a" * 32  # so the check goes on to read the form's token
+    response = await client.post("/api/chat", {"content": "x" * 20_000, "model": MODEL})
+    assert response.status_code == 413
+    assert response.json()["code"] == "too_long"
