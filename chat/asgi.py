@@ -10,7 +10,13 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from chat import answers  # noqa: E402
 from chat.routing import websocket_urlpatterns  # noqa: E402
+
+# The configured providers, built now, before the server listens: building them imports their
+# SDKs, seconds of work that froze every socket of the process when the first model use did it
+# on the event loop.
+answers.models()
 
 application = ProtocolTypeRouter(
     {

@@ -1,0 +1,39 @@
+"""What a server process does before it serves its first request."""
+
+import json
+import subprocess
+import sys
+
+from tests.processes.servers import ROOT, server_env
+
+SDKS = ("openai", "anthropic", "google.genai")
+
+IMPORTED = """
+import json, sys
+import django
+django.setup()
+before = {{m: m in sys.modules for m in {sdks!r}}}
+import chat.asgi
+after = {{m: m in sys.modules for m in {sdks!r}}}
+print(json.dumps([before, after]))
+"""
+
+
+def test_the_configured_providers_sdks_are_imported_before_serving(tmp_path):
+    # A fresh interpreter: the test process's own imports would hide the result.
+    env = server_env(
+        tmp_path,
+        "http://127.0.0.1:9/openai/v1",
+        ANTHROPIC_API_KEY="sk-ant-test",
+        ANTHROPIC_MODELS="claude-test",
+        GEMINI_API_KEY="gemini-test-key",
+        GEMINI_MODELS="gemini-test",
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", IMPORTED.format(sdks=SDKS)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    before, after = json.loads(result.stdout.strip().splitlines()[-1])
+    assert not any(before.values()), f"imported by Django's set-up already: {before}"
+    assert all(after.values()), f"not imported when the ASGI application is: {after}"
