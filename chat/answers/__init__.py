@@ -102,22 +102,57 @@ async def send(
 ) -> list[Following]:
     """Store the user's message (in a new conversation when ``conversation_id`` is None) and
     start an answer by each model (several: compare mode); ``tools``, when given, become the
-    conversation's enabled tools."""
+    conversation's enabled tools. A refused send stores nothing: the message and its answers
+    are stored together or not at all."""
     offered = catalog.models()
     for model in model_names:
         if model not in offered:
             raise UnknownModel(f"{model!r} is not one of the models offered here")
+    channel = await _control_channel()
+    args = (user, conversation_id, content, tools, model_names, channel)
     try:
-        user_message = await database_sync_to_async(Conversation.add_message_for)(
-            user, conversation_id, model_names[0], content, tools
-        )
+        if settings.SUMMARIZE_DROPPED:
+            ready = await _send_summarized(*args)
+        else:
+            ready = await database_sync_to_async(starting.sent_message)(*args)
     except Conversation.DoesNotExist:
         raise NotFound("No such conversation") from None
     following = []
-    for model in model_names:
-        answer = await _start(user.pk, user_message, model)
+    for prepared in ready:
+        answer = launch(_answer(prepared, ""))
         following.append(await _subscribe(answer, subscriber, 0))
     return following
+
+
+async def _send_summarized(
+    user: Any,
+    conversation_id: int | None,
+    content: str,
+    tools: list[str] | None,
+    model_names: list[str],
+    channel: str,
+) -> list[starting.Prepared]:
+    """``send`` when summaries are on: each model summarizes what falls out of its window once
+    the message is stored and before its answer is made, so the message is stored first. What
+    would be refused is found first, in a transaction that is rolled back; a refusal that comes
+    only after (another answer started meanwhile) takes the message back."""
+    db = database_sync_to_async
+    await db(starting.check_sent_message)(
+        user, conversation_id, content, tools, model_names, channel
+    )
+    stored = await db(starting.store_message)(user, conversation_id, content, tools, model_names[0])
+    message = stored.message
+    try:
+        for model in model_names:
+            await summaries.summarize_before(message.conversation, model, message.seq + 1, "")
+        return await db(starting.answers_to)(user.pk, message, model_names, channel)
+    except BaseException:
+        await db(starting.unstore)(stored)
+        raise
+
+
+def _answer(ready: starting.Prepared, text: str) -> Answer:
+    return Answer(Header.of(ready.message, ready.title), text, ready.provider, ready.request)
 
 
 async def regenerate(
@@ -142,9 +177,7 @@ async def continue_answer(user: Any, message_id: int, subscriber: Subscriber) ->
     channel = await _control_channel()
     await summaries.summarize_before(message.conversation, message.model, message.seq, message.text)
     ready = await database_sync_to_async(starting.reopened_answer)(user.pk, message, channel)
-    answer = launch(
-        Answer(Header.of(ready.message, ready.title), message.text, ready.provider, ready.request)
-    )
+    answer = launch(_answer(ready, message.text))
     return await _subscribe(answer, subscriber, len(message.text))
 
 
@@ -166,7 +199,7 @@ async def _start(
     ready = await database_sync_to_async(starting.new_answer)(
         user_id, reply_to, model, channel, replaces
     )
-    return launch(Answer(Header.of(ready.message, ready.title), "", ready.provider, ready.request))
+    return launch(_answer(ready, ""))
 
 
 # Stopping --------------------------------------------------------------------------------

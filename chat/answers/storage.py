@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
@@ -36,9 +37,13 @@ class Outcome:
     metrics: dict[str, Any]
 
 
-def check_limit(user_id: int) -> None:
+def check_limit(user_id: int, adding: int = 1) -> None:
+    """Refuse ``adding`` more answers when they would take the user over their limit. Run it in
+    the transaction that creates them: it locks the user's row, so two starts at once (on any
+    process) are counted one after the other."""
+    get_user_model().objects.select_for_update().filter(pk=user_id).exists()
     live = Message.objects.filter(conversation__owner_id=user_id, status__in=Message.LIVE)
-    if live.count() >= settings.MAX_CONCURRENT_GENERATIONS:
+    if live.count() + adding > settings.MAX_CONCURRENT_GENERATIONS:
         raise TooManyAnswers(
             f"You already have {settings.MAX_CONCURRENT_GENERATIONS} answers being written."
         )
