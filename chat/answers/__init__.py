@@ -56,6 +56,7 @@ __all__ = [
     "regenerate",
     "select_version",
     "send",
+    "start_serving",
     "stop",
     "stop_answers",
     "sweep_stale_answers",
@@ -223,10 +224,13 @@ async def _stop(message: Message) -> bool:
     if answer is not None:
         answer.stop()
         return True
-    if message.is_live and message.owner_channel:
+    if not message.is_live or not message.owner_channel:
+        return False
+    # An owner that stopped beating is dead: nothing reads its channel. Its answer is marked
+    # interrupted here instead, and whoever follows it is told by their relay.
+    if await database_sync_to_async(storage.interrupt_if_stale)(message.pk):
         await processes.send(message.owner_channel, processes.stop(message.pk))
-        return True
-    return False
+    return True
 
 
 # Following -------------------------------------------------------------------------------
@@ -257,8 +261,9 @@ async def _subscribe(answer: Answer, subscriber: Subscriber, offset: int) -> Fol
 
 def _still_live(message: Message) -> bool:
     """Whether the answer is still being written somewhere: its owner still beats."""
-    if storage.mark_stale_interrupted():
-        message.refresh_from_db()
+    if not storage.interrupt_if_stale(message.pk):
+        return False
+    message.refresh_from_db()
     return message.is_live and bool(message.owner_channel)
 
 
@@ -276,20 +281,37 @@ async def _follow_remote(message: Message, offset: int, subscriber: Subscriber) 
 
 
 async def _relay(message_id: int, offset: int, channel: str, subscriber: Subscriber) -> None:
-    """Hand a remote answer's frames, as its owner sends them, to a subscriber here."""
+    """Hand a remote answer's frames, as its owner sends them, to a subscriber here.
+
+    While nothing comes for a heartbeat interval, the row says whether the answer is still
+    being written: an owner that died sends nothing ever again, so once it has stopped beating
+    its answer is marked interrupted here and replayed from the database."""
     held = offset
-    while True:
-        event = await processes.receive(channel)
-        if event["type"] == processes.GONE:
-            # The owner finished (or died) between our read and our request: the database
-            # knows the rest.
-            await _replay(message_id, held, subscriber)
-            return
-        frame = Frame(**event["frame"])
-        if frame.type == "delta":
-            held = max(held, frame.data["offset"] + len(frame.data["text"]))
-        if not await subscriber.deliver(frame) or frame.type == "message.end":
-            return
+    receiving: asyncio.Future[processes.Message] | None = None
+    try:
+        while True:
+            if receiving is None:
+                receiving = asyncio.ensure_future(processes.receive(channel))
+            done, _ = await asyncio.wait({receiving}, timeout=settings.HEARTBEAT_INTERVAL)
+            if not done:
+                if await database_sync_to_async(storage.interrupt_if_stale)(message_id):
+                    continue
+                await _replay(message_id, held, subscriber)
+                return
+            event, receiving = receiving.result(), None
+            if event["type"] == processes.GONE:
+                # The owner finished (or died) between our read and our request: the database
+                # knows the rest.
+                await _replay(message_id, held, subscriber)
+                return
+            frame = Frame(**event["frame"])
+            if frame.type == "delta":
+                held = max(held, frame.data["offset"] + len(frame.data["text"]))
+            if not await subscriber.deliver(frame) or frame.type == "message.end":
+                return
+    finally:
+        if receiving is not None:
+            receiving.cancel()
 
 
 async def _replay(message_id: int, offset: int, subscriber: Subscriber) -> None:
@@ -300,6 +322,13 @@ async def _replay(message_id: int, offset: int, subscriber: Subscriber) -> None:
 
 
 # This process's part ---------------------------------------------------------------------
+
+
+async def start_serving() -> None:
+    """Take this process's part in answers, as it starts serving: open its control channel
+    (where other processes send stop and watch) and start sweeping the answers of processes
+    that died, at once and then periodically. Calling it again does nothing."""
+    await _control_channel()
 
 
 async def _control_channel() -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -134,3 +135,31 @@ def running(*servers: Server) -> Iterator[None]:
     finally:
         for server in servers:
             server.stop()
+
+
+def stored_answer(env: dict[str, str], message_id: int) -> tuple[str, str]:
+    """The (status, text) a server's database holds for an answer, read directly."""
+    query = "select status, text from chat_message where id = {}"
+    url = env.get("DATABASE_URL", "")
+    if url:
+        import psycopg
+
+        with psycopg.connect(url.replace("postgres://", "postgresql://", 1)) as conn:
+            return conn.execute(query.format("%s"), (message_id,)).fetchone()
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(Path(env["VAR_DIR"]) / "db.sqlite3")) as conn:
+        return conn.execute(query.format("?"), (message_id,)).fetchone()
+
+
+def count_rows(env: dict[str, str], table: str) -> int:
+    url = env.get("DATABASE_URL", "")
+    if url:
+        import psycopg
+
+        with psycopg.connect(url.replace("postgres://", "postgresql://", 1)) as conn:
+            return conn.execute(f"select count(*) from {table}").fetchone()[0]
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(Path(env["VAR_DIR"]) / "db.sqlite3")) as conn:
+        return conn.execute(f"select count(*) from {table}").fetchone()[0]
