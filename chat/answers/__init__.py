@@ -23,6 +23,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import close_old_connections
 
+from chat.answers import answer as answer_task
 from chat.answers import catalog, frames, processes, starting, storage, summaries
 from chat.answers.answer import Answer, Header, launch, running
 from chat.answers.audience import Subscriber
@@ -59,6 +60,7 @@ __all__ = [
     "start_serving",
     "stop",
     "stop_answers",
+    "stop_serving",
     "sweep_stale_answers",
 ]
 
@@ -109,7 +111,7 @@ async def send(
     for model in model_names:
         if model not in offered:
             raise UnknownModel(f"{model!r} is not one of the models offered here")
-    channel = await _control_channel()
+    channel = await _owner_channel()
     args = (user, conversation_id, content, tools, model_names, channel)
     try:
         if settings.SUMMARIZE_DROPPED:
@@ -175,7 +177,7 @@ async def continue_answer(user: Any, message_id: int, subscriber: Subscriber) ->
     message = await _own_message(user, message_id, role=Message.Role.ASSISTANT)
     if message.status not in Message.CONTINUABLE:
         raise NotResumable("Only a stopped, failed or interrupted answer can continue")
-    channel = await _control_channel()
+    channel = await _owner_channel()
     await summaries.summarize_before(message.conversation, message.model, message.seq, message.text)
     ready = await database_sync_to_async(starting.reopened_answer)(user.pk, message, channel)
     answer = launch(_answer(ready, message.text))
@@ -193,7 +195,7 @@ async def select_version(user: Any, message_id: int, subscriber: Subscriber) -> 
 async def _start(
     user_id: int, reply_to: Message, model: str, replaces: Message | None = None
 ) -> Answer:
-    channel = await _control_channel()
+    channel = await _owner_channel()
     conversation = reply_to.conversation
     before_seq = replaces.seq if replaces else await database_sync_to_async(conversation.next_seq)()
     await summaries.summarize_before(conversation, model, before_seq, "")
@@ -324,6 +326,17 @@ async def _replay(message_id: int, offset: int, subscriber: Subscriber) -> None:
 # This process's part ---------------------------------------------------------------------
 
 
+async def stop_serving() -> None:
+    """A graceful stop of this process: every answer it writes stores exactly the text its
+    clients were sent, as interrupted ("the server restarted", to be continued elsewhere), and
+    sends them its end frame; this returns once all have. Answers asked for from now on are
+    refused."""
+    count = len(running)
+    if count:
+        log.warning("stopping: interrupting the %d answers this process writes", count)
+    await answer_task.interrupt_all()
+
+
 async def start_serving() -> None:
     """Take this process's part in answers, as it starts serving: open its control channel
     (where other processes send stop and watch) and start sweeping the answers of processes
@@ -333,6 +346,13 @@ async def start_serving() -> None:
 
 async def _control_channel() -> str:
     return await processes.control_channel(_on_control_message, _sweep_stale_answers)
+
+
+async def _owner_channel() -> str:
+    """The control channel, for an answer about to start here: none starts while stopping."""
+    if answer_task.closing:
+        raise CannotAnswer("The server is restarting. Try again in a moment.")
+    return await _control_channel()
 
 
 async def _on_control_message(message: processes.Message) -> None:

@@ -23,6 +23,7 @@ from chat.models import Conversation, Message
 Status = Message.Status
 
 INTERRUPTED_ERROR = "The server stopped while answering. You can continue the answer."
+RESTARTED_ERROR = "The server restarted while answering. You can continue the answer."
 
 
 @dataclass(frozen=True, slots=True)

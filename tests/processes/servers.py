@@ -96,6 +96,19 @@ class Server:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait()
 
+    def signal(self, number: int) -> None:
+        assert self.process is not None
+        self.process.send_signal(number)
+
+    def exited(self, timeout: float) -> int | None:
+        """The exit code once the process has exited, or None if it still runs after
+        ``timeout`` s."""
+        assert self.process is not None
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             self.process.terminate()
