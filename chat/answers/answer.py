@@ -393,6 +393,7 @@ class Answer:
                 status=self.status,
                 finish_reason=self.finish_reason,
                 error=error,
+                length=len(self.text),
                 **metrics,
             )
             async with self.lock:
