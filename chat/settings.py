@@ -206,6 +206,10 @@ HEARTBEAT_INTERVAL = env_number("HEARTBEAT_INTERVAL_S", 2, minimum=0.05, kind=fl
 HEARTBEAT_STALE_AFTER = env_number("HEARTBEAT_STALE_AFTER_S", 15, minimum=0.2, kind=float)
 IDLE_TIMEOUT = env_number("PROVIDER_IDLE_TIMEOUT_S", 120, minimum=0.1, kind=float)
 PROVIDER_RETRIES = int(env_number("PROVIDER_RETRIES", 3, minimum=0))
+# On SIGTERM or SIGINT, how long a process may take to store and end its answers before it exits
+# anyway (what is left is marked interrupted by another process once its heartbeat is stale).
+# Orchestrators should wait a little longer than this before SIGKILL (docs/deploy.md).
+GRACEFUL_STOP_TIMEOUT = env_number("GRACEFUL_STOP_TIMEOUT_S", 8, minimum=0.1, kind=float)
 if HEARTBEAT_STALE_AFTER <= HEARTBEAT_INTERVAL:
     raise ImproperlyConfigured("HEARTBEAT_STALE_AFTER_S must be longer than HEARTBEAT_INTERVAL_S")
 

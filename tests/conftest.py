@@ -42,11 +42,11 @@ def fresh_process_state():
     catalog.providers.cache_clear()
     ratelimit.frames.reset()
     processes.reset()
-    answer.running.clear()
+    answer.reset()
     channel_layers.backends.clear()
     yield
     processes.reset()
-    answer.running.clear()
+    answer.reset()
 
 
 @pytest.fixture

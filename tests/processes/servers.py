@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -95,6 +96,19 @@ class Server:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait()
 
+    def signal(self, number: int) -> None:
+        assert self.process is not None
+        self.process.send_signal(number)
+
+    def exited(self, timeout: float) -> int | None:
+        """The exit code once the process has exited, or None if it still runs after
+        ``timeout`` s."""
+        assert self.process is not None
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             self.process.terminate()
@@ -134,3 +148,31 @@ def running(*servers: Server) -> Iterator[None]:
     finally:
         for server in servers:
             server.stop()
+
+
+def stored_answer(env: dict[str, str], message_id: int) -> tuple[str, str]:
+    """The (status, text) a server's database holds for an answer, read directly."""
+    query = "select status, text from chat_message where id = {}"
+    url = env.get("DATABASE_URL", "")
+    if url:
+        import psycopg
+
+        with psycopg.connect(url.replace("postgres://", "postgresql://", 1)) as conn:
+            return conn.execute(query.format("%s"), (message_id,)).fetchone()
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(Path(env["VAR_DIR"]) / "db.sqlite3")) as conn:
+        return conn.execute(query.format("?"), (message_id,)).fetchone()
+
+
+def count_rows(env: dict[str, str], table: str) -> int:
+    url = env.get("DATABASE_URL", "")
+    if url:
+        import psycopg
+
+        with psycopg.connect(url.replace("postgres://", "postgresql://", 1)) as conn:
+            return conn.execute(f"select count(*) from {table}").fetchone()[0]
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(Path(env["VAR_DIR"]) / "db.sqlite3")) as conn:
+        return conn.execute(f"select count(*) from {table}").fetchone()[0]
