@@ -52,9 +52,10 @@ class Serving:
 
     Under Daphne (``hold_on_stop``) it also keeps each connection's application from being
     cancelled while a graceful stop is under way: Daphne's own shutdown trigger cancels every
-    application instance at once, which would end SSE responses before their end event and
-    could stop a socket from sending its end frame. Each connection's application then runs
-    as a task of its own, which a cancellation reaches only once the stop has done its work.
+    application instance at once. Today's consumer and Django's streaming responses happen to
+    go on sending after that (their sends do not go through the cancelled task), but nothing
+    promises it; here each connection's application runs as a task of its own, which a
+    cancellation reaches only once the stop has sent the end frames.
     """
 
     def __init__(self, app):
