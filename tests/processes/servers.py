@@ -74,7 +74,7 @@ class Server:
     def start(self) -> Server:
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port),
+                [sys.executable, "-m", "chat.web.server", "-b", "127.0.0.1", "-p", str(self.port),
                  "chat.asgi:application"],
                 cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
             )  # fmt: skip
