@@ -24,7 +24,6 @@ import logging
 import weakref
 from collections.abc import Callable
 from importlib import import_module
-from types import SimpleNamespace
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -32,8 +31,10 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth.signals import user_logged_out
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models.signals import post_delete, post_init, post_save
+from django.utils.crypto import constant_time_compare
 
 log = logging.getLogger(__name__)
 
@@ -131,14 +132,31 @@ def end_sessions(user_id: Any, session_key: str | None = None) -> None:
 
 def still_signed_in(scope: dict[str, Any]) -> bool:
     """Whether the socket's session is still a valid sign-in of its user, read afresh: the
-    session exists, its user is active, and its password hash is the one signed in with
-    (``django.contrib.auth.get_user``'s checks, as a page request gets them)."""
+    session exists, names this user, the user is active, and the password hash it was signed
+    in with is still the user's (or a ``SECRET_KEY_FALLBACKS`` one): the checks
+    ``django.contrib.auth.get_user`` makes for a page, without changing the session as it may
+    (a socket cannot hand the browser a new cookie)."""
     session_key = scope["session"].session_key
     if not session_key:
         return False
-    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
-    user = auth.get_user(SimpleNamespace(session=store))  # type: ignore[arg-type]
-    return bool(user.is_authenticated and user.pk == scope["user"].pk)
+    session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    try:
+        user_id = auth.get_user_model()._meta.pk.to_python(session[auth.SESSION_KEY])
+        backend_path = session[auth.BACKEND_SESSION_KEY]
+    except (KeyError, ValidationError):
+        return False  # gone, expired, or never a sign-in
+    if user_id != scope["user"].pk or backend_path not in settings.AUTHENTICATION_BACKENDS:
+        return False
+    user = auth.load_backend(backend_path).get_user(user_id)
+    if user is None or not getattr(user, "is_active", True):
+        return False
+    if not hasattr(user, "get_session_auth_hash"):
+        return True  # a user model without a password hash: nothing more to check
+    signed_with = session.get(auth.HASH_SESSION_KEY)
+    if not signed_with:
+        return False
+    hashes = [user.get_session_auth_hash(), *user.get_session_auth_fallback_hash()]
+    return any(constant_time_compare(signed_with, h) for h in hashes)
 
 
 def _sign_in_state(user: Any) -> tuple[Any, Any]:

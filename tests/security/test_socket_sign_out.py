@@ -145,3 +145,20 @@ async def test_a_valid_session_passes_the_check(alice, upstream):
         assert frame["type"] != "error", frame
     assert frame["status"] == "complete"
     await tab.disconnect()
+
+
+async def test_a_sign_in_from_before_a_secret_key_rotation_still_passes(alice, upstream, settings):
+    # As for a page: the old key, kept in SECRET_KEY_FALLBACKS, still verifies the session;
+    # and the check changes nothing (a socket could not hand the browser a new cookie).
+    upstream.enqueue(Script(text="Rotated."))
+    tab = await connect(alice)
+    keys = await sync_to_async(lambda: sorted(Session.objects.values_list("pk", flat=True)))()
+    settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
+    settings.SECRET_KEY = "a new secret key " * 4
+    await tab.send_json_to(SEND)
+    while (frame := await tab.receive_json_from(timeout=10))["type"] != "message.end":
+        assert frame["type"] != "error", frame
+    await tab.disconnect()
+    assert (
+        await sync_to_async(lambda: sorted(Session.objects.values_list("pk", flat=True)))() == keys
+    )
