@@ -120,6 +120,9 @@ def server_env(tmp_path: Path, upstream_url: str, **extra: str) -> dict[str, str
         OPENAI_MODELS="gpt-test",
         LOCAL_MODEL_ENABLED="false",
         PYTHONUNBUFFERED="1",
+        # Every client of a test comes from 127.0.0.1 (the soak opens hundreds of sockets);
+        # the tests of this cap set their own.
+        MAX_SOCKETS_PER_ADDRESS="100000",
     )
     env.update(extra)
     return env
