@@ -22,10 +22,10 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from chat import answers  # noqa: E402
 from chat.routing import websocket_urlpatterns  # noqa: E402
+from chat.web.origin import SameOriginValidator  # noqa: E402
 
 log = logging.getLogger(__name__)
 _background: set[asyncio.Future[None]] = set()
@@ -82,7 +82,7 @@ application = Serving(
     ProtocolTypeRouter(
         {
             "http": django_asgi_app,
-            "websocket": AllowedHostsOriginValidator(
+            "websocket": SameOriginValidator(
                 AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
             ),
         }

@@ -285,3 +285,9 @@ LOGIN_FAILURE_WINDOW = env_number("LOGIN_FAILURE_WINDOW_S", 900, minimum=1, kind
 # sustained rate (a browser sends a few frames a minute; this only stops floods).
 FRAME_RATE_BURST = int(env_number("FRAME_RATE_BURST", 60, minimum=1))
 FRAME_RATE_PER_S = env_number("FRAME_RATE_PER_S", 10, minimum=0.01, kind=float)
+# What one user, and one client address, may hold open on one process: WebSockets (a tab
+# holds one), and what one socket may have waiting to be sent to a client that does not read
+# (docs/deploy.md: the file limit to set beside these).
+MAX_SOCKETS_PER_USER = int(env_number("MAX_SOCKETS_PER_USER", 20, minimum=1))
+MAX_SOCKETS_PER_ADDRESS = int(env_number("MAX_SOCKETS_PER_ADDRESS", 50, minimum=1))
+MAX_SOCKET_BACKLOG_BYTES = int(env_number("MAX_SOCKET_BACKLOG_BYTES", 4_000_000, minimum=65_536))

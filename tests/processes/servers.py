@@ -75,7 +75,7 @@ class Server:
     def start(self) -> Server:
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port),
+                [sys.executable, "-m", "chat.web.server", "-b", "127.0.0.1", "-p", str(self.port),
                  "chat.asgi:application"],
                 cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
             )  # fmt: skip
@@ -134,6 +134,9 @@ def server_env(tmp_path: Path, upstream_url: str, **extra: str) -> dict[str, str
         OPENAI_MODELS="gpt-test",
         LOCAL_MODEL_ENABLED="false",
         PYTHONUNBUFFERED="1",
+        # Every client of a test comes from 127.0.0.1 (the soak opens hundreds of sockets);
+        # the tests of this cap set their own.
+        MAX_SOCKETS_PER_ADDRESS="100000",
     )
     env.update(extra)
     return env
