@@ -190,6 +190,8 @@ def ours_env(fake: Fake, workdir: Path, database: Database, redis_db: int | None
         MAX_CONCURRENT_GENERATIONS="100000",
         FRAME_RATE_BURST="1000000",
         FRAME_RATE_PER_S="1000000",
+        MAX_SOCKETS_PER_USER="1000000",
+        MAX_SOCKETS_PER_ADDRESS="1000000",
         DJANGO_SETTINGS_MODULE="chat.settings",
     )
     env.pop("REDIS_URL", None)

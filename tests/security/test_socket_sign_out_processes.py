@@ -13,8 +13,8 @@ import websockets
 
 from tests.fakes.upstream import FakeUpstream
 from tests.processes.clients import Tab
+from tests.processes.conftest import shared_services  # noqa: F401 - a fixture
 from tests.processes.servers import Server, manage, running, server_env, sign_in
-from tests.processes.test_scale_out import shared_services  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.services
 
