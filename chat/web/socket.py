@@ -50,8 +50,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         self.address = ratelimit.socket_address(self.scope)
         over = sockets.open_sockets.admit(self, self.user.pk, self.address)
-        # Accepted, then closed, so that the client sees why (a refused handshake shows no code).
-        await self.accept()
         if over:
             log.warning(
                 "refused a socket of user %s from %s: too many sockets per %s",
@@ -59,6 +57,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 self.address,
                 over,
             )
+            # Accepted, then closed, so that the client sees why (a refused handshake shows no
+            # code).
+            await self.accept()
             await self.close(code=sockets.TOO_MANY_SOCKETS)
             return
         self.admitted = True
@@ -67,11 +68,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if self.backlog is None:
             _warn_unbounded()
         try:
+            # Before the socket opens: a sign-out the moment after reaches it.
             await self.channel_layer.group_add(sockets.user_group(self.user.pk), self.channel_name)
             self.grouped = True
         except Exception as exc:
             # The socket works without; a frame that starts an answer still checks the session.
             log.warning("socket of user %s joined no group: %r", self.user.pk, exc)
+        await self.accept()
         self.open = True
 
     async def disconnect(self, code: int) -> None:
