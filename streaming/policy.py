@@ -12,7 +12,7 @@ import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
-from streaming.events import ChatRequest, Event, IdleTimeout, ProviderError
+from streaming.events import ChatRequest, Event, IdleTimeout, KeepAlive, ProviderError
 from streaming.providers.base import Provider
 
 
@@ -48,7 +48,9 @@ async def guarded(
 
     Before anything was yielded, a retryable ``ProviderError`` is retried; after, it is raised
     with ``partial=True``: the text already yielded is kept by the caller and never silently
-    regenerated. No event for ``idle_timeout`` seconds raises ``IdleTimeout``. Closing this
+    regenerated. No event for ``idle_timeout`` seconds raises ``IdleTimeout``; a ``KeepAlive``
+    (an upstream's ping during long silent reasoning) counts as an event but is not passed on,
+    and does not make a failure ``partial``. Closing this
     generator, or cancelling the task iterating it, closes the provider's stream (and with it
     the upstream connection) before returning.
     """
@@ -72,6 +74,8 @@ async def guarded(
                         f"{provider.name or 'The provider'} sent nothing for "
                         f"{policy.idle_timeout:g} seconds"
                     ) from None
+                if isinstance(event, KeepAlive):
+                    continue
                 yielded = True
                 yield event
         except ProviderError as error:
