@@ -61,7 +61,7 @@ class ThinkTags:
 
     ``feed(text)`` and ``end()`` (once the stream is over) return lists of ``ReasoningDelta`` and
     ``TextDelta``, adjacent ones of a kind merged. ``lone_close`` is true once a lone closing
-    tag was seen (see the module's rules).
+    tag was seen (see the module's rules); ``closed`` once any reasoning block was closed.
     """
 
     def __init__(
@@ -70,6 +70,7 @@ class ThinkTags:
         self.starts_in_reasoning = starts_in_reasoning
         self.lone_close_within = lone_close_within
         self.lone_close = False
+        self.closed = False
         self._state = _START
         self._buffer = ""  # text not decided yet
         self._position = 0  # characters of the output before the buffer
@@ -169,7 +170,7 @@ class ThinkTags:
         return False
 
     def _lone_close(self) -> None:
-        self.lone_close = True
+        self.lone_close = self.closed = True
         self._state, self._strip, self._detect = _ANSWER, True, False
 
     def _in_reasoning(self, final: bool) -> bool:
@@ -182,6 +183,7 @@ class ThinkTags:
             self._reasoning(buffer[:index].rstrip())
             self._consume(index + len(tag))
             self._state, self._strip, self._detect = _ANSWER, True, False
+            self.closed = True
             return False
         if final:
             self._reasoning(buffer.rstrip())
