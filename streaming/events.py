@@ -148,7 +148,8 @@ Event = TextDelta | ReasoningDelta | ToolCall | ReasoningState | KeepAlive | Usa
 
 class ProviderError(Exception):
     """A provider failed. ``retryable`` says whether trying again may work; ``partial`` says
-    whether any text had already been produced (then it is never retried from scratch)."""
+    whether anything had already been produced, text or reasoning (then it is never retried
+    from scratch)."""
 
     code = "provider_error"
     retryable = False

@@ -78,3 +78,31 @@ async def test_a_failure_after_keep_alives_only_is_not_partial():
     provider = Scripted(KeepAlive(), UpstreamUnavailable("gone"))
     _, error = await run(guarded(provider, ask(), StreamPolicy(retries=0)))
     assert isinstance(error, UpstreamUnavailable) and error.partial is False
+
+
+async def test_a_failure_after_reasoning_began_but_showed_nothing_is_retried():
+    attempts = []
+
+    class Flaky(Scripted):
+        async def stream(self, request):
+            attempts.append(1)
+            if len(attempts) == 1:
+                yield ReasoningDelta("")
+                raise UpstreamUnavailable("dropped")
+            yield ReasoningDelta("")
+            yield ReasoningDelta("hm")
+            yield TextDelta("ok")
+            yield Finish(FinishReason.END)
+
+    async def no_wait(seconds: float) -> None:
+        pass
+
+    events, error = await run(guarded(Flaky(), ask(), StreamPolicy(sleep=no_wait)))
+    assert error is None and len(attempts) == 2
+    assert events[-3:] == [ReasoningDelta("hm"), TextDelta("ok"), Finish(FinishReason.END)]
+
+
+async def test_a_failure_after_reasoning_text_is_partial():
+    provider = Scripted(ReasoningDelta("Let me"), UpstreamUnavailable("dropped"))
+    _, error = await run(guarded(provider, ask(), StreamPolicy()))
+    assert isinstance(error, UpstreamUnavailable) and error.partial is True
