@@ -96,7 +96,8 @@ def to_anthropic(
             continue  # the API refuses empty turns
         # Consecutive tool results (and the user turn after them) share one user message.
         if messages and messages[-1]["role"] == role:
-            messages[-1]["content"].extend(blocks)
+            # Thinking may only start a turn, never follow text within it.
+            messages[-1]["content"].extend(b for b in blocks if b["type"] not in REASONING)
         else:
             messages.append({"role": role, "content": blocks})
     trimmed = False
@@ -145,14 +146,19 @@ class Translator:
                 text, self.trimmed = text.lstrip(), not text.strip()
             return TextDelta(text) if text else None
         if delta["type"] == "thinking_delta":
-            self.thinking[payload["index"]]["thinking"] += delta["thinking"]
+            self._thinking(payload["index"])["thinking"] += delta["thinking"]
             return ReasoningDelta(delta["thinking"]) if delta["thinking"] else None
         if delta["type"] == "signature_delta":
             # Whole, just before the block ends; a second one replaces it (as the SDK does).
-            self.thinking[payload["index"]]["signature"] = delta["signature"]
+            self._thinking(payload["index"])["signature"] = delta["signature"]
         if delta["type"] == "input_json_delta":
             self.tools[payload["index"]]["json"] += delta["partial_json"]
         return None
+
+    def _thinking(self, index: int) -> dict[str, Any]:
+        return self.thinking.setdefault(
+            index, {"type": "thinking", "thinking": "", "signature": ""}
+        )
 
     def content_block_start(self, payload: dict[str, Any]) -> Event | None:
         block = payload["content_block"]

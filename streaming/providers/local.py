@@ -137,8 +137,12 @@ class LocalProvider(Provider):
                 finally:
                     loop.call_soon_threadsafe(queue.put_nowait, _DONE)
 
+            # A continued answer (the prompt ends with it) goes on with the answer.
+            continuing = bool(request.messages) and request.messages[-1].role == "assistant"
             opened = prompt.rstrip().endswith(tuple(OPEN_TAGS))
-            tags = ThinkTags(starts_in_reasoning=opened or self.starts_in_reasoning)
+            tags = ThinkTags(
+                starts_in_reasoning=opened or (self.starts_in_reasoning and not continuing)
+            )
             worker = asyncio.ensure_future(asyncio.to_thread(generate))
             try:
                 finish = Finish(FinishReason.END)
@@ -157,7 +161,7 @@ class LocalProvider(Provider):
                             finish = Finish(FinishReason.LENGTH)
                 if tags.lone_close:
                     self.starts_in_reasoning = True
-                elif self.starts_in_reasoning and not opened and not tags.closed:
+                elif tags.starts_in_reasoning and not opened and not tags.closed:
                     self.starts_in_reasoning = False
                 yield finish
             finally:

@@ -220,7 +220,10 @@ class OpenAIProvider(Provider):
             params["tools"] = [{"type": "function", "function": function(t)} for t in request.tools]
         tags = None
         if self.split_tags:
-            tags = ThinkTags(starts_in_reasoning=request.model in self.starts_in_reasoning)
+            # A continued answer goes on with the answer, never inside reasoning.
+            continuing = bool(request.messages) and request.messages[-1].role == "assistant"
+            inside = request.model in self.starts_in_reasoning and not continuing
+            tags = ThinkTags(starts_in_reasoning=inside)
         translator = Translator(request.model, tags)
         try:
             create = self.client.chat.completions.with_streaming_response.create

@@ -118,3 +118,34 @@ async def test_pings_during_a_long_silent_start_are_not_an_idle_timeout(
     events, error = await run(guarded(make_provider("anthropic"), ask(), policy))
     assert error is None and text_of(events) == "Awake"
     assert len(fake_upstream.requests) == 1
+
+
+async def test_continuing_an_answer_never_starts_inside_reasoning(make_provider, fake_upstream):
+    provider = make_provider("openai")
+    provider.starts_in_reasoning.add("r1")  # as if seen omitting its opening tag
+    fake_upstream.enqueue(Script(tokens=[" three,", " four"]))
+    request = ChatRequest(
+        "r1", (ChatMessage("user", "Count"), ChatMessage("assistant", "one, two,"))
+    )
+    events, _ = await run(provider.stream(request))
+    assert text_of(events) == " three, four"
+    assert not [e for e in events if isinstance(e, ReasoningDelta)]
+
+
+def test_anthropic_never_puts_thinking_after_text_in_a_merged_turn():
+    state = ReasoningState(
+        "anthropic",
+        "claude-x",
+        {"blocks": [{"type": "thinking", "thinking": "t", "signature": "s"}]},
+    )
+    request = ChatRequest(
+        "claude-x",
+        (
+            ChatMessage("user", "hi"),
+            ChatMessage("assistant", "first", reasoning=state),
+            ChatMessage("assistant", "second", reasoning=state),
+            ChatMessage("user", "and?"),
+        ),
+    )
+    _, messages, _ = anthropic_provider.to_anthropic(request, thinking=True)
+    assert [b["type"] for b in messages[1]["content"]] == ["thinking", "text", "text"]
