@@ -8,7 +8,9 @@ A provider's ``stream()`` yields, in this order:
 - at most one ``ReasoningState``, once the last text and tool call are out, when the turn has
   reasoning that must be sent back with it;
 - at most one ``Usage``;
-- exactly one ``Finish``.
+- exactly one ``Finish``;
+
+and ``KeepAlive`` anywhere before the end (``guarded`` never passes it on).
 
 Failures are raised as ``ProviderError`` (never yielded), so that ``async for`` code reads the
 happy path and a ``try`` reads the rest. A stream that fails or is closed early yields no
