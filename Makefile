@@ -24,7 +24,8 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
 run: install migrate
 	@echo "Serving on http://$(HOST):$(PORT)"
-	$(BIN)/daphne -b $(HOST) -p $(PORT) chat.asgi:application
+	@# Daphne, telling each socket its scheme and its backlog (chat/web/server.py).
+	$(BIN)/python -m chat.web.server -b $(HOST) -p $(PORT) chat.asgi:application
 
 install: $(VENV)/.installed static/vendor/.installed
 

@@ -3,8 +3,10 @@ log records."""
 
 from __future__ import annotations
 
+import base64
 import logging
 from collections.abc import Iterable
+from urllib.parse import quote, quote_plus
 
 from django.conf import settings
 
@@ -15,14 +17,29 @@ REDACTED = "[redacted]"
 
 
 def secrets_in_settings() -> list[str]:
-    return [value for name in KEY_SETTINGS if len(value := getattr(settings, name, "") or "") >= 8]
+    """Every configured provider key, whatever its length: a short key is still a secret."""
+    return [value for name in KEY_SETTINGS if (value := getattr(settings, name, "") or "")]
+
+
+def encoded_forms(secret: str) -> list[str]:
+    """``secret`` as an error message could quote it: as it is, percent-encoded (in a URL) and
+    base64-encoded (standard and URL-safe, with and without padding); longest first, so a
+    longer form is replaced before a shorter one inside it."""
+    raw = secret.encode()
+    forms = {secret, quote(secret, safe=""), quote_plus(secret)}
+    for encode in (base64.b64encode, base64.urlsafe_b64encode):
+        encoded = encode(raw).decode()
+        forms |= {encoded, encoded.rstrip("=")}
+    return sorted((form for form in forms if form), key=len, reverse=True)
 
 
 def redact(text: str, secrets: Iterable[str] | None = None) -> str:
-    """``text`` with every provider key in it replaced by ``[redacted]``."""
+    """``text`` with every provider key in it, in any of its encoded forms, replaced by
+    ``[redacted]``."""
     for secret in secrets_in_settings() if secrets is None else secrets:
-        if secret and secret in text:
-            text = text.replace(secret, REDACTED)
+        for form in encoded_forms(secret) if secret else ():
+            if form in text:
+                text = text.replace(form, REDACTED)
     return text
 
 

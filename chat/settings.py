@@ -213,6 +213,10 @@ HEARTBEAT_INTERVAL = env_number("HEARTBEAT_INTERVAL_S", 2, minimum=0.05, kind=fl
 HEARTBEAT_STALE_AFTER = env_number("HEARTBEAT_STALE_AFTER_S", 15, minimum=0.2, kind=float)
 IDLE_TIMEOUT = env_number("PROVIDER_IDLE_TIMEOUT_S", 120, minimum=0.1, kind=float)
 PROVIDER_RETRIES = int(env_number("PROVIDER_RETRIES", 3, minimum=0))
+# On SIGTERM or SIGINT, how long a process may take to store and end its answers before it exits
+# anyway (what is left is marked interrupted by another process once its heartbeat is stale).
+# Orchestrators should wait a little longer than this before SIGKILL (docs/deploy.md).
+GRACEFUL_STOP_TIMEOUT = env_number("GRACEFUL_STOP_TIMEOUT_S", 8, minimum=0.1, kind=float)
 if HEARTBEAT_STALE_AFTER <= HEARTBEAT_INTERVAL:
     raise ImproperlyConfigured("HEARTBEAT_STALE_AFTER_S must be longer than HEARTBEAT_INTERVAL_S")
 
@@ -288,3 +292,9 @@ LOGIN_FAILURE_WINDOW = env_number("LOGIN_FAILURE_WINDOW_S", 900, minimum=1, kind
 # sustained rate (a browser sends a few frames a minute; this only stops floods).
 FRAME_RATE_BURST = int(env_number("FRAME_RATE_BURST", 60, minimum=1))
 FRAME_RATE_PER_S = env_number("FRAME_RATE_PER_S", 10, minimum=0.01, kind=float)
+# What one user, and one client address, may hold open on one process: WebSockets (a tab
+# holds one), and what one socket may have waiting to be sent to a client that does not read
+# (docs/deploy.md: the file limit to set beside these).
+MAX_SOCKETS_PER_USER = int(env_number("MAX_SOCKETS_PER_USER", 20, minimum=1))
+MAX_SOCKETS_PER_ADDRESS = int(env_number("MAX_SOCKETS_PER_ADDRESS", 50, minimum=1))
+MAX_SOCKET_BACKLOG_BYTES = int(env_number("MAX_SOCKET_BACKLOG_BYTES", 4_000_000, minimum=65_536))

@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from chat.answers import answer, catalog, processes
-from chat.web import ratelimit
+from chat.web import ratelimit, sockets
 
 # The live app (a real Daphne process) for end-to-end tests, wherever they live.
 pytest_plugins = ["tests.browser.live"]
@@ -41,12 +41,13 @@ def fresh_process_state():
     """Each test runs on its own event loop: forget loop-bound state from the one before."""
     catalog.providers.cache_clear()
     ratelimit.frames.reset()
+    sockets.open_sockets.reset()
     processes.reset()
-    answer.running.clear()
+    answer.reset()
     channel_layers.backends.clear()
     yield
     processes.reset()
-    answer.running.clear()
+    answer.reset()
 
 
 @pytest.fixture

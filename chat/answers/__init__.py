@@ -23,6 +23,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import close_old_connections
 
+from chat.answers import answer as answer_task
 from chat.answers import catalog, frames, processes, starting, storage, summaries
 from chat.answers.answer import Answer, Header, launch, running
 from chat.answers.audience import Subscriber
@@ -58,8 +59,10 @@ __all__ = [
     "regenerate",
     "select_version",
     "send",
+    "start_serving",
     "stop",
     "stop_answers",
+    "stop_serving",
     "sweep_stale_answers",
 ]
 
@@ -104,22 +107,57 @@ async def send(
 ) -> list[Following]:
     """Store the user's message (in a new conversation when ``conversation_id`` is None) and
     start an answer by each model (several: compare mode); ``tools``, when given, become the
-    conversation's enabled tools."""
+    conversation's enabled tools. A refused send stores nothing: the message and its answers
+    are stored together or not at all."""
     offered = catalog.models()
     for model in model_names:
         if model not in offered:
             raise UnknownModel(f"{model!r} is not one of the models offered here")
+    channel = await _owner_channel()
+    args = (user, conversation_id, content, tools, model_names, channel)
     try:
-        user_message = await database_sync_to_async(Conversation.add_message_for)(
-            user, conversation_id, model_names[0], content, tools
-        )
+        if settings.SUMMARIZE_DROPPED:
+            ready = await _send_summarized(*args)
+        else:
+            ready = await database_sync_to_async(starting.sent_message)(*args)
     except Conversation.DoesNotExist:
         raise NotFound("No such conversation") from None
     following = []
-    for model in model_names:
-        answer = await _start(user.pk, user_message, model)
+    for prepared in ready:
+        answer = launch(_answer(prepared, ""))
         following.append(await _subscribe(answer, subscriber, 0))
     return following
+
+
+async def _send_summarized(
+    user: Any,
+    conversation_id: int | None,
+    content: str,
+    tools: list[str] | None,
+    model_names: list[str],
+    channel: str,
+) -> list[starting.Prepared]:
+    """``send`` when summaries are on: each model summarizes what falls out of its window once
+    the message is stored and before its answer is made, so the message is stored first. What
+    would be refused is found first, in a transaction that is rolled back; a refusal that comes
+    only after (another answer started meanwhile) takes the message back."""
+    db = database_sync_to_async
+    await db(starting.check_sent_message)(
+        user, conversation_id, content, tools, model_names, channel
+    )
+    stored = await db(starting.store_message)(user, conversation_id, content, tools, model_names[0])
+    message = stored.message
+    try:
+        for model in model_names:
+            await summaries.summarize_before(message.conversation, model, message.seq + 1, "")
+        return await db(starting.answers_to)(user.pk, message, model_names, channel)
+    except BaseException:
+        await db(starting.unstore)(stored)
+        raise
+
+
+def _answer(ready: starting.Prepared, text: str) -> Answer:
+    return Answer(Header.of(ready.message, ready.title), text, ready.provider, ready.request)
 
 
 async def regenerate(
@@ -141,12 +179,10 @@ async def continue_answer(user: Any, message_id: int, subscriber: Subscriber) ->
     message = await _own_message(user, message_id, role=Message.Role.ASSISTANT)
     if message.status not in Message.CONTINUABLE:
         raise NotResumable("Only a stopped, failed or interrupted answer can continue")
-    channel = await _control_channel()
+    channel = await _owner_channel()
     await summaries.summarize_before(message.conversation, message.model, message.seq, message.text)
     ready = await database_sync_to_async(starting.reopened_answer)(user.pk, message, channel)
-    answer = launch(
-        Answer(Header.of(ready.message, ready.title), message.text, ready.provider, ready.request)
-    )
+    answer = launch(_answer(ready, message.text))
     return await _subscribe(answer, subscriber, len(message.text))
 
 
@@ -161,14 +197,14 @@ async def select_version(user: Any, message_id: int, subscriber: Subscriber) -> 
 async def _start(
     user_id: int, reply_to: Message, model: str, replaces: Message | None = None
 ) -> Answer:
-    channel = await _control_channel()
+    channel = await _owner_channel()
     conversation = reply_to.conversation
     before_seq = replaces.seq if replaces else await database_sync_to_async(conversation.next_seq)()
     await summaries.summarize_before(conversation, model, before_seq, "")
     ready = await database_sync_to_async(starting.new_answer)(
         user_id, reply_to, model, channel, replaces
     )
-    return launch(Answer(Header.of(ready.message, ready.title), "", ready.provider, ready.request))
+    return launch(_answer(ready, ""))
 
 
 # Stopping --------------------------------------------------------------------------------
@@ -192,10 +228,13 @@ async def _stop(message: Message) -> bool:
     if answer is not None:
         answer.stop()
         return True
-    if message.is_live and message.owner_channel:
+    if not message.is_live or not message.owner_channel:
+        return False
+    # An owner that stopped beating is dead: nothing reads its channel. Its answer is marked
+    # interrupted here instead, and whoever follows it is told by their relay.
+    if await database_sync_to_async(storage.interrupt_if_stale)(message.pk):
         await processes.send(message.owner_channel, processes.stop(message.pk))
-        return True
-    return False
+    return True
 
 
 # Following -------------------------------------------------------------------------------
@@ -226,8 +265,9 @@ async def _subscribe(answer: Answer, subscriber: Subscriber, offset: int) -> Fol
 
 def _still_live(message: Message) -> bool:
     """Whether the answer is still being written somewhere: its owner still beats."""
-    if storage.mark_stale_interrupted():
-        message.refresh_from_db()
+    if not storage.interrupt_if_stale(message.pk):
+        return False
+    message.refresh_from_db()
     return message.is_live and bool(message.owner_channel)
 
 
@@ -245,20 +285,37 @@ async def _follow_remote(message: Message, offset: int, subscriber: Subscriber) 
 
 
 async def _relay(message_id: int, offset: int, channel: str, subscriber: Subscriber) -> None:
-    """Hand a remote answer's frames, as its owner sends them, to a subscriber here."""
+    """Hand a remote answer's frames, as its owner sends them, to a subscriber here.
+
+    While nothing comes for a heartbeat interval, the row says whether the answer is still
+    being written: an owner that died sends nothing ever again, so once it has stopped beating
+    its answer is marked interrupted here and replayed from the database."""
     held = offset
-    while True:
-        event = await processes.receive(channel)
-        if event["type"] == processes.GONE:
-            # The owner finished (or died) between our read and our request: the database
-            # knows the rest.
-            await _replay(message_id, held, subscriber)
-            return
-        frame = Frame(**event["frame"])
-        if frame.type == "delta":
-            held = max(held, frame.data["offset"] + len(frame.data["text"]))
-        if not await subscriber.deliver(frame) or frame.type == "message.end":
-            return
+    receiving: asyncio.Future[processes.Message] | None = None
+    try:
+        while True:
+            if receiving is None:
+                receiving = asyncio.ensure_future(processes.receive(channel))
+            done, _ = await asyncio.wait({receiving}, timeout=settings.HEARTBEAT_INTERVAL)
+            if not done:
+                if await database_sync_to_async(storage.interrupt_if_stale)(message_id):
+                    continue
+                await _replay(message_id, held, subscriber)
+                return
+            event, receiving = receiving.result(), None
+            if event["type"] == processes.GONE:
+                # The owner finished (or died) between our read and our request: the database
+                # knows the rest.
+                await _replay(message_id, held, subscriber)
+                return
+            frame = Frame(**event["frame"])
+            if frame.type == "delta":
+                held = max(held, frame.data["offset"] + len(frame.data["text"]))
+            if not await subscriber.deliver(frame) or frame.type == "message.end":
+                return
+    finally:
+        if receiving is not None:
+            receiving.cancel()
 
 
 async def _replay(message_id: int, offset: int, subscriber: Subscriber) -> None:
@@ -271,8 +328,33 @@ async def _replay(message_id: int, offset: int, subscriber: Subscriber) -> None:
 # This process's part ---------------------------------------------------------------------
 
 
+async def stop_serving() -> None:
+    """A graceful stop of this process: every answer it writes stores exactly the text its
+    clients were sent, as interrupted ("the server restarted", to be continued elsewhere), and
+    sends them its end frame; this returns once all have. Answers asked for from now on are
+    refused."""
+    count = len(running)
+    if count:
+        log.warning("stopping: interrupting the %d answers this process writes", count)
+    await answer_task.interrupt_all()
+
+
+async def start_serving() -> None:
+    """Take this process's part in answers, as it starts serving: open its control channel
+    (where other processes send stop and watch) and start sweeping the answers of processes
+    that died, at once and then periodically. Calling it again does nothing."""
+    await _control_channel()
+
+
 async def _control_channel() -> str:
     return await processes.control_channel(_on_control_message, _sweep_stale_answers)
+
+
+async def _owner_channel() -> str:
+    """The control channel, for an answer about to start here: none starts while stopping."""
+    if answer_task.closing:
+        raise CannotAnswer("The server is restarting. Try again in a moment.")
+    return await _control_channel()
 
 
 async def _on_control_message(message: processes.Message) -> None:

@@ -36,6 +36,10 @@ Status = Message.Status
 
 # Answers being written by this process, by message id.
 running: dict[int, Answer] = {}
+# The tasks writing them (each goes on with the answers after its tool calls).
+tasks: set[asyncio.Task[None]] = set()
+# Set when this process stops serving: every answer is interrupted, and so is any that starts.
+closing = False
 
 # How long an answer that ended keeps trying to store its outcome while the database is down.
 FINAL_SAVE_PATIENCE = 60.0
@@ -126,6 +130,7 @@ class Answer:
         self.tool_calls: list[ToolCall] = []
         self.status = Status.STREAMING
         self.stopped = False
+        self.interrupted = False  # by a graceful stop of this process
         self.ended: Frame | None = None  # the end frame, once sent
         self.upstream: asyncio.Task[None] | None = None
 
@@ -246,20 +251,33 @@ class Answer:
         if self.upstream is not None:
             self.upstream.cancel()  # closes the provider's HTTP stream: no more tokens billed
 
+    def interrupt(self) -> None:
+        """End the answer because this process is stopping: what was sent is stored, as
+        interrupted, and can be continued on another process."""
+        self.interrupted = True
+        if self.upstream is not None:
+            self.upstream.cancel()
+
     async def run(self) -> None:
         helpers = [asyncio.create_task(self.flusher()), asyncio.create_task(self.checkpointer())]
         error = detail = ""
         try:
             self.upstream = asyncio.create_task(self.consume())
-            if self.stopped:  # stopped before it began
+            self.interrupted = self.interrupted or closing
+            if self.stopped or self.interrupted:  # before it began
                 self.upstream.cancel()
             await self.upstream
             self.status = Status.COMPLETE
         except asyncio.CancelledError:
-            if not self.stopped:
+            if self.stopped:
+                self.status = Status.STOPPED
+                self.finish_reason = "stopped"
+            elif self.interrupted:
+                self.status = Status.INTERRUPTED
+                self.finish_reason = "interrupted"
+                error, detail = storage.RESTARTED_ERROR, "the server process was stopped"
+            else:
                 raise
-            self.status = Status.STOPPED
-            self.finish_reason = "stopped"
             self.pending.clear()  # never sent: the stored text is exactly what clients saw
         except ProviderError as exc:
             self.status, detail = Status.FAILED, str(exc)
@@ -319,7 +337,7 @@ class Answer:
 
     def metrics(self) -> dict[str, object]:
         output = self.usage.output_tokens
-        if output is None or self.status == Status.STOPPED:
+        if output is None or self.status in (Status.STOPPED, Status.INTERRUPTED):
             output = count_tokens(self.text, self.header.model)
         ttft_ms = None
         tokens_per_second = None
@@ -375,6 +393,7 @@ class Answer:
                 status=self.status,
                 finish_reason=self.finish_reason,
                 error=error,
+                length=len(self.text),
                 **metrics,
             )
             async with self.lock:
@@ -387,5 +406,26 @@ class Answer:
 def launch(answer: Answer) -> Answer:
     """Start writing ``answer`` in the background, findable in ``running`` until it ends."""
     running[answer.message_id] = answer
-    processes.detach(answer.run(), f"answer-{answer.message_id}")
+    task = processes.detach(answer.run(), f"answer-{answer.message_id}")
+    tasks.add(task)
+    task.add_done_callback(tasks.discard)
     return answer
+
+
+async def interrupt_all() -> None:
+    """This process is stopping: interrupt every answer it writes and wait until each has
+    stored its text and told its audience; answers that start from now on end at once."""
+    global closing
+    closing = True
+    while tasks:
+        for answer in list(running.values()):
+            answer.interrupt()
+        await asyncio.wait(list(tasks), timeout=1)
+
+
+def reset() -> None:
+    """Forget this process's answers (tests run each case on a new event loop)."""
+    global closing
+    closing = False
+    running.clear()
+    tasks.clear()

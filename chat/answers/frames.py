@@ -71,12 +71,18 @@ def end(
     ttft_ms: int | None,
     tokens_per_second: float | None,
     error: str,
+    length: int,
 ) -> Frame:
+    """The answer ended; ``length`` is how many code points its stored text has. A client
+    holding more than that (text sent by a process that died before storing it) was shown an
+    end that is lost: the answer is the first ``length`` code points, and continues from
+    there."""
     return Frame(
         type="message.end",
         message=message_id,
         status=status,
         finish_reason=finish_reason,
+        length=length,
         usage={"input_tokens": input_tokens, "output_tokens": output_tokens},
         ttft_ms=ttft_ms,
         tokens_per_second=tokens_per_second,
@@ -125,6 +131,7 @@ def stored_frames(message: Message, offset: int) -> list[Frame]:
                 ttft_ms=message.ttft_ms,
                 tokens_per_second=message.tokens_per_second,
                 error=message.error,
+                length=len(message.text),
             )
         )
     return frames

@@ -1,19 +1,21 @@
 """Setting an answer up: its row and its provider request, made in one trip to the database.
 
 Each function checks the user's limit of answers being written, builds the request from the
-conversation's context (refusing one that no longer fits the model) and stores the row, in
-that order, so a refused answer leaves nothing behind. They run queries: call them through
-``database_sync_to_async``.
+conversation's context (refusing one that no longer fits the model) and stores the rows in one
+transaction, so a refused answer leaves nothing behind: not its row, and for a message sent,
+not the message either. They run queries: call them through ``database_sync_to_async``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from django.db import transaction
 
 from chat.answers import catalog, context, storage
-from chat.models import Message
+from chat.models import Conversation, Message
 from streaming.events import ChatRequest
 from streaming.providers.base import Provider
 
@@ -28,12 +30,103 @@ class Prepared:
     provider: Provider
 
 
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """A user's message stored ahead of its answers, and what ``unstore`` needs to take it
+    back: whether its conversation is new, and what an existing one was before."""
+
+    message: Message
+    new_conversation: bool
+    tools: list[str]
+    updated_at: datetime | None
+
+
+def sent_message(
+    user: Any,
+    conversation_id: int | None,
+    content: str,
+    tools: list[str] | None,
+    models: list[str],
+    channel: str,
+) -> list[Prepared]:
+    """A user's message (in a new conversation when ``conversation_id`` is None) and an answer
+    to it by each model, all or nothing: when the user has too many answers being written or
+    the message does not fit a model, nothing is stored and the conversation is as it was."""
+    with transaction.atomic():
+        storage.check_limit(user.pk, adding=len(models))
+        message = store_message(user, conversation_id, content, tools, models[0]).message
+        return [_new_answer(message, model, channel, None) for model in models]
+
+
+class _Checked(Exception):
+    """Rolls back a transaction that only checked what it would store."""
+
+
+def check_sent_message(
+    user: Any,
+    conversation_id: int | None,
+    content: str,
+    tools: list[str] | None,
+    models: list[str],
+    channel: str,
+) -> None:
+    """Raise what ``sent_message`` would refuse, storing nothing whatever happens."""
+    try:
+        with transaction.atomic():
+            sent_message(user, conversation_id, content, tools, models, channel)
+            raise _Checked
+    except _Checked:
+        pass
+
+
+def store_message(
+    user: Any, conversation_id: int | None, content: str, tools: list[str] | None, model: str
+) -> Stored:
+    """The user's message alone, for answers that are made after it (summaries first)."""
+    before = None
+    if conversation_id is not None:
+        before = (
+            Conversation.objects.filter(pk=conversation_id, owner=user)
+            .values("tools", "updated_at")
+            .first()
+        )
+    message = Conversation.add_message_for(user, conversation_id, model, content, tools)
+    if before is None:
+        return Stored(message, True, [], None)
+    return Stored(message, False, before["tools"], before["updated_at"])
+
+
+def unstore(stored: Stored) -> None:
+    """Take back a message whose answers were refused after it was stored."""
+    conversation_id = stored.message.conversation_id
+    with transaction.atomic():
+        if stored.new_conversation:
+            Conversation.objects.filter(pk=conversation_id).delete()
+            return
+        Message.objects.filter(pk=stored.message.pk).delete()
+        Conversation.objects.filter(pk=conversation_id).update(
+            tools=stored.tools, updated_at=stored.updated_at
+        )
+
+
+def answers_to(user_id: int, reply_to: Message, models: list[str], channel: str) -> list[Prepared]:
+    """An answer to the user's message ``reply_to`` by each model, all or none."""
+    with transaction.atomic():
+        storage.check_limit(user_id, adding=len(models))
+        return [_new_answer(reply_to, model, channel, None) for model in models]
+
+
 def new_answer(
     user_id: int, reply_to: Message, model: str, channel: str, replaces: Message | None
 ) -> Prepared:
     """An answer to ``reply_to`` by ``model``; with ``replaces``, a new version of that one."""
+    with transaction.atomic():
+        storage.check_limit(user_id)
+        return _new_answer(reply_to, model, channel, replaces)
+
+
+def _new_answer(reply_to: Message, model: str, channel: str, replaces: Message | None) -> Prepared:
     provider, _ = catalog.resolve(model)
-    storage.check_limit(user_id)
     conversation = reply_to.conversation
     seq = replaces.seq if replaces is not None else conversation.next_seq()
     request, from_seq = context.request_for(conversation, seq, model, "", 0)
@@ -51,10 +144,13 @@ def new_answer(
 def reopened_answer(user_id: int, answer: Message, channel: str) -> Prepared:
     """A stopped, failed or interrupted answer, to be continued from its stored text."""
     provider, _ = catalog.resolve(answer.model)
-    storage.check_limit(user_id)
     conversation = answer.conversation
-    request, from_seq = context.request_for(conversation, answer.seq, answer.model, answer.text, 0)
-    storage.reopen_answer(answer, context_from_seq=from_seq, channel=channel)
+    with transaction.atomic():
+        storage.check_limit(user_id)
+        request, from_seq = context.request_for(
+            conversation, answer.seq, answer.model, answer.text, 0
+        )
+        storage.reopen_answer(answer, context_from_seq=from_seq, channel=channel)
     return Prepared(answer, str(conversation), request, provider)
 
 

@@ -7,11 +7,13 @@ Every function here runs queries: call them from async code through ``database_s
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from chat import redaction
@@ -21,6 +23,7 @@ from chat.models import Conversation, Message
 Status = Message.Status
 
 INTERRUPTED_ERROR = "The server stopped while answering. You can continue the answer."
+RESTARTED_ERROR = "The server restarted while answering. You can continue the answer."
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,9 +39,13 @@ class Outcome:
     metrics: dict[str, Any]
 
 
-def check_limit(user_id: int) -> None:
+def check_limit(user_id: int, adding: int = 1) -> None:
+    """Refuse ``adding`` more answers when they would take the user over their limit. Run it in
+    the transaction that creates them: it locks the user's row, so two starts at once (on any
+    process) are counted one after the other."""
+    get_user_model().objects.select_for_update().filter(pk=user_id).exists()
     live = Message.objects.filter(conversation__owner_id=user_id, status__in=Message.LIVE)
-    if live.count() >= settings.MAX_CONCURRENT_GENERATIONS:
+    if live.count() + adding > settings.MAX_CONCURRENT_GENERATIONS:
         raise TooManyAnswers(
             f"You already have {settings.MAX_CONCURRENT_GENERATIONS} answers being written."
         )
@@ -135,16 +142,34 @@ def save_final(message_id: int, conversation_id: int, outcome: Outcome) -> None:
         Conversation.objects.filter(pk=conversation_id).update(updated_at=now)
 
 
+def _stale(now: datetime) -> QuerySet[Message]:
+    """Answers said to be live whose process stopped beating."""
+    stale = now - timedelta(seconds=settings.HEARTBEAT_STALE_AFTER)
+    return Message.objects.filter(status__in=Message.LIVE, heartbeat_at__lt=stale)
+
+
+def _interrupted(now: datetime) -> dict[str, Any]:
+    return {
+        "status": Status.INTERRUPTED,
+        "finish_reason": "interrupted",
+        "error": INTERRUPTED_ERROR,
+        "error_detail": "the process running this answer stopped sending heartbeats",
+        "finished_at": now,
+        "owner_channel": "",
+    }
+
+
 def mark_stale_interrupted() -> int:
     """Mark answers whose owning process stopped beating as interrupted; their text up to the
     last checkpoint is kept and can be continued."""
     now = timezone.now()
-    stale = now - timedelta(seconds=settings.HEARTBEAT_STALE_AFTER)
-    return Message.objects.filter(status__in=Message.LIVE, heartbeat_at__lt=stale).update(
-        status=Status.INTERRUPTED,
-        finish_reason="interrupted",
-        error=INTERRUPTED_ERROR,
-        error_detail="the process running this answer stopped sending heartbeats",
-        finished_at=now,
-        owner_channel="",
-    )
+    return _stale(now).update(**_interrupted(now))
+
+
+def interrupt_if_stale(message_id: int) -> bool:
+    """Mark this one answer interrupted if its process stopped beating; whether it is still
+    being written (somewhere that beats)."""
+    now = timezone.now()
+    if _stale(now).filter(pk=message_id).update(**_interrupted(now)):
+        return False
+    return Message.objects.filter(pk=message_id, status__in=Message.LIVE).exists()

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
@@ -25,7 +26,7 @@ from django.views.decorators.http import require_GET, require_POST
 from chat import answers
 from chat.web import api_tokens, ratelimit
 from chat.web.refusals import refusal
-from chat.web.requests import BadFrame, ClientFrame
+from chat.web.requests import BadFrame, ClientFrame, json_object
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +130,10 @@ def api_view(
 
     @functools.wraps(view)
     async def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        user = await authenticate(request)
+        try:
+            user = await authenticate(request)
+        except RequestDataTooBig:  # the CSRF check of a session POST reads a form body
+            return refused(BadFrame("too_long", "the body is too large"))
         if not user.is_authenticated:
             return unauthorized()
         if (refusal := ratelimit.refuse_api_request(user)) is not None:
@@ -146,12 +150,12 @@ def api_view(
 
 def _json_body(request: HttpRequest) -> dict[str, Any]:
     try:
-        data = json.loads(request.body or b"null")
-    except ValueError:
-        raise BadFrame("bad_frame", "the body must be JSON") from None
-    if not isinstance(data, dict):
-        raise BadFrame("bad_frame", "the body must be a JSON object")
-    return data
+        body = request.body
+    except RequestDataTooBig:
+        raise BadFrame(
+            "too_long", f"the body may be at most {settings.MAX_FRAME_BYTES} bytes"
+        ) from None
+    return json_object(body or b"null", "the body")
 
 
 @csrf_exempt
@@ -166,11 +170,15 @@ async def chat(request: HttpRequest, user: Any) -> HttpResponse:
     return streaming_response(event_stream(queue, following))
 
 
+MAX_OFFSET_DIGITS = 18
+
+
 def _resume_offset(request: HttpRequest) -> int:
     raw = request.headers.get("Last-Event-ID", "").rpartition(":")[2] or request.GET.get(
         "offset", "0"
     )
-    if not raw.isdigit():
+    # ASCII digits only ('²'.isdigit() is true), and few enough for int() to take.
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= MAX_OFFSET_DIGITS):
         raise BadFrame("bad_frame", "the offset must be a whole number")
     return int(raw)
 

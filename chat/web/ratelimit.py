@@ -85,6 +85,13 @@ def client_address(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR") or "unknown"
 
 
+def socket_address(scope: dict[str, Any]) -> str:
+    """A WebSocket's client address: the one ``client_address`` gives its handshake (Django's
+    ``REMOTE_ADDR`` is the scope's ``client``, which ``--proxy-headers`` sets)."""
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
+
+
 def _keys(username: str, address: str) -> list[tuple[str, int]]:
     # Hashed: a username is whatever a client typed, of any length.
     name = hashlib.sha256(username.strip().casefold().encode()).hexdigest()

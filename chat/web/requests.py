@@ -72,7 +72,7 @@ class ClientFrame:
         if "tools" not in self.data:
             return None
         names = self.data["tools"]
-        if not isinstance(names, list) or not all(n in TOOLS for n in names):
+        if not isinstance(names, list) or not all(isinstance(n, str) and n in TOOLS for n in names):
             raise BadFrame("bad_frame", f"send: 'tools' must list names from {sorted(TOOLS)}")
         return list(dict.fromkeys(names))
 
@@ -80,17 +80,51 @@ class ClientFrame:
 TYPES = ("send", "stop", "resume", "regenerate", "continue", "select_version")
 
 
+def json_object(raw: str | bytes, what: str) -> dict[str, Any]:
+    """``raw`` as a JSON object of at most ``MAX_FRAME_BYTES``, every string in it encodable
+    (no lone surrogates); ``what`` names it in the errors ("a frame", "the body")."""
+    size = len(raw.encode(errors="surrogatepass") if isinstance(raw, str) else raw)
+    if size > settings.MAX_FRAME_BYTES:
+        raise BadFrame("too_long", f"{what} may be at most {settings.MAX_FRAME_BYTES} bytes")
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):  # RecursionError: nested thousands deep
+        raise BadFrame("bad_frame", f"{what} must be JSON") from None
+    if not isinstance(data, dict):
+        raise BadFrame("bad_frame", f"{what} must be a JSON object")
+    if not _storable(data):
+        raise BadFrame(
+            "bad_frame", f"{what} holds text that cannot be stored (a lone surrogate or a NUL)"
+        )
+    return data
+
+
+def _storable(data: object) -> bool:
+    """No string anywhere in ``data`` (keys included) holds a lone surrogate or a NUL, which
+    JSON allows but nothing can encode (the first) or PostgreSQL store (the second).
+    Iterative: ``data`` may be nested deep."""
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                return False
+            try:
+                value.encode()
+            except UnicodeEncodeError:
+                return False
+        elif isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return True
+
+
 def parse(raw: str | bytes | None) -> ClientFrame:
     if raw is None:
         raise BadFrame("bad_frame", "frames must be JSON text")
-    if len(raw.encode() if isinstance(raw, str) else raw) > settings.MAX_FRAME_BYTES:
-        raise BadFrame("too_long", f"frames may be at most {settings.MAX_FRAME_BYTES} bytes")
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        raise BadFrame("bad_frame", "frames must be JSON") from None
-    if not isinstance(data, dict):
-        raise BadFrame("bad_frame", "a frame must be a JSON object")
+    data = json_object(raw, "a frame")
     kind = data.get("type")
     if kind not in TYPES:
         raise BadFrame("unknown_type", f"unknown frame type {kind!r}; expected one of {TYPES}")

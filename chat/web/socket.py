@@ -1,52 +1,138 @@
 """One browser tab's WebSocket. It parses frames, calls the answer engine's door and sends
-back what the engine delivers; see docs/protocol.md for the frames."""
+back what the engine delivers; see docs/protocol.md for the frames.
+
+What a socket may hold (how many are open, what waits to be sent) and when it must go (its
+sign-in ended) is decided in ``chat.web.sockets``; the consumer asks it."""
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 
 from chat import answers
-from chat.web import ratelimit
+from chat.web import ratelimit, sockets
 from chat.web.refusals import INTERNAL, refusal
 from chat.web.requests import ClientFrame, parse
 
 log = logging.getLogger(__name__)
 
+# The frames that start an answer: each first checks that the socket's sign-in still holds.
+STARTS_AN_ANSWER = {"send", "regenerate", "continue"}
+
+_warned_unbounded = False
+
 
 class ChatConsumer(AsyncWebsocketConsumer):
     """A subscriber of every answer the tab follows."""
 
+    open = False
+    admitted = False
+    grouped = False
+    backlog = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            # However the socket ended (even cancelled by Daphne), it gives its place back.
+            if self.admitted:
+                sockets.open_sockets.release(self, self.user.pk, self.address)
+
     async def connect(self) -> None:
         self.user = self.scope["user"]
-        if not self.user.is_authenticated:
-            await self.close()
-            return
-        self.open = True
         self.following: list[answers.Following] = []
+        if not self.user.is_authenticated:
+            await self.close()  # before the handshake: HTTP 403
+            return
+        self.address = ratelimit.socket_address(self.scope)
+        over = sockets.open_sockets.admit(self, self.user.pk, self.address)
+        # Accepted, then closed, so that the client sees why (a refused handshake shows no code).
         await self.accept()
+        if over:
+            log.warning(
+                "refused a socket of user %s from %s: too many sockets per %s",
+                self.user.pk,
+                self.address,
+                over,
+            )
+            await self.close(code=sockets.TOO_MANY_SOCKETS)
+            return
+        self.admitted = True
+        self.session = sockets.session_digest(self.scope["session"].session_key)
+        self.backlog = sockets.backlog_of(self.scope)
+        if self.backlog is None:
+            _warn_unbounded()
+        try:
+            await self.channel_layer.group_add(sockets.user_group(self.user.pk), self.channel_name)
+            self.grouped = True
+        except Exception as exc:
+            # The socket works without; a frame that starts an answer still checks the session.
+            log.warning("socket of user %s joined no group: %r", self.user.pk, exc)
+        self.open = True
 
     async def disconnect(self, code: int) -> None:
         self.open = False
-        for following in getattr(self, "following", []):
+        if self.grouped:
+            self.grouped = False
+            try:
+                await self.channel_layer.group_discard(
+                    sockets.user_group(self.user.pk), self.channel_name
+                )
+            except Exception as exc:
+                log.warning("socket of user %s left no group: %r", self.user.pk, exc)
+        for following in self.following:
             await following.close()
 
     async def deliver(self, frame: answers.Frame) -> bool:
         if not self.open:
             return False
         await self.send(text_data=frame.json)
+        if self.backlog is not None and self.backlog() > settings.MAX_SOCKET_BACKLOG_BYTES:
+            # The client does not read what it is sent: close before its backlog grows the
+            # server's memory. It reconnects and resumes from what it holds.
+            log.warning(
+                "closed a socket of user %s from %s: over %d bytes wait to be sent",
+                self.user.pk,
+                self.address,
+                settings.MAX_SOCKET_BACKLOG_BYTES,
+            )
+            await self.end(sockets.TOO_FAR_BEHIND)
+            return False
         return True
+
+    async def end(self, code: int) -> None:
+        """Close the socket with ``code``; the answers it followed go on without it."""
+        if self.open:
+            self.open = False
+            await self.close(code=code)
+
+    async def sign_out(self) -> None:
+        await self.reply_error("signed_out", sockets.SIGNED_OUT_DETAIL)
+        await self.end(sockets.SIGNED_OUT)
+
+    async def session_ended(self, message: dict[str, Any]) -> None:
+        """The group message of ``chat.web.sockets.end_sessions``."""
+        if message.get("session") in (None, self.session):
+            await self.sign_out()
 
     async def reply_error(self, code: str, detail: str) -> None:
         await self.deliver(answers.error_frame(code, detail))
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if not self.open:  # closed by the server, the client not told yet
+            return
         if not ratelimit.frames.allow(self.user.pk):  # before parsing: a flood costs little
             await self.reply_error("rate_limited", ratelimit.TOO_FAST)
             return
         try:
             frame = parse(text_data if text_data is not None else bytes_data)
+            if frame.type in STARTS_AN_ANSWER and not await self.still_signed_in():
+                await self.sign_out()
+                return
             self.following += await getattr(self, "on_" + frame.type)(frame)
         except Exception as exc:
             refused = refusal(exc)
@@ -59,6 +145,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
             if code == "unavailable":
                 log.exception("a frame failed on the database")
             await self.reply_error(code, detail)
+
+    @database_sync_to_async
+    def still_signed_in(self) -> bool:
+        return sockets.still_signed_in(self.scope)
 
     # Frames: each returns what the tab now follows ---------------------------------------
 
@@ -86,3 +176,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def on_select_version(self, frame: ClientFrame) -> list[answers.Following]:
         return [await answers.select_version(self.user, frame.id("message"), self)]
+
+
+def _warn_unbounded() -> None:
+    global _warned_unbounded
+    if not _warned_unbounded:
+        _warned_unbounded = True
+        log.warning(
+            "this server does not tell how much waits to be sent on a socket, so a client that "
+            "does not read can grow its memory: serve with `python -m chat.web.server` "
+            "(docs/deploy.md)"
+        )

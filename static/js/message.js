@@ -7,7 +7,7 @@
 import { copyWithFeedback } from "./clipboard.js";
 import { button, element } from "./dom.js";
 import { renderMarkdown, StreamingMarkdown } from "./markdown.js";
-import { accept, codePointLength } from "./offsets.js";
+import { accept, codePointLength, takeCodePoints } from "./offsets.js";
 
 const LIVE = new Set(["pending", "streaming"]);
 const CONTINUABLE = new Set(["stopped", "failed", "interrupted"]);
@@ -16,6 +16,9 @@ const NOTES = {
   failed: "The answer failed.",
   interrupted: "The answer was interrupted.",
 };
+// Said when the page showed more of an answer than was stored: the process sending it died
+// between two checkpoints, and the end the reader saw is gone.
+const LOST_END = "The server stopped; the last part of this answer was not saved.";
 
 /** What to say under an answer that did not complete. */
 function noteFor(status, error) {
@@ -252,9 +255,23 @@ export class MessageView {
       tokens_per_second: frame.tokens_per_second,
       output_tokens: frame.usage?.output_tokens,
     };
+    // The answer is what was stored: text beyond it on screen is shown no more (and Continue
+    // goes on from what is shown).
+    const lost = frame.length != null && frame.length < this.held;
+    if (lost) this.cutTo(frame.length);
     this.setStatus(frame.status);
-    this.showNote(noteFor(frame.status, frame.error));
+    this.showNote(lost ? LOST_END : noteFor(frame.status, frame.error));
     this.showMetrics();
     return this.renderer ? this.renderer.finish() : Promise.resolve();
+  }
+
+  /** Keeps only the first `length` code points of the text, rendered anew. */
+  cutTo(length) {
+    this.renderer?.finish();
+    this.renderer = null;
+    this.text = takeCodePoints(this.text, length);
+    this.held = length;
+    this.body.replaceChildren();
+    if (this.text) this.body.append(renderMarkdown(this.text));
   }
 }

@@ -19,6 +19,11 @@ export function skipCodePoints(text, count) {
   return text.slice(i);
 }
 
+// The first `count` code points of `text`.
+export function takeCodePoints(text, count) {
+  return text.slice(0, text.length - skipCodePoints(text, count).length);
+}
+
 // What to do with a delta, given how many code points of the message we hold:
 // {append: text} for new text (the unseen tail of an overlap), {gap: true} when text is missing.
 export function accept(held, offset, text) {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -74,7 +75,7 @@ class Server:
     def start(self) -> Server:
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port),
+                [sys.executable, "-m", "chat.web.server", "-b", "127.0.0.1", "-p", str(self.port),
                  "chat.asgi:application"],
                 cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
             )  # fmt: skip
@@ -94,6 +95,19 @@ class Server:
         if self.process and self.process.poll() is None:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait()
+
+    def signal(self, number: int) -> None:
+        assert self.process is not None
+        self.process.send_signal(number)
+
+    def exited(self, timeout: float) -> int | None:
+        """The exit code once the process has exited, or None if it still runs after
+        ``timeout`` s."""
+        assert self.process is not None
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
@@ -120,6 +134,9 @@ def server_env(tmp_path: Path, upstream_url: str, **extra: str) -> dict[str, str
         OPENAI_MODELS="gpt-test",
         LOCAL_MODEL_ENABLED="false",
         PYTHONUNBUFFERED="1",
+        # Every client of a test comes from 127.0.0.1 (the soak opens hundreds of sockets);
+        # the tests of this cap set their own.
+        MAX_SOCKETS_PER_ADDRESS="100000",
     )
     env.update(extra)
     return env
@@ -134,3 +151,31 @@ def running(*servers: Server) -> Iterator[None]:
     finally:
         for server in servers:
             server.stop()
+
+
+def stored_answer(env: dict[str, str], message_id: int) -> tuple[str, str]:
+    """The (status, text) a server's database holds for an answer, read directly."""
+    query = "select status, text from chat_message where id = {}"
+    url = env.get("DATABASE_URL", "")
+    if url:
+        import psycopg
+
+        with psycopg.connect(url.replace("postgres://", "postgresql://", 1)) as conn:
+            return conn.execute(query.format("%s"), (message_id,)).fetchone()
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(Path(env["VAR_DIR"]) / "db.sqlite3")) as conn:
+        return conn.execute(query.format("?"), (message_id,)).fetchone()
+
+
+def count_rows(env: dict[str, str], table: str) -> int:
+    url = env.get("DATABASE_URL", "")
+    if url:
+        import psycopg
+
+        with psycopg.connect(url.replace("postgres://", "postgresql://", 1)) as conn:
+            return conn.execute(f"select count(*) from {table}").fetchone()[0]
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(Path(env["VAR_DIR"]) / "db.sqlite3")) as conn:
+        return conn.execute(f"select count(*) from {table}").fetchone()[0]

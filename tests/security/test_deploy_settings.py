@@ -85,6 +85,9 @@ def test_it_reads_the_proxy_header_as_django_wants_it(tmp_path):
         ("LOGIN_FAILURE_WINDOW_S", "-5"),
         ("FRAME_RATE_BURST", "lots"),
         ("FRAME_RATE_PER_S", "0"),
+        ("MAX_SOCKETS_PER_USER", "0"),
+        ("MAX_SOCKETS_PER_ADDRESS", "fifty"),
+        ("MAX_SOCKET_BACKLOG_BYTES", "1000"),
     ],
 )
 def test_it_refuses_to_start_on_a_bad_value_naming_the_variable(tmp_path, name, value):

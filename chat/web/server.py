@@ -1,0 +1,84 @@
+"""Daphne, with two things its WebSockets need that plain Daphne does not tell the application.
+
+Run it exactly as Daphne, with the same options (``make run`` and the tests do)::
+
+    python -m chat.web.server -b 127.0.0.1 -p 8000 chat.asgi:application
+
+Each WebSocket's scope gets:
+
+- ``scheme``: ``wss`` on a TLS connection, else ``ws`` (with ``--proxy-headers``, what
+  ``X-Forwarded-Proto`` says, as Daphne does for HTTP requests). Daphne gives an HTTP request
+  its scheme but not a socket, and the origin check (``chat.web.origin``) compares it.
+- ``extensions["streamchat.backlog"]["bytes"]``: a function giving how many bytes are written to
+  the socket but not yet taken by the operating system. A client that does not read leaves
+  every frame sent to it in Twisted's write buffer (autobahn writes each frame straight to
+  the transport, and the transport keeps what the kernel's socket buffer will not take), so
+  the server's memory grows with it; the consumer closes a socket whose backlog passes
+  ``MAX_SOCKET_BACKLOG_BYTES`` (``chat.web.sockets``).
+
+Under plain ``daphne`` the sockets work, unbounded, and ``chat.web.socket`` logs a warning.
+"""
+
+# Daphne installs Twisted's asyncio reactor when imported: first, before anything else can
+# import Twisted.
+from daphne.cli import CommandLineInterface  # isort: skip
+from daphne.server import Server  # isort: skip
+
+import weakref
+from typing import Any
+
+from twisted.internet.interfaces import ISSLTransport
+
+# The scope extension's name; chat.web.sockets reads it (without importing Twisted).
+BACKLOG = "streamchat.backlog"
+
+
+def buffered_bytes(transport: Any) -> int:
+    """Bytes written to ``transport`` that the kernel has not taken yet: a TCP transport's write
+    buffers and, under TLS, the cleartext waiting in the TLS layer and the TCP transport
+    beneath it. (The TLS layer's small-write aggregator holds at most 64 kB more.)"""
+    total = 0
+    for _ in range(3):  # TCP, or TLS over TCP
+        if transport is None:
+            break
+        data = getattr(transport, "dataBuffer", b"")
+        total += len(data) - getattr(transport, "offset", 0) + getattr(transport, "_tempDataLen", 0)
+        total += sum(len(chunk) for chunk in getattr(transport, "_appSendBuffer", ()))
+        transport = getattr(transport, "transport", None)  # a wrapper's own transport
+    return total
+
+
+def backlog_of(protocol: Any) -> Any:
+    # A weak reference: the scope outlives nothing, but must not keep a closed protocol alive.
+    ref = weakref.ref(protocol)
+
+    def backlog() -> int:
+        protocol = ref()
+        return 0 if protocol is None else buffered_bytes(protocol.transport)
+
+    return backlog
+
+
+def add_to_scope(protocol: Any, scope: dict[str, Any]) -> None:
+    """A WebSocket's scope, given its scheme and its backlog."""
+    scheme = getattr(protocol, "client_scheme", None)  # set by --proxy-headers
+    if scheme is None:
+        secure = ISSLTransport(protocol.transport, None) is not None  # as Twisted asks
+        scheme = "https" if secure else "http"
+    scope["scheme"] = "wss" if scheme == "https" else "ws"
+    scope.setdefault("extensions", {})[BACKLOG] = {"bytes": backlog_of(protocol)}
+
+
+class ChatServer(Server):
+    def create_application(self, protocol: Any, scope: dict[str, Any]) -> Any:
+        if scope.get("type") == "websocket":
+            add_to_scope(protocol, scope)
+        return super().create_application(protocol, scope)
+
+
+class ChatCommandLine(CommandLineInterface):
+    server_class = ChatServer
+
+
+if __name__ == "__main__":
+    ChatCommandLine.entrypoint()
