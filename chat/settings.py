@@ -181,6 +181,13 @@ LOGGING = {
 OPENAI_API_KEY = os.environ.get("OPENAI_API_KEY", "")
 OPENAI_BASE_URL = os.environ.get("OPENAI_BASE_URL", "")
 OPENAI_MODELS = env_list("OPENAI_MODELS")
+# Which OpenAI API: the Responses API (reasoning summaries) for OpenAI itself, Chat Completions
+# for a compatible server; empty picks by whether OPENAI_BASE_URL is set.
+OPENAI_API = os.environ.get("OPENAI_API", "")
+if OPENAI_API not in ("", "responses", "chat_completions"):
+    raise ImproperlyConfigured(
+        f"OPENAI_API must be responses or chat_completions, not {OPENAI_API!r}"
+    )
 ANTHROPIC_API_KEY = os.environ.get("ANTHROPIC_API_KEY", "")
 ANTHROPIC_BASE_URL = os.environ.get("ANTHROPIC_BASE_URL", "")
 ANTHROPIC_MODELS = env_list("ANTHROPIC_MODELS")

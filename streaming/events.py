@@ -1,9 +1,22 @@
 """The one vocabulary every provider's stream is turned into.
 
-A provider's ``stream()`` yields ``TextDelta``, ``ThinkingDelta``, ``ToolCall``, at most one
-``Usage`` (just before the end) and ends with exactly one ``Finish``; failures are raised as
-``ProviderError`` (never yielded), so that ``async for`` code reads the happy path and a ``try``
-reads the rest. ``streaming.policy.guarded`` adds retries, the idle timeout and ``partial``.
+A provider's ``stream()`` yields, in this order:
+
+- ``ReasoningDelta``s while the model reasons (several reasoning phases may interleave with
+  text and tool calls, but reasoning is never mixed into ``TextDelta``);
+- ``TextDelta``s and ``ToolCall``s;
+- at most one ``ReasoningState``, once the last text and tool call are out, when the turn has
+  reasoning that must be sent back with it;
+- at most one ``Usage``;
+- exactly one ``Finish``;
+
+and ``KeepAlive`` anywhere before the end (``guarded`` never passes it on).
+
+Failures are raised as ``ProviderError`` (never yielded), so that ``async for`` code reads the
+happy path and a ``try`` reads the rest. A stream that fails or is closed early yields no
+``ReasoningState``: reasoning that was cut off cannot be sent back (Anthropic refuses a thinking
+block without its signature). ``streaming.policy.guarded`` adds retries, the idle timeout and
+``partial``; it swallows ``KeepAlive``.
 """
 
 from __future__ import annotations
@@ -27,12 +40,83 @@ class TextDelta:
     text: str
 
 
+REASONING_EFFORTS = ("off", "low", "medium", "high")
+
+
 @dataclass(frozen=True, slots=True)
-class ThinkingDelta:
-    """Reasoning text some models stream before the answer. Providers parse it; the answer
-    engine does not store or show it yet."""
+class ReasoningDelta:
+    """Reasoning ("thinking") text as it streams, apart from the answer.
+
+    ``text`` is exact: the reasoning is the concatenation of every delta's ``text``. An empty
+    ``text`` says that the model has begun (or goes on) reasoning without anything to show yet,
+    so a client can say "Thinking…" instead of showing a frozen cursor. ``redacted`` is true for
+    reasoning the provider keeps hidden (Anthropic's ``redacted_thinking`` blocks, or thinking
+    whose display the API omitted): show "reasoning hidden by the provider"; its ``text`` is
+    empty.
+    """
 
     text: str
+    redacted: bool = False
+
+
+ThinkingDelta = ReasoningDelta  # the earlier name
+
+
+@dataclass(frozen=True, slots=True)
+class ReasoningState:
+    """What of a turn's reasoning the provider needs back, verbatim, with that turn.
+
+    Opaque to everyone but the provider that made it: store it beside the assistant message it
+    came with (``to_dict()`` is plain JSON) and pass it back as ``ChatMessage.reasoning``: within
+    the tool loop it belongs to always, on later turns when ``across_turns`` says so (elsewhere
+    the APIs ignore or strip it, and it costs context).
+    ``provider`` and ``model`` name who made it: a provider ignores a state made by another
+    provider or for another model, whose signatures the API would refuse.
+
+    What ``data`` holds, per provider (for reading logs; never build it elsewhere):
+
+    - ``anthropic``: ``{"blocks": [...]}``, the turn's ``thinking`` blocks with their
+      ``signature`` and ``redacted_thinking`` blocks with their ``data``, in order;
+    - ``gemini``: ``{"parts": [...]}``, the turn's parts in order, each text part as its length
+      in characters, function calls by position, each with the ``thought_signature`` (standard
+      base64) it came with; signed thought parts whole;
+    - ``openai`` (Responses API): ``{"items": [...]}``, the turn's output items in order:
+      reasoning items whole (with ``encrypted_content``), message and function call items by
+      id, text by length;
+    - ``openai`` (Chat Completions, compatible servers): ``{"field": "reasoning_content",
+      "text": "..."}``, the reasoning text, which DeepSeek-style servers require back on turns
+      that called tools, on every later request (``across_turns``).
+    """
+
+    provider: str
+    model: str
+    data: dict[str, Any] = field(default_factory=dict)
+    # Whether the provider wants it back on later turns too, not only within the tool loop it
+    # belongs to (DeepSeek's thinking mode refuses a later request without it).
+    across_turns: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "provider": self.provider,
+            "model": self.model,
+            "data": self.data,
+            "across_turns": self.across_turns,
+        }
+
+    @classmethod
+    def from_dict(cls, value: dict[str, Any]) -> ReasoningState:
+        return cls(
+            value["provider"],
+            value["model"],
+            dict(value.get("data") or {}),
+            bool(value.get("across_turns", False)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class KeepAlive:
+    """The upstream is alive but has nothing to say yet (Anthropic's ``ping`` during long
+    silent reasoning). ``guarded`` resets its idle timer on it and does not pass it on."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +134,10 @@ class Usage:
     answer: sent once, after the last text and tool call, before ``Finish``."""
 
     input_tokens: int | None = None
-    output_tokens: int | None = None
+    output_tokens: int | None = None  # reasoning included
+    # Of ``output_tokens``, those spent reasoning: OpenAI's ``reasoning_tokens``, Gemini's
+    # ``thoughts_token_count``, Anthropic's ``thinking_tokens`` where it reports them.
+    reasoning_tokens: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,12 +145,13 @@ class Finish:
     reason: FinishReason
 
 
-Event = TextDelta | ThinkingDelta | ToolCall | Usage | Finish
+Event = TextDelta | ReasoningDelta | ToolCall | ReasoningState | KeepAlive | Usage | Finish
 
 
 class ProviderError(Exception):
     """A provider failed. ``retryable`` says whether trying again may work; ``partial`` says
-    whether any text had already been produced (then it is never retried from scratch)."""
+    whether anything had already been produced, text or reasoning (then it is never retried
+    from scratch)."""
 
     code = "provider_error"
     retryable = False
@@ -129,6 +217,13 @@ class ChatMessage:
 
     ``role`` is ``system``, ``user``, ``assistant`` or ``tool``. An assistant message may carry
     ``tool_calls``; a ``tool`` message answers one of them by ``tool_call_id``.
+
+    An assistant message may carry the ``ReasoningState`` its stream ended with, in
+    ``reasoning``; the provider sends it back as its API requires (Anthropic: the thinking
+    blocks first in the turn; Gemini: each signature on its part; OpenAI Responses: the
+    reasoning items before the function calls). Within a tool loop, always pass it: Anthropic
+    with thinking and Gemini 3 refuse a follow-up without it. A provider drops states that are
+    not its own or were made for another model, and Anthropic's when thinking is off.
     """
 
     role: str
@@ -136,6 +231,7 @@ class ChatMessage:
     tool_calls: tuple[ToolCall, ...] = ()
     tool_call_id: str = ""
     name: str = ""
+    reasoning: ReasoningState | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,9 +244,24 @@ class ToolSpec:
 @dataclass(frozen=True, slots=True)
 class ChatRequest:
     """What to ask a model. When the last message is from the assistant, the model continues
-    that text (used to continue a stopped or failed answer)."""
+    that text (used to continue a stopped or failed answer).
+
+    ``max_tokens`` bounds the answer; a provider that reasons adds the reasoning's allowance
+    on top where its API counts reasoning in the same limit. ``reasoning_effort`` is one of
+    ``REASONING_EFFORTS``: ``off`` sends no reasoning settings at all (the model's default),
+    ``low`` / ``medium`` / ``high`` ask the model to reason and stream it (see each provider
+    for the mapping). Models that cannot reason ignore it.
+    """
 
     model: str
     messages: tuple[ChatMessage, ...]
     max_tokens: int = 1024
     tools: tuple[ToolSpec, ...] = ()
+    reasoning_effort: str = "off"
+
+    def __post_init__(self) -> None:
+        if self.reasoning_effort not in REASONING_EFFORTS:
+            raise ValueError(
+                f"reasoning_effort must be one of {', '.join(REASONING_EFFORTS)}, "
+                f"not {self.reasoning_effort!r}"
+            )

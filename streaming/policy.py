@@ -12,7 +12,14 @@ import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
-from streaming.events import ChatRequest, Event, IdleTimeout, ProviderError
+from streaming.events import (
+    ChatRequest,
+    Event,
+    IdleTimeout,
+    KeepAlive,
+    ProviderError,
+    ReasoningDelta,
+)
 from streaming.providers.base import Provider
 
 
@@ -48,7 +55,10 @@ async def guarded(
 
     Before anything was yielded, a retryable ``ProviderError`` is retried; after, it is raised
     with ``partial=True``: the text already yielded is kept by the caller and never silently
-    regenerated. No event for ``idle_timeout`` seconds raises ``IdleTimeout``. Closing this
+    regenerated. No event for ``idle_timeout`` seconds raises ``IdleTimeout``; a ``KeepAlive``
+    (an upstream's ping during long silent reasoning) counts as an event but is not passed on;
+    neither it nor an empty ``ReasoningDelta`` ("reasoning has begun") makes a failure
+    ``partial``. Closing this
     generator, or cancelling the task iterating it, closes the provider's stream (and with it
     the upstream connection) before returning.
     """
@@ -72,7 +82,11 @@ async def guarded(
                         f"{provider.name or 'The provider'} sent nothing for "
                         f"{policy.idle_timeout:g} seconds"
                     ) from None
-                yielded = True
+                if isinstance(event, KeepAlive):
+                    continue
+                # "Reasoning has begun" shows nothing yet: trying again repeats nothing.
+                if not isinstance(event, ReasoningDelta) or event.text or event.redacted:
+                    yielded = True
                 yield event
         except ProviderError as error:
             error.partial = error.partial or yielded

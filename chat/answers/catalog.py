@@ -41,6 +41,7 @@ def _configs() -> dict[str, ProviderConfig]:
             api_key=settings.OPENAI_API_KEY or "none",
             base_url=settings.OPENAI_BASE_URL,
             models=tuple(settings.OPENAI_MODELS),
+            api=settings.OPENAI_API,
         )
     if settings.ANTHROPIC_API_KEY:
         configs["anthropic"] = ProviderConfig(

@@ -18,6 +18,9 @@ class ProviderConfig:
     models: tuple[str, ...] = ()
     model_path: str = ""  # the local provider's GGUF file
     context_length: int = 0  # the local provider's context, in tokens (0: the model's own)
+    # The OpenAI provider's API: "responses" or "chat_completions"; empty: the Responses API
+    # for OpenAI itself, Chat Completions for any other server (a base URL).
+    api: str = ""
 
 
 class Provider(ABC):

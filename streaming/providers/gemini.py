@@ -1,5 +1,17 @@
 """Google Gemini through ``google-genai``.
 
+Reasoning follows the request's ``reasoning_effort``: ``low`` / ``medium`` / ``high`` send
+``thinking_config`` with ``include_thoughts=True`` and, for Gemini 2.x (and names without a
+version), a ``thinking_budget`` of ``BUDGETS[effort]`` tokens; for Gemini 3 and later the
+``thinking_level`` ``LOW`` / ``MEDIUM`` / ``HIGH`` (the two are exclusive). The budget is added
+to ``max_output_tokens``, which counts thoughts. ``off`` sends no ``thinking_config``: the
+model's default, which for 2.5 Flash and Pro is to think without showing it.
+
+Parts marked ``thought`` are reasoning. Every part's ``thought_signature`` (Gemini 3 refuses a
+follow-up whose function call lacks its signature) is kept in the turn's ``ReasoningState``
+together with the shape of the turn's parts, so each goes back verbatim on the part it came
+with; parts without a signature may be merged, signed ones never are.
+
 The SDK's async stream does not close its HTTP response when the generator is closed (only at
 garbage collection), but cancelling the task
 that iterates it does. So the SDK stream is consumed in a task of its own, cancelled the moment
@@ -9,6 +21,7 @@ our generator is closed or cancelled, and events reach us through a queue.
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
 import re
 from collections.abc import AsyncIterator
@@ -20,6 +33,7 @@ from google.genai import types
 
 from streaming.events import (
     AuthenticationFailed,
+    ChatMessage,
     ChatRequest,
     Event,
     Finish,
@@ -27,8 +41,9 @@ from streaming.events import (
     MalformedStream,
     ModelUnavailable,
     ProviderError,
+    ReasoningDelta,
+    ReasoningState,
     TextDelta,
-    ThinkingDelta,
     ToolCall,
     UpstreamUnavailable,
     Usage,
@@ -48,6 +63,58 @@ FINISH_REASONS = {
     "MISSING_THOUGHT_SIGNATURE": FinishReason.ERROR,
     "MALFORMED_RESPONSE": FinishReason.ERROR,
 }  # everything else (SAFETY, RECITATION, BLOCKLIST, ...) is a content filter
+BUDGETS = {"low": 1024, "medium": 8192, "high": 24576}  # within every 2.5 model's range
+LEVELS = {"low": "LOW", "medium": "MEDIUM", "high": "HIGH"}
+
+
+def thinking_config(model: str, effort: str) -> types.ThinkingConfig | None:
+    if effort == "off":
+        return None
+    version = re.match(r"gemini-(\d+)", model)
+    if version and int(version.group(1)) >= 3:
+        return types.ThinkingConfig(
+            include_thoughts=True, thinking_level=types.ThinkingLevel(LEVELS[effort])
+        )
+    return types.ThinkingConfig(include_thoughts=True, thinking_budget=BUDGETS[effort])
+
+
+def _signature(entry: dict[str, Any]) -> dict[str, Any]:
+    signature = entry.get("thought_signature")
+    return {"thought_signature": base64.b64decode(signature)} if signature else {}
+
+
+def model_parts(message: ChatMessage, model: str) -> list[dict[str, Any]]:
+    """An assistant turn's parts: rebuilt in the shape they came in, with their signatures,
+    from the turn's ``ReasoningState`` when it has one (from this model)."""
+    calls = [{"function_call": {"name": c.name, "args": c.arguments}} for c in message.tool_calls]
+    text = message.content
+    state = message.reasoning
+    if state is None or state.provider != "gemini" or state.model != model:
+        return ([{"text": text}] if text else []) + calls
+    entries = state.data.get("parts") or []
+    lengths = [e["text"] for e in entries if "text" in e and not e.get("thought")]
+    if sum(lengths) != len(text):  # not the text the signatures came with: keep the calls'
+        entries = [e for e in entries if "function_call" in e]
+        if text:
+            entries.insert(0, {"text": len(text)})
+    parts: list[dict[str, Any]] = []
+    used: set[int] = set()
+    position = 0
+    for entry in entries:
+        if entry.get("thought"):
+            parts.append({"text": entry["text"], "thought": True, **_signature(entry)})
+        elif "function_call" in entry:
+            number = entry["function_call"]
+            if number < len(calls) and message.tool_calls[number].name == entry.get("name"):
+                parts.append({**calls[number], **_signature(entry)})
+                used.add(number)
+        else:
+            piece = text[position : position + entry["text"]]
+            position += entry["text"]
+            if piece or entry.get("thought_signature"):
+                parts.append({"text": piece, **_signature(entry)})
+    parts += [call for number, call in enumerate(calls) if number not in used]
+    return parts
 
 
 def to_gemini(request: ChatRequest) -> tuple[str, list[dict[str, Any]]]:
@@ -62,12 +129,10 @@ def to_gemini(request: ChatRequest) -> tuple[str, list[dict[str, Any]]]:
             name = m.name or names.get(m.tool_call_id, "")
             response = {"name": name, "response": {"result": m.content}}
             role, parts = "user", [{"function_response": response}]
+        elif m.role == "assistant":
+            role, parts = "model", model_parts(m, request.model)
         else:
-            role = "model" if m.role == "assistant" else "user"
-            parts = [{"text": m.content}] if m.content else []
-            parts += [
-                {"function_call": {"name": c.name, "args": c.arguments}} for c in m.tool_calls
-            ]
+            role, parts = "user", [{"text": m.content}] if m.content else []
         if not parts:
             continue
         if contents and contents[-1]["role"] == role:
@@ -98,12 +163,28 @@ def from_api_error(exc: genai_errors.APIError) -> ProviderError:
 
 
 class Translator:
-    """Turns the chunks of one Gemini stream into our events. Function calls arrive whole."""
+    """Turns the chunks of one Gemini stream into our events. Function calls arrive whole.
 
-    def __init__(self) -> None:
+    ``parts`` is the shape of the turn: text parts by length (unsigned neighbours merged),
+    function calls by number, signed thought parts whole, each with its signature."""
+
+    def __init__(self, model: str = "") -> None:
+        self.model = model
         self.finish: str | None = None
         self.usage: types.GenerateContentResponseUsageMetadata | None = None
         self.calls = 0
+        self.parts: list[dict[str, Any]] = []
+        self.signed = False
+
+    def _shape(self, entry: dict[str, Any], signature: bytes | None) -> None:
+        if signature:
+            entry["thought_signature"] = base64.b64encode(signature).decode()
+            self.signed = True
+        last = self.parts[-1] if self.parts else None
+        if last is not None and set(last) == {"text"} and set(entry) == {"text"}:
+            last["text"] += entry["text"]
+        else:
+            self.parts.append(entry)
 
     def chunk(self, chunk: types.GenerateContentResponse) -> list[Event]:
         self.usage = chunk.usage_metadata or self.usage
@@ -112,13 +193,23 @@ class Translator:
         events: list[Event] = []
         for candidate in (chunk.candidates or ())[:1]:
             for part in (candidate.content and candidate.content.parts) or ():
+                signature = part.thought_signature
                 if call := part.function_call:
-                    self.calls += 1
                     # The Gemini API rarely sends call ids; the chat needs one per call.
                     call_id = call.id or f"gemini_call_{next(_ids)}"
                     events.append(ToolCall(call_id, call.name or "", dict(call.args or {})))
-                elif part.text:
-                    events.append((ThinkingDelta if part.thought else TextDelta)(part.text))
+                    self._shape({"function_call": self.calls, "name": call.name or ""}, signature)
+                    self.calls += 1
+                elif part.thought:
+                    if part.text:
+                        events.append(ReasoningDelta(part.text))
+                    if signature:
+                        self._shape({"text": part.text or "", "thought": True}, signature)
+                elif part.text is not None or signature:
+                    # Empty parts too: a signature may come alone on one.
+                    if part.text:
+                        events.append(TextDelta(part.text))
+                    self._shape({"text": len(part.text or "")}, signature)
             if candidate.finish_reason:
                 self.finish = str(
                     getattr(candidate.finish_reason, "value", candidate.finish_reason)
@@ -129,10 +220,12 @@ class Translator:
         if self.finish is None:
             raise UpstreamUnavailable("Gemini closed the stream before the answer was finished")
         events: list[Event] = []
+        if self.signed:
+            events.append(ReasoningState("gemini", self.model, {"parts": self.parts}))
         if self.usage:
             usage = self.usage
             output = (usage.candidates_token_count or 0) + (usage.thoughts_token_count or 0)
-            events.append(Usage(usage.prompt_token_count, output))
+            events.append(Usage(usage.prompt_token_count, output, usage.thoughts_token_count))
         reason = FINISH_REASONS.get(self.finish, FinishReason.CONTENT_FILTER)
         # Gemini ends a turn of function calls with STOP.
         if self.calls and reason == FinishReason.END:
@@ -176,9 +269,11 @@ class GeminiProvider(Provider):
     async def _produce(self, request: ChatRequest, queue: asyncio.Queue[Any]) -> None:
         system, contents = to_gemini(request)
         config = types.GenerateContentConfig(
-            max_output_tokens=request.max_tokens,
+            # Thoughts count in max_output_tokens: the answer keeps its own allowance.
+            max_output_tokens=request.max_tokens + BUDGETS.get(request.reasoning_effort, 0),
             system_instruction=system or None,
             automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
+            thinking_config=thinking_config(request.model, request.reasoning_effort),
         )
         if request.tools:
             declarations = [
@@ -188,7 +283,7 @@ class GeminiProvider(Provider):
                 for t in request.tools
             ]
             config.tools = [types.Tool(function_declarations=declarations)]
-        translator = Translator()
+        translator = Translator(request.model)
         try:
             stream = await self.client.aio.models.generate_content_stream(
                 model=request.model, contents=contents, config=config

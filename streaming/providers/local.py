@@ -4,6 +4,11 @@ llama.cpp computes on the CPU and holds the GIL only between tokens, so generati
 worker thread and hands tokens to the event loop; other users' streams keep flowing meanwhile.
 One model instance serves one answer at a time (a llama.cpp context is not thread-safe); further
 answers wait their turn.
+
+A reasoning model's ``<think>…</think>`` comes out of llama.cpp as text; ``streaming.think_tags``
+splits it into reasoning and answer, starting inside reasoning when the chat template ends the
+prompt with the opening tag (DeepSeek-R1 distills) or the model was seen omitting it.
+``reasoning_effort`` is not applied: how a GGUF's template turns thinking on or off varies.
 """
 
 from __future__ import annotations
@@ -21,10 +26,10 @@ from streaming.events import (
     Finish,
     FinishReason,
     ModelUnavailable,
-    TextDelta,
     Usage,
 )
 from streaming.providers.base import Provider, ProviderConfig
+from streaming.think_tags import OPEN_TAGS, ThinkTags
 
 _DONE = object()
 
@@ -55,6 +60,7 @@ class LocalProvider(Provider):
         # The window the app sends within (MODEL_CONTEXT_LENGTHS); 0 lets llama.cpp use the
         # context the model was trained for.
         self.context_length = config.context_length
+        self.starts_in_reasoning = False  # the model was seen omitting the opening tag
 
     @property
     def available(self) -> bool:
@@ -131,19 +137,32 @@ class LocalProvider(Provider):
                 finally:
                     loop.call_soon_threadsafe(queue.put_nowait, _DONE)
 
+            # A continued answer (the prompt ends with it) goes on with the answer.
+            continuing = bool(request.messages) and request.messages[-1].role == "assistant"
+            opened = prompt.rstrip().endswith(tuple(OPEN_TAGS))
+            tags = ThinkTags(
+                starts_in_reasoning=opened or (self.starts_in_reasoning and not continuing)
+            )
             worker = asyncio.ensure_future(asyncio.to_thread(generate))
             try:
                 finish = Finish(FinishReason.END)
                 while (item := await queue.get()) is not _DONE:
                     if isinstance(item, str):
-                        yield TextDelta(item)
+                        for event in tags.feed(item):
+                            yield event
                     elif isinstance(item, Exception):
                         raise ModelUnavailable(f"The local model failed: {item}") from item
                     else:
+                        for event in tags.end():
+                            yield event
                         usage, reason = item
                         yield usage
                         if reason == "length":
                             finish = Finish(FinishReason.LENGTH)
+                if tags.lone_close:
+                    self.starts_in_reasoning = True
+                elif tags.starts_in_reasoning and not opened and not tags.closed:
+                    self.starts_in_reasoning = False
                 yield finish
             finally:
                 # Stop the worker after its current token; the lock is held until it has.

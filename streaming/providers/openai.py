@@ -1,9 +1,21 @@
-"""OpenAI Chat Completions, and any server that speaks it (Ollama, vLLM, llama.cpp, ...).
+"""OpenAI, and any server that speaks Chat Completions (Ollama, vLLM, llama.cpp, ...).
+
+Which API: ``ProviderConfig.api``, else the Responses API for OpenAI itself (no base URL, or
+api.openai.com) and Chat Completions for any other server. The Responses API is in
+``openai_responses``; this module is Chat Completions.
 
 A trailing assistant message (continuing a stopped answer) is sent as an assistant message.
 Whether the model continues it as a prefix depends on the server: llama.cpp's server does,
 vLLM only with ``continue_final_message``, OpenAI itself treats it as a finished turn and
 answers anew.
+
+Reasoning, on compatible servers: streamed in a ``reasoning`` or ``reasoning_content`` delta,
+or inline in the content as ``<think>…</think>``, which ``streaming.think_tags`` splits out (a
+model seen omitting the opening tag, as DeepSeek-R1 does, starts inside reasoning from then on).
+Reasoning that came in a field goes back in that field on the turn that called tools
+(DeepSeek's thinking mode refuses tool follow-ups without it). ``reasoning_effort`` is not sent
+on this path: each server has its own switch for it, and Chat Completions on OpenAI itself
+shows no reasoning (use the Responses API).
 """
 
 from __future__ import annotations
@@ -15,13 +27,15 @@ from typing import Any
 import openai
 
 from streaming.events import (
+    ChatMessage,
     ChatRequest,
     Event,
     Finish,
     FinishReason,
     ModelUnavailable,
+    ReasoningDelta,
+    ReasoningState,
     TextDelta,
-    ThinkingDelta,
     ToolCall,
     ToolSpec,
     UpstreamUnavailable,
@@ -29,7 +43,11 @@ from streaming.events import (
 )
 from streaming.providers import errors
 from streaming.providers.base import Provider, ProviderConfig
+from streaming.providers.openai_responses import ResponsesAPI
 from streaming.sse import drain, parse_json, server_sent_events
+from streaming.think_tags import ThinkTags
+
+APIS = ("responses", "chat_completions")
 
 FINISH_REASONS = {
     "stop": FinishReason.END,
@@ -38,6 +56,15 @@ FINISH_REASONS = {
     "function_call": FinishReason.TOOL_CALLS,
     "content_filter": FinishReason.CONTENT_FILTER,
 }
+
+
+def reasoning_field(message: ChatMessage, model: str) -> dict[str, str]:
+    """The reasoning a compatible server streamed for this turn, in the field it came in."""
+    state = message.reasoning
+    if state is None or state.provider != "openai" or state.model != model:
+        return {}
+    field = state.data.get("field")
+    return {field: state.data.get("text", "")} if field else {}
 
 
 def to_openai(request: ChatRequest) -> list[dict[str, Any]]:
@@ -50,7 +77,12 @@ def to_openai(request: ChatRequest) -> list[dict[str, Any]]:
                 {"id": c.id, "type": "function", "function": function(c)} for c in m.tool_calls
             ]
             messages.append(
-                {"role": "assistant", "content": m.content or None, "tool_calls": calls}
+                {
+                    "role": "assistant",
+                    "content": m.content or None,
+                    **reasoning_field(m, request.model),
+                    "tool_calls": calls,
+                }
             )
         else:
             messages.append({"role": m.role, "content": m.content})
@@ -67,11 +99,27 @@ class Translator:
     """Turns the chunks of one completion stream into our events. Tool calls arrive as
     fragments keyed by ``index`` (several calls in parallel) and are yielded whole at the end."""
 
-    def __init__(self) -> None:
+    def __init__(self, model: str = "", tags: ThinkTags | None = None) -> None:
+        self.model = model
+        self.tags = tags  # splits inline <think> blocks out of the content
         self.calls: dict[int, dict[str, Any]] = {}
         self.finish: str | None = None
         self.usage: dict[str, Any] | None = None
         self.done = False
+        self.field = ""  # the delta field reasoning came in
+        self.reasoning: list[str] = []
+
+    def content(self, text: str) -> list[Event]:
+        if self.field:  # reasoning came apart: the content is only the answer
+            self.tags = None
+        if self.tags is None:
+            return [TextDelta(text)]
+        return list(self.tags.feed(text))
+
+    def close_tags(self) -> list[Event]:
+        """A tool call or the end closes an open inline block."""
+        tags, self.tags = self.tags, None
+        return list(tags.end()) if tags is not None else []
 
     def chunk(self, chunk: dict[str, Any]) -> list[Event]:
         if chunk.get("error"):
@@ -82,11 +130,18 @@ class Translator:
         events: list[Event] = []
         for choice in chunk.get("choices") or ():
             delta = choice.get("delta") or {}
-            # Reasoning servers (vLLM, DeepSeek, Ollama) stream thinking in one of these.
-            if thought := delta.get("reasoning_content") or delta.get("reasoning"):
-                events.append(ThinkingDelta(thought))
+            # Reasoning servers stream it in one of these (vLLM renamed the first to the second,
+            # and sent both for a while: one is read).
+            for field in ("reasoning", "reasoning_content"):
+                if thought := delta.get(field):
+                    self.field = self.field or field
+                    self.reasoning.append(thought)
+                    events.append(ReasoningDelta(thought))
+                    break
             if text := delta.get("content"):
-                events.append(TextDelta(text))
+                events += self.content(text)
+            if delta.get("tool_calls"):
+                events += self.close_tags()
             for fragment in delta.get("tool_calls") or ():
                 call = self.calls.setdefault(fragment.get("index", 0), {"arguments": ""})
                 function = fragment.get("function") or {}
@@ -99,13 +154,21 @@ class Translator:
     def end(self) -> list[Event]:
         if not self.done and self.finish is None:
             raise UpstreamUnavailable("OpenAI closed the stream before the answer was finished")
-        events: list[Event] = []
+        events: list[Event] = self.close_tags()
         for index, call in sorted(self.calls.items()):
             arguments = parse_json(call["arguments"] or "{}", "OpenAI (tool arguments)")
             events.append(ToolCall(call["id"] or f"call_{index}", call["name"] or "", arguments))
+        if self.calls and self.field:
+            data = {"field": self.field, "text": "".join(self.reasoning)}
+            events.append(ReasoningState("openai", self.model, data, across_turns=True))
         if self.usage:  # some compatible servers never send it
+            details = self.usage.get("completion_tokens_details") or {}
             events.append(
-                Usage(self.usage.get("prompt_tokens"), self.usage.get("completion_tokens"))
+                Usage(
+                    self.usage.get("prompt_tokens"),
+                    self.usage.get("completion_tokens"),
+                    details.get("reasoning_tokens"),
+                )
             )
         # Some compatible servers say "stop" even when the turn ends in tool calls.
         reason = FINISH_REASONS.get(self.finish or "stop", FinishReason.END)
@@ -127,10 +190,25 @@ class OpenAIProvider(Provider):
         # OpenAI's reasoning models refuse ``max_tokens``; most compatible servers only know it.
         official = not config.base_url or "api.openai.com" in config.base_url
         self.max_tokens_field = "max_completion_tokens" if official else "max_tokens"
+        self.api = config.api or ("responses" if official else "chat_completions")
+        if self.api not in APIS:
+            raise ValueError(f"api must be one of {', '.join(APIS)}, not {self.api!r}")
+        self.responses = ResponsesAPI(self.client)
+        # Only other servers' content may hold <think> blocks.
+        self.split_tags = not official
+        self.starts_in_reasoning: set[str] = set()  # models seen omitting the opening tag
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[Event]:
         if not self.config.api_key and not self.config.base_url:
             raise ModelUnavailable(f"Set {self.key_env_var} (or OPENAI_BASE_URL) to use OpenAI")
+        if self.api == "responses":
+            async for event in self.responses.stream(request):
+                yield event
+            return
+        async for event in self._chat_completions(request):
+            yield event
+
+    async def _chat_completions(self, request: ChatRequest) -> AsyncIterator[Event]:
         params: dict[str, Any] = {
             "model": request.model,
             "messages": to_openai(request),
@@ -140,7 +218,13 @@ class OpenAIProvider(Provider):
         }
         if request.tools:
             params["tools"] = [{"type": "function", "function": function(t)} for t in request.tools]
-        translator = Translator()
+        tags = None
+        if self.split_tags:
+            # A continued answer goes on with the answer, never inside reasoning.
+            continuing = bool(request.messages) and request.messages[-1].role == "assistant"
+            inside = request.model in self.starts_in_reasoning and not continuing
+            tags = ThinkTags(starts_in_reasoning=inside)
+        translator = Translator(request.model, tags)
         try:
             create = self.client.chat.completions.with_streaming_response.create
             async with create(**params) as response:
@@ -158,6 +242,10 @@ class OpenAIProvider(Provider):
             raise errors.connection_lost(exc, provider="OpenAI") from exc
         for event in translator.end():
             yield event
+        if tags is not None and tags.lone_close:
+            self.starts_in_reasoning.add(request.model)
+        elif tags is not None and tags.starts_in_reasoning and not tags.closed:
+            self.starts_in_reasoning.discard(request.model)  # it stopped doing so
 
     async def aclose(self) -> None:
         await self.client.close()

@@ -120,19 +120,47 @@ class ToolCallScript:
     id: str = ""
 
 
+REASONING_FORMATS = (
+    "",
+    "reasoning_content",
+    "reasoning",
+    "think_tags",
+    "thinking_tags",
+    "lone_close",
+)
+
+
 @dataclass
 class Script:
     """One answer. Tokens come from ``tokens``, else ``word_count`` synthesized words, else
     ``text`` split at word boundaries. ``finish`` is ``end``, ``length``, ``tool_calls`` or
     ``content_filter`` (empty: ``tool_calls`` when there are tool calls, else ``end``). Usage
-    numbers left ``None`` are made up from the request and the answer."""
+    numbers left ``None`` are made up from the request and the answer.
+
+    ``reasoning`` is streamed (split at word boundaries) before the answer, the way each API
+    does: Anthropic a signed ``thinking`` block (then ``redacted`` ``redacted_thinking``
+    blocks), Gemini ``thought: true`` parts, the Responses API a reasoning item (its summary
+    only when the request asks for one, its ``encrypted_content`` only when the request
+    includes it), Chat Completions by ``reasoning_format``: a ``reasoning_content`` delta (the
+    default), a ``reasoning`` delta, or inline in the content as ``<think>`` (``think_tags``),
+    ``<thinking>`` (``thinking_tags``) or R1's ``…</think>`` without the opening tag
+    (``lone_close``). ``chunk_chars`` cuts Chat Completions content (tags and all) into pieces
+    of that many characters instead. ``reasoning_tokens`` is reported in usage (made up when
+    ``None``). ``keepalive_interval`` makes Anthropic send ``ping`` events that often while the
+    answer waits for its first token.
+    """
 
     text: str = DEFAULT_TEXT
     tokens: list[str] | None = None
     word_count: int = 0
     tokens_per_second: float = 0.0
     first_token_delay: float = 0.0
-    thinking: str = ""
+    reasoning: str = ""
+    reasoning_format: str = ""
+    redacted: int = 0
+    reasoning_tokens: int | None = None
+    chunk_chars: int = 0
+    keepalive_interval: float = 0.0
     tool_calls: list[ToolCallScript] = field(default_factory=list)
     input_tokens: int | None = None
     output_tokens: int | None = None
@@ -167,3 +195,10 @@ class Script:
             values["fault"] = Fault(**values["fault"])
         values["tool_calls"] = [ToolCallScript(**call) for call in values.get("tool_calls", [])]
         return cls(**values)
+
+    def __post_init__(self) -> None:
+        if self.reasoning_format not in REASONING_FORMATS:
+            raise ValueError(
+                f"reasoning_format must be one of {REASONING_FORMATS}, "
+                f"not {self.reasoning_format!r}"
+            )

@@ -1,4 +1,5 @@
-"""A loopback fake of the OpenAI, Anthropic and Gemini streaming APIs.
+"""A loopback fake of the OpenAI (Chat Completions and Responses), Anthropic and Gemini
+streaming APIs.
 
 In-process (tests)::
 
@@ -246,12 +247,17 @@ class _Handler(BaseHTTPRequestHandler):
             client_port=self.client_address[1],
         )
         wire_format = FORMATS[fmt]
+        expected = self.fake.api_key
+        if record.api_key and (expected is None or record.api_key == expected):
+            # Refused as the API would, before any script is used up.
+            refusal = wire_format.refuse(body, model)
+            if refusal is not None:
+                return self._http_error(record, refusal)
         try:
             script = self.fake.script_for(wire_format.last_user_text(body))
         except (TypeError, ValueError) as exc:  # a fake:{...} that is not a valid Script
             return self._http_error(record, HttpError(400, {"error": {"message": str(exc)}}, {}))
         wire = wire_format(script, body, model)
-        expected = self.fake.api_key
         if not record.api_key or (expected is not None and record.api_key != expected):
             return self._http_error(record, wire.http_error(Fault.invalid_key()))
         if script.fault is not None and not script.fault.mid_stream:
@@ -262,6 +268,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _route(path: str, body: dict[str, Any]) -> tuple[str | None, str]:
         if path in ("/v1/chat/completions", "/chat/completions"):
             return "openai", body.get("model", "")
+        if path in ("/v1/responses", "/responses"):
+            return "openai_responses", body.get("model", "")
         if path == "/v1/messages":
             return "anthropic", body.get("model", "")
         match = _GEMINI_PATH.fullmatch(path)
@@ -327,7 +335,7 @@ class _Handler(BaseHTTPRequestHandler):
                 fault = None
             if frame.kind == TOKEN:
                 delay = due - time.monotonic()
-                if delay > 0 and not self._wait(record, delay):
+                if delay > 0 and not self._wait_alive(record, wire, script, delay):
                     return
                 due = max(due, time.monotonic()) + interval
             if not self._write(record, frame.data):
@@ -373,6 +381,21 @@ class _Handler(BaseHTTPRequestHandler):
     def _end_body(self, record: RequestRecord) -> None:
         record.finished_at = time.monotonic()
         self._write(record, b"")
+
+    def _wait_alive(
+        self, record: RequestRecord, wire: WireFormat, script: Script, seconds: float
+    ) -> bool:
+        """``_wait``, sending the format's keep-alive every ``keepalive_interval`` meanwhile."""
+        interval, keepalive = script.keepalive_interval, wire.keepalive()
+        if interval <= 0 or not keepalive or record.first_token_at is not None:
+            return self._wait(record, seconds)
+        deadline = time.monotonic() + seconds
+        while (remaining := deadline - time.monotonic()) > 0:
+            if not self._wait(record, min(interval, remaining)):
+                return False
+            if deadline - time.monotonic() > 0 and not self._write(record, keepalive):
+                return False
+        return True
 
     def _wait(self, record: RequestRecord, seconds: float) -> bool:
         """Sleep, but notice at once when the client goes away; False if it did."""

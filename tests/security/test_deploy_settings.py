@@ -88,6 +88,7 @@ def test_it_reads_the_proxy_header_as_django_wants_it(tmp_path):
         ("MAX_SOCKETS_PER_USER", "0"),
         ("MAX_SOCKETS_PER_ADDRESS", "fifty"),
         ("MAX_SOCKET_BACKLOG_BYTES", "1000"),
+        ("OPENAI_API", "assistants"),
     ],
 )
 def test_it_refuses_to_start_on_a_bad_value_naming_the_variable(tmp_path, name, value):

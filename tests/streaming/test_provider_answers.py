@@ -70,7 +70,7 @@ async def test_it_yields_parallel_tool_calls_whole(provider, fake_upstream: Fake
 
 
 async def test_it_streams_thinking_apart_from_the_answer(provider, fake_upstream: FakeUpstream):
-    fake_upstream.enqueue(Script(thinking="Two plus two is four.", text="4"))
+    fake_upstream.enqueue(Script(reasoning="Two plus two is four.", text="4"))
     events, _ = await run(provider.stream(ask("2+2?")))
     thinking = "".join(e.text for e in events if isinstance(e, ThinkingDelta))
     assert thinking == "Two plus two is four."
