@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from streaming.events import REASONING_EFFORTS
+
 
 class Conversation(models.Model):
     owner = models.ForeignKey(
@@ -13,6 +15,12 @@ class Conversation(models.Model):
     model = models.CharField(max_length=200, help_text="provider:model used for new answers")
     system_prompt = models.TextField(blank=True)
     tools = models.JSONField(default=list, blank=True, help_text="names of the enabled tools")
+    reasoning_effort = models.CharField(
+        max_length=8,
+        choices=[(effort, effort) for effort in REASONING_EFFORTS],
+        default="off",
+        help_text="how hard models that can reason think before answering; off: their default",
+    )
     summary = models.TextField(
         blank=True, help_text="summary of the messages that fell out of the context window"
     )
@@ -96,6 +104,25 @@ class Message(models.Model):
     )
     role = models.CharField(max_length=16, choices=Role.choices)
     text = models.TextField(blank=True)
+    reasoning = models.TextField(
+        blank=True, help_text="for an answer: the model's reasoning, as shown, apart from its text"
+    )
+    reasoning_redacted = models.BooleanField(
+        default=False, help_text="the provider hid (some of) the reasoning"
+    )
+    reasoning_ms = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="from the first reasoning to the first answer text (or the end); null: none",
+    )
+    reasoning_tokens = models.PositiveIntegerField(
+        null=True, blank=True, help_text="of the output tokens, those spent reasoning"
+    )
+    reasoning_state = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="what the provider needs back with this turn (opaque; signatures, items)",
+    )
     status = models.CharField(
         max_length=16, choices=Status.choices, default=Status.COMPLETE, db_index=True
     )

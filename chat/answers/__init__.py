@@ -56,6 +56,7 @@ __all__ = [
     "error_frame",
     "follow",
     "models",
+    "reasoning_models",
     "regenerate",
     "select_version",
     "send",
@@ -92,6 +93,12 @@ def models() -> list[str]:
 
 def default_model() -> str:
     return catalog.default_model()
+
+
+def reasoning_models() -> list[str]:
+    """The models offered whose reasoning follows the conversation's ``reasoning_effort``
+    (the others ignore it)."""
+    return catalog.reasoning_models()
 
 
 # Starting answers ------------------------------------------------------------------------

@@ -73,6 +73,16 @@ def models() -> list[str]:
     return [f"{name}:{model}" for name, p in providers().items() for model in p.models]
 
 
+def reasoning_models() -> list[str]:
+    """The models offered here whose reasoning the conversation's effort controls."""
+    return [
+        f"{name}:{model}"
+        for name, p in providers().items()
+        for model in p.models
+        if p.takes_reasoning_effort(model)
+    ]
+
+
 def default_model() -> str:
     offered = models()
     if settings.DEFAULT_MODEL in offered:

@@ -259,6 +259,9 @@ class AnthropicProvider(Provider):
         )
         self.adaptive: set[str] = set()  # models that refused a thinking budget
 
+    def takes_reasoning_effort(self, model: str) -> bool:
+        return True
+
     def params(self, request: ChatRequest) -> tuple[dict[str, Any], bool]:
         """The request's parameters, and whether whitespace was cut off a prefill."""
         continuing = bool(request.messages) and request.messages[-1].role == "assistant"

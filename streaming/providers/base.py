@@ -35,6 +35,11 @@ class Provider(ABC):
     def models(self) -> tuple[str, ...]:
         return self.config.models or self.default_models
 
+    def takes_reasoning_effort(self, model: str) -> bool:
+        """Whether ``ChatRequest.reasoning_effort`` changes what ``model`` does here; models
+        that reason on their own (inline ``<think>`` blocks) stream reasoning either way."""
+        return False
+
     @abstractmethod
     def stream(self, request: ChatRequest) -> AsyncIterator[Event]:
         """Yield the answer as events, ending with one ``Finish``; raise ``ProviderError``.

@@ -245,6 +245,13 @@ class GeminiProvider(Provider):
         options = types.HttpOptions(base_url=config.base_url or None, api_version="v1beta")
         self.client = genai.Client(api_key=config.api_key or "none", http_options=options)
 
+    def takes_reasoning_effort(self, model: str) -> bool:
+        # Gemini thinks from 2.5 on; earlier versions have no thinking config.
+        version = re.match(r"gemini-(\d+)(?:\.(\d+))?", model)
+        if version is None:
+            return True
+        return (int(version.group(1)), int(version.group(2) or 0)) >= (2, 5)
+
     async def stream(self, request: ChatRequest) -> AsyncIterator[Event]:
         if not self.config.api_key:
             raise ModelUnavailable(f"Set {self.key_env_var} to use Gemini")

@@ -198,6 +198,10 @@ class OpenAIProvider(Provider):
         self.split_tags = not official
         self.starts_in_reasoning: set[str] = set()  # models seen omitting the opening tag
 
+    def takes_reasoning_effort(self, model: str) -> bool:
+        # Chat Completions sends no effort; the Responses API does, unless the model refused it.
+        return self.api == "responses" and model not in self.responses.plain
+
     async def stream(self, request: ChatRequest) -> AsyncIterator[Event]:
         if not self.config.api_key and not self.config.base_url:
             raise ModelUnavailable(f"Set {self.key_env_var} (or OPENAI_BASE_URL) to use OpenAI")
