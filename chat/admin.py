@@ -167,6 +167,7 @@ class ConversationAdmin(admin.ModelAdmin):
         "model",
         "system_prompt",
         "tools",
+        "reasoning_effort",
         "summary",
         "summary_through_seq",
         "created_at",
