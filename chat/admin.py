@@ -337,6 +337,7 @@ class ConversationAdmin(admin.ModelAdmin):
             "speed_chart": dashboard.spread_chart(
                 stats.tokens_per_second, "Tokens per second", "tok/s"
             ),
+            "reasoning_chart": dashboard.spread_chart(stats.reasoning_ms, "Reasoning time", "ms"),
             "statuses": dashboard.STATUS_ORDER,
             "status_rows": [
                 (provider, [counter[s] for s in dashboard.STATUS_ORDER])
@@ -345,6 +346,10 @@ class ConversationAdmin(admin.ModelAdmin):
             "timing_rows": [
                 (model, stats.ttft_ms.get(model), stats.tokens_per_second.get(model))
                 for model in sorted(stats.ttft_ms.keys() | stats.tokens_per_second.keys())
+            ],
+            "reasoning_rows": [
+                (model, figures, stats.reasoning_ms.get(model))
+                for model, figures in stats.reasoning.items()
             ],
         }
         return TemplateResponse(request, "admin/chat/dashboard.html", context)
