@@ -237,7 +237,17 @@ def status_chart(statuses: dict[str, Counter[str]]) -> SafeString:
     return _svg(height, "Answers per provider and status", body)
 
 
-def spread_chart(spreads: dict[str, Spread], title: str, unit: str) -> SafeString:
+def in_seconds(spreads: dict[str, Spread]) -> dict[str, Spread]:
+    """Spreads of milliseconds as seconds, for times long enough to read in seconds."""
+    return {
+        model: Spread(s.count, *(v / 1000 for v in (s.p10, s.p25, s.p50, s.p75, s.p90)))
+        for model, s in spreads.items()
+    }
+
+
+def spread_chart(
+    spreads: dict[str, Spread], title: str, unit: str, decimals: int = 0
+) -> SafeString:
     """One box per model: the box spans the middle half, the whiskers 10% to 90%, the line is
     the median."""
     height = ROW_HEIGHT * len(spreads) + 30
@@ -260,10 +270,10 @@ def spread_chart(spreads: dict[str, Spread], title: str, unit: str) -> SafeStrin
                 '<line x1="{}" x2="{}" y1="{}" y2="{}" class="median"></line></g>'
                 '<text x="{}" y="{}" class="value">{} {}</text>',
                 model,
-                f"{s.p50:.0f}",
+                f"{s.p50:.{decimals}f}",
                 unit,
-                f"{s.p10:.0f}",
-                f"{s.p90:.0f}",
+                f"{s.p10:.{decimals}f}",
+                f"{s.p90:.{decimals}f}",
                 unit,
                 s.count,
                 x(s.p10),
@@ -280,7 +290,7 @@ def spread_chart(spreads: dict[str, Spread], title: str, unit: str) -> SafeStrin
                 y + BAR_HEIGHT,
                 f"{float(x(s.p90)) + 6:.1f}",
                 y + BAR_HEIGHT - 4,
-                f"{s.p50:.0f}",
+                f"{s.p50:.{decimals}f}",
                 unit,
             )
         )
@@ -291,7 +301,7 @@ def spread_chart(spreads: dict[str, Spread], title: str, unit: str) -> SafeStrin
                 '<text x="{}" y="{}" class="axis">{}</text>',
                 x(most * fraction),
                 axis_y,
-                f"{most * fraction:.0f}",
+                f"{most * fraction:.{decimals}f}",
             )
         )
     return _svg(height, title, body)

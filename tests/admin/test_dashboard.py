@@ -134,11 +134,11 @@ def test_it_shows_reasoning_time_and_tokens_per_model(client, root, conversation
     page = client.get(URL).content.decode()
 
     assert (
-        "anthropic:claude-sonnet-4-5: median 2500 ms, 10-90%: 1300 to 7900 ms (4 answers)"
+        "anthropic:claude-sonnet-4-5: median 2.5 s, 10-90%: 1.3 to 7.9 s (4 answers)"
         in (page[page.index('id="reasoning-time"') :])
     )
     assert reasoning_rows(page) == [
-        [claude, "4 of 6 (67%)", "2500 ms", "4000 ms", "7900 ms", "1400"],
+        [claude, "4 of 6 (67%)", "2.5 s", "4 s", "7.9 s", "1400"],
         [gpt, "1 of 2 (50%)", "", "", "", "500"],
     ]
 
