@@ -20,7 +20,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import DatabaseError
 
-from chat.answers import catalog, frames, processes, starting, storage
+from chat.answers import catalog, frames, journal, processes, starting, storage  # + journal
 from chat.answers.audience import Audience, RemoteWatcher, Subscriber
 from chat.answers.errors import PROVIDER_ERRORS, CannotAnswer
 from chat.answers.frames import Frame
@@ -175,6 +175,8 @@ class Answer:
             chunk = "".join(self.pending)
             self.pending.clear()
             self.pending_len = 0
+            if journal.enabled():  # journal: durable in Redis before it is sent
+                await journal.record(self.message_id, [journal.text(len(self.text), chunk)])
             self.seq += 1
             frame = frames.delta(self.message_id, self.seq, len(self.text), chunk)
             self.text += chunk
@@ -386,6 +388,8 @@ class Answer:
         )
         try:
             await self.save_final(outcome)
+            if journal.enabled():  # journal: the outcome is stored, the journal is not needed
+                await journal.forget(self.message_id)
         finally:
             running.pop(self.message_id, None)
             frame = frames.end(
