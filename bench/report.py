@@ -425,6 +425,26 @@ def journal_section(results: dict[str, Any]) -> str:
         exact = f"{min(off.get('exact') or [0])} / {min(on.get('exact') or [0])} of {level}"
         rows.append((f"{level} streams: texts exact (worst run), off / on", "", exact, ""))
     header = ("measure", "journal off", "journal on", "on - off")
+    first = (j.get("levels") or [None])[0]
+    off, on = get(variants, "off", first) or {}, get(variants, "on", first) or {}
+    cpu_off, cpu_on = (
+        get(off, "cpu_per_1k_tokens", "median"),
+        get(on, "cpu_per_1k_tokens", "median"),
+    )
+    ttft_off, ttft_on = get(off, "ttft_p50_ms", "median"), get(on, "ttft_p50_ms", "median")
+    reading = ""
+    if None not in (cpu_off, cpu_on, ttft_off, ttft_on):
+        reading = (
+            f"\n\nAt {first} streams the journal cost {cpu_on - cpu_off:+.3f} CPU s per 1,000 "
+            f"tokens ({(cpu_on / cpu_off - 1) * 100:+.0f}%) and {ttft_on - ttft_off:+.0f} ms on "
+            "the median first token. The CPU is small: one pipelined round trip carries the "
+            "entries of every answer that flushed meanwhile. The latency is not: every flush "
+            "waits for its batch (and for the one in flight before it), and on a busy event "
+            "loop each round trip waits its turn like everything else, so the added time grows "
+            "with the loop's lag (see the same figures with the journal off). What it buys: "
+            "after a SIGKILL the answer keeps exactly the text its clients were shown, instead "
+            "of losing up to one checkpoint interval (500 ms) of it."
+        )
     return (
         "## What the answer journal costs\n\n"
         "With `REDIS_URL` set, `ANSWER_JOURNAL` (on by default) writes every flush of every "
@@ -436,7 +456,7 @@ def journal_section(results: dict[str, Any]) -> str:
         "others' commands count too. Measured with "
         f"`{j.get('command', '.venv/bin/python -m bench --only journal')}`, "
         f"{j.get('started_at', '?')}, load average {fmt_load(j.get('loadavg_at_end'))} at "
-        "the end.\n\n" + markdown_table(header, rows) + "\n"
+        "the end." + reading + "\n\n" + markdown_table(header, rows) + "\n"
     )
 
 
