@@ -17,7 +17,18 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from bench import dbwrites, hotpath, idle, machine, offline, renderer, report, scaleout, streams
+from bench import (
+    dbwrites,
+    hotpath,
+    idle,
+    journal,
+    machine,
+    offline,
+    renderer,
+    report,
+    scaleout,
+    streams,
+)
 from bench.harness import LONG, Target, load
 from bench.servers import (
     HOME,
@@ -33,7 +44,7 @@ from bench.servers import (
 )
 
 PROFILED = {**LONG, "word_count": 50 * 6}  # six seconds of the usual load
-SECTIONS = ("idle", "streams", "hotpath", "offline", "db", "scaleout", "render")
+SECTIONS = ("idle", "streams", "hotpath", "offline", "db", "scaleout", "journal", "render")
 QUICK = {
     "name": "quick",
     "repeats": 2,  # single streams and 100 streams, every target
@@ -48,6 +59,8 @@ QUICK = {
     "offline_max_tokens": 32,
     "db_answers": {"short": 20, "long": 10},
     "scaleout_streams": 50,
+    "journal_levels": [100, 200],
+    "journal_repeats": 2,
     "profile_s": 6,
 }
 FULL = {
@@ -65,9 +78,12 @@ FULL = {
     "offline_max_tokens": 128,
     "db_answers": {"short": 50, "long": 20},
     "scaleout_streams": 100,
+    "journal_levels": [100, 200, 400],
+    "journal_repeats": 3,
     "profile_s": 8,
 }
 REDIS_DB = 13
+JOURNAL_REDIS_DB = 12
 # BENCH_RESULTS sends a trial's figures elsewhere (say, a scratch copy measured with
 # BENCH_APP_ROOT), so that they never mix with the committed ones.
 RESULTS = Path(os.environ.get("BENCH_RESULTS") or HOME / "bench" / "results" / "latest.json")
@@ -215,15 +231,19 @@ def main(argv: list[str] | None = None) -> int:
                     sections,
                     when=("db", "scaleout"),
                 )
+            sections.run("journal", run_journal, stack, fake, work, profile)
         sections.run("render", renderer.measure, profile, log)
     if only != set(SECTIONS) and RESULTS.exists():
         # A partial run updates the figures it measured and keeps the others.
+        # The run's header (when, where, how long) stays the full run's.
         kept = json.loads(RESULTS.read_text())
-        kept.update({k: v for k, v in results.items() if k not in ("profile", "command")})
+        header = ("profile", "command", "started_at", "machine", "elapsed_s")
+        kept.update({k: v for k, v in results.items() if k not in header})
         results = kept
     results.update(sections.results)
-    results["elapsed_s"] = time.monotonic() - started
-    results["machine"]["loadavg_at_end"] = os.getloadavg()
+    if only == set(SECTIONS):
+        results["elapsed_s"] = time.monotonic() - started
+        results["machine"]["loadavg_at_end"] = os.getloadavg()
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=1, default=str) + "\n")
     results = json.loads(RESULTS.read_text())  # the document reads what a later reader would
@@ -231,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     if only == set(SECTIONS) or args.docs:
         DOCUMENT.write_text(report.document(results))
         log("wrote docs/benchmarks.md and bench/results/latest.json")
-    log(f"done in {results['elapsed_s']:.0f} s")
+    log(f"done in {time.monotonic() - started:.0f} s")
     return 0
 
 
@@ -262,6 +282,39 @@ def run_postgres(stack: Stack, fake: Fake, work: Path, profile: dict, sections: 
             pair, fake, count, log, profile_of=b, raw=RESULTS.parent / "profile-scaleout-b.txt"
         )
     return out
+
+
+def run_journal(stack: Stack, fake: Fake, work: Path, profile: dict) -> dict:
+    """What the answer journal costs: one process on PostgreSQL and Redis with ANSWER_JOURNAL
+    on, beside the same with it off."""
+    started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
+    journal_dir = work / "journal"
+    journal_dir.mkdir()
+    database = Database(journal_dir, postgres=True)
+    stack.callback(database.drop)
+    redis_flush(JOURNAL_REDIS_DB)
+    stack.callback(redis_flush, JOURNAL_REDIS_DB)
+    env = ours_env(fake, journal_dir, database, JOURNAL_REDIS_DB)
+    keys = prepare(env, USERS)
+    targets = {}
+    for name, value in journal.VARIANTS:
+        server = stack.start(
+            Ours(dict(env, ANSWER_JOURNAL=value), work / f"journal-{name}.log", f"journal {name}")
+        )
+        targets[name] = Target(f"journal {name}", "ws", [server.port], [server], keys)
+    out = journal.measure(
+        targets, fake, JOURNAL_REDIS_DB, profile["journal_levels"], profile["journal_repeats"], log
+    )
+    out.update(started_at=started, loadavg_at_end=os.getloadavg(), command=command_for("journal"))
+    for target in targets.values():
+        target.processes[0].stop()
+    return out
+
+
+def command_for(section: str) -> str:
+    root = os.environ.get("BENCH_APP_ROOT")
+    prefix = f"BENCH_APP_ROOT={root} " if root else ""
+    return f"{prefix}.venv/bin/python -m bench --only {section}"
 
 
 if __name__ == "__main__":

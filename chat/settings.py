@@ -145,6 +145,13 @@ else:
         "default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 1000}}
     }
 
+# With Redis, every flush of an answer is written to a Redis stream before it is sent, so a
+# process killed outright loses nothing its clients saw (chat/answers/journal.py; without it, up
+# to one checkpoint interval).
+ANSWER_JOURNAL = env_bool("ANSWER_JOURNAL", bool(REDIS_URL))
+if ANSWER_JOURNAL and not REDIS_URL:
+    raise ImproperlyConfigured("ANSWER_JOURNAL needs REDIS_URL")
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

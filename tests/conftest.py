@@ -10,7 +10,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from chat.answers import answer, catalog, processes
+from chat.answers import answer, catalog, journal, processes
 from chat.web import ratelimit, sockets
 
 # The live app (a real Daphne process) for end-to-end tests, wherever they live.
@@ -44,10 +44,12 @@ def fresh_process_state():
     sockets.open_sockets.reset()
     processes.reset()
     answer.reset()
+    journal.reset()
     channel_layers.backends.clear()
     yield
     processes.reset()
     answer.reset()
+    journal.reset()
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import DatabaseError
 
-from chat.answers import catalog, frames, processes, starting, storage
+from chat.answers import catalog, frames, journal, processes, starting, storage
 from chat.answers.audience import Audience, Progress, RemoteWatcher, Subscriber
 from chat.answers.errors import PROVIDER_ERRORS, CannotAnswer
 from chat.answers.frames import Frame
@@ -254,29 +254,37 @@ class Answer:
     # Text out -----------------------------------------------------------------------------
 
     async def flush(self) -> None:
-        """Send what is pending: the phase when it changed, then reasoning, then text."""
+        """Send what is pending: the phase when it changed, then reasoning, then text. With the
+        journal on, what is sent is in Redis first, so a killed process loses none of it."""
         async with self.lock:
             out: list[Frame] = []
             if self.phase_due:
                 self.phase_due = False
                 out.append(self.phase_frame())
             reasoning = "".join(self.pending["reasoning"])
-            if reasoning or self.pending_redacted:
-                self.redacted = self.redacted or self.pending_redacted
+            text = "".join(self.pending["text"])
+            redacted = self.redacted or self.pending_redacted
+            self._drop_pending()
+            if journal.enabled() and (reasoning or text):
+                entries = []
+                if reasoning:
+                    entries.append(journal.reasoning(len(self.reasoning), reasoning))
+                if text:
+                    entries.append(journal.text(len(self.text), text))
+                await journal.record(self.message_id, entries)
+            if reasoning or redacted != self.redacted:
+                self.redacted = redacted
                 self.seq += 1
-                offset = len(self.reasoning)
                 out.append(
                     frames.reasoning_delta(
-                        self.message_id, self.seq, offset, reasoning, redacted=self.redacted
+                        self.message_id, self.seq, len(self.reasoning), reasoning, redacted=redacted
                     )
                 )
                 self.reasoning += reasoning
-            text = "".join(self.pending["text"])
             if text:
                 self.seq += 1
                 out.append(frames.delta(self.message_id, self.seq, len(self.text), text))
                 self.text += text
-            self._drop_pending()
             if not out:
                 return
             self.flushed_at = time.monotonic()
@@ -543,6 +551,8 @@ class Answer:
         )
         try:
             await self.save_final(outcome)
+            if journal.enabled():  # journal: the outcome is stored, the journal is not needed
+                await journal.forget(self.message_id)
         finally:
             running.pop(self.message_id, None)
             frame = frames.end(

@@ -17,6 +17,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from chat import redaction
+from chat.answers import journal
 from chat.answers.errors import CannotAnswer, TooManyAnswers
 from chat.models import Conversation, Message
 
@@ -175,15 +176,42 @@ def _interrupted(now: datetime) -> dict[str, Any]:
 
 def mark_stale_interrupted() -> int:
     """Mark answers whose owning process stopped beating as interrupted; their text up to the
-    last checkpoint is kept and can be continued."""
+    last checkpoint is kept (with the answer journal, everything their clients were sent) and
+    can be continued."""
     now = timezone.now()
-    return _stale(now).update(**_interrupted(now))
+    if not journal.enabled():
+        return _stale(now).update(**_interrupted(now))
+    return sum(_interrupt_recovered(pk, now) for pk in _stale(now).values_list("pk", flat=True))
 
 
 def interrupt_if_stale(message_id: int) -> bool:
     """Mark this one answer interrupted if its process stopped beating; whether it is still
     being written (somewhere that beats)."""
     now = timezone.now()
-    if _stale(now).filter(pk=message_id).update(**_interrupted(now)):
+    if journal.enabled():
+        interrupted = _interrupt_recovered(message_id, now)
+    else:
+        interrupted = _stale(now).filter(pk=message_id).update(**_interrupted(now))
+    if interrupted:
         return False
     return Message.objects.filter(pk=message_id, status__in=Message.LIVE).exists()
+
+
+def _interrupt_recovered(message_id: int, now: datetime) -> int:
+    """Mark one stale answer interrupted with the text and reasoning its journal recovers beyond
+    the last checkpoint, then delete the journal; 1 if it was stale."""
+    stale = _stale(now).filter(pk=message_id)
+    stored = stale.values_list("text", "reasoning").first()
+    if stored is None:
+        return 0
+    text, reasoning = journal.recovered(message_id, *stored)
+    fields = _interrupted(now)
+    if len(text) > len(stored[0]):
+        fields["text"] = text
+    if len(reasoning) > len(stored[1]):
+        fields["reasoning"] = reasoning
+    # Still stale: an owner that was only slow, and beat meanwhile, goes on writing it.
+    updated = stale.update(**fields)
+    if updated:
+        journal.forget_now(message_id)
+    return updated
