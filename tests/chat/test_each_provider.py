@@ -36,7 +36,7 @@ async def test_a_chat_streams_through_each_provider(alice, provider):
     message = frames[0]["message"]
     assert assemble(frames, message) == "Bonjour, ça va? 🌍 Fine."
     assert frames[-1]["status"] == "complete"
-    assert frames[-1]["usage"] == {"input_tokens": 12, "output_tokens": 7}
+    assert frames[-1]["usage"] == {"input_tokens": 12, "output_tokens": 7, "reasoning_tokens": None}
     stored = await Message.objects.aget(pk=message)
     assert (stored.text, stored.input_tokens, stored.output_tokens) == (
         "Bonjour, ça va? 🌍 Fine.",
