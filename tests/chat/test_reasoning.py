@@ -1,10 +1,14 @@
 """Reasoning through the engine: streamed apart from the answer, stored beside it, resumed and
 replayed exactly, sent back in tool loops, and kept consistent by stop and continue."""
 
+import asyncio
+
 import pytest
 from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
 from django.test import AsyncClient
 
+from chat.answers.answer import running
 from chat.models import Conversation, Message
 from chat.web import api_tokens
 from tests.conftest import assemble, connect, receive_until
@@ -347,3 +351,49 @@ async def test_the_sse_api_resumes_reasoning_by_last_event_id(alice, upstream):
     body = b"".join([chunk async for chunk in response.streaming_content]).decode()
     assert f'"offset":{len(THOUGHT) - 6},"text":"{THOUGHT[-6:]}"' in body
     assert f"id: 1:{len(ANSWER)}:{len(THOUGHT)}\n" in body
+
+
+async def test_keepalives_during_silent_reasoning_are_not_an_idle_timeout(alice, settings):
+    """Claude may think for minutes before its first visible token, sending only pings."""
+    with FakeUpstream() as fake:
+        settings.ANTHROPIC_API_KEY = "test-key"
+        settings.ANTHROPIC_BASE_URL = fake.anthropic_base_url
+        settings.ANTHROPIC_MODELS = ["claude-test"]
+        settings.PROVIDER_RETRIES = 0
+        settings.IDLE_TIMEOUT = 1.3  # the provider passes pings on after a second of silence
+        fake.enqueue(
+            Script(reasoning=THOUGHT, text=ANSWER, first_token_delay=2.8, keepalive_interval=0.1),
+            Script(reasoning=THOUGHT, text=ANSWER, first_token_delay=2.8),
+        )
+        ws = await connect(alice)
+        await ws.send_json_to(sent("anthropic:claude-test"))
+        alive = await receive_until(ws, "message.end")
+        await ws.send_json_to(sent("anthropic:claude-test"))
+        silent = await receive_until(ws, "message.end")
+        await ws.disconnect()
+    assert alive[0]["phase"] == "waiting"
+    assert alive[-1]["status"] == "complete"
+    assert assemble(alive, alive[0]["message"]) == ANSWER
+    # Without them the same silence is an idle upstream.
+    assert silent[-1]["status"] == "failed"
+
+
+async def test_a_remote_watcher_gets_the_reasoning_and_the_text(alice, upstream, settings):
+    settings.REMOTE_FLUSH_INTERVAL = 0.1
+    thought = " ".join(f"step{i}" for i in range(80))
+    upstream.enqueue(Script(reasoning=thought, word_count=80, tokens_per_second=200))
+    ws = await connect(alice)
+    await ws.send_json_to(sent("openai:gpt-test"))
+    start = await ws.receive_json_from(timeout=10)
+    message = start["message"]
+    channel = await get_channel_layer().new_channel()
+    await running[message].watch(channel, 0, 0)
+    local = await receive_until(ws, "message.end")
+    await ws.disconnect()
+    remote = []
+    while not remote or remote[-1]["type"] != "message.end":
+        event = await asyncio.wait_for(get_channel_layer().receive(channel), 10)
+        remote.append(event["frame"])
+    assert assemble(remote, message, part="reasoning") == thought
+    assert assemble(remote, message) == assemble([start, *local], message)
+    assert remote[-1]["reasoning_ms"] == local[-1]["reasoning_ms"]
