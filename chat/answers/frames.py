@@ -72,20 +72,14 @@ def delta(message_id: int, seq: int, offset: int, text: str) -> Frame:
 def reasoning_delta(
     message_id: int, seq: int, offset: int, text: str, *, redacted: bool = False
 ) -> Frame:
-    """Reasoning of an answer; ``offset`` counts code points within the reasoning text."""
-    if redacted:
-        return Frame(
-            type="delta",
-            part="reasoning",
-            message=message_id,
-            seq=seq,
-            offset=offset,
-            text=text,
-            redacted=True,
-        )
-    return Frame(
+    """Reasoning of an answer; ``offset`` counts code points within the reasoning text.
+    ``redacted`` (sent only when true) says the provider hid some of it."""
+    frame = Frame(
         type="delta", part="reasoning", message=message_id, seq=seq, offset=offset, text=text
     )
+    if redacted:
+        frame.data["redacted"] = True
+    return frame
 
 
 # What an answer is doing before (and between) its text.

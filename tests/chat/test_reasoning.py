@@ -238,15 +238,21 @@ def assemble_from(frames: list[dict], message: int, part: str, held: str) -> str
     return text
 
 
+async def thinking(ws, thought_chars: int) -> tuple[int, list[dict]]:
+    """Ask for an answer and read frames until ``thought_chars`` of its reasoning are held."""
+    await ws.send_json_to(sent("openai:gpt-test"))
+    frames = [await ws.receive_json_from(timeout=5)]
+    message = frames[0]["message"]
+    while len(assemble(frames, message, part="reasoning")) < thought_chars:
+        frames.append(await ws.receive_json_from(timeout=5))
+    return message, frames
+
+
 async def test_a_resume_mid_reasoning_is_exact(alice, upstream):
     thought = " ".join(f"step{i}" for i in range(60))
     upstream.enqueue(Script(reasoning=thought, text=ANSWER, tokens_per_second=80))
     first = await connect(alice)
-    await first.send_json_to(sent("openai:gpt-test"))
-    seen = [await first.receive_json_from(timeout=5)]
-    message = seen[0]["message"]
-    while len(assemble(seen, message, part="reasoning")) < 40:
-        seen.append(await first.receive_json_from(timeout=5))
+    message, seen = await thinking(first, 40)
     held = assemble(seen, message, part="reasoning")
     assert assemble(seen, message) == ""
     await first.disconnect()
@@ -290,11 +296,7 @@ async def test_stop_during_reasoning_keeps_what_was_shown(alice, upstream):
     thought = " ".join(f"idea{i}" for i in range(200))
     upstream.enqueue(Script(reasoning=thought, text=ANSWER, tokens_per_second=40))
     ws = await connect(alice)
-    await ws.send_json_to(sent("openai:gpt-test"))
-    frames = [await ws.receive_json_from(timeout=5)]
-    message = frames[0]["message"]
-    while len(assemble(frames, message, part="reasoning")) < 30:
-        frames.append(await ws.receive_json_from(timeout=5))
+    message, frames = await thinking(ws, 30)
     await ws.send_json_to({"type": "stop", "message": message})
     frames += await receive_until(ws, "message.end")
     await ws.disconnect()
@@ -315,11 +317,7 @@ async def test_continue_goes_on_from_the_stored_reasoning(alice, upstream):
         Script(reasoning="Picking up.", text=ANSWER),
     )
     ws = await connect(alice)
-    await ws.send_json_to(sent("openai:gpt-test"))
-    frames = [await ws.receive_json_from(timeout=5)]
-    message = frames[0]["message"]
-    while len(assemble(frames, message, part="reasoning")) < 30:
-        frames.append(await ws.receive_json_from(timeout=5))
+    message, frames = await thinking(ws, 30)
     await ws.send_json_to({"type": "stop", "message": message})
     frames += await receive_until(ws, "message.end")
     shown = assemble(frames, message, part="reasoning")
