@@ -106,15 +106,11 @@ export class Composer {
   labelEffort() {
     const ignoring = this.models().filter((model) => !this.reasoningModels.has(model));
     const names = ignoring.map((model) => model.slice(model.indexOf(":") + 1));
-    let text = "";
-    if (names.length === 1) text = `${names[0]} ignores reasoning effort`;
-    else if (names.length > 1) {
-      text = `${names.slice(0, -1).join(", ")} and ${names.at(-1)} ignore reasoning effort`;
-    }
-    this.effortNote.textContent = text;
-    this.effortNote.hidden = !text || this.effortSelect.value === "off";
-    this.effortSelect.title = text;
-    this.effortSelect.classList.toggle("ignored", Boolean(text));
+    const list = names.length > 1 ? `${names.slice(0, -1).join(", ")} and ${names.at(-1)}` : names[0];
+    this.effortNote.textContent = list ? `ignored by ${list}` : "";
+    this.effortNote.hidden = !list || this.effortSelect.value === "off";
+    this.effortSelect.title = !list ? "" : `${list} ${names.length > 1 ? "ignore" : "ignores"} reasoning effort`;
+    this.effortSelect.classList.toggle("ignored", Boolean(list));
   }
 
   get comparing() {

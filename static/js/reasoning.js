@@ -140,6 +140,9 @@ export class ReasoningBlock {
       if (!this.thinking) details.classList.remove("following");
     });
     this.scroller = element("div", "reasoning-scroll");
+    this.scroller.addEventListener("scroll", () => {
+      this.scroller.classList.toggle("scrolled", this.scroller.scrollTop > 0);
+    }, { passive: true });
     this.text = element("div", "reasoning-text markdown");
     this.hiddenNote = element("p", "reasoning-hidden", HIDDEN);
     this.scroller.append(this.text, this.hiddenNote);
