@@ -9,9 +9,9 @@ import re
 import time
 
 import pytest
-from playwright.sync_api import Page, WebSocketRoute, expect
+from playwright.sync_api import Locator, Page, WebSocketRoute, expect
 
-from tests.browser.chat_page import open_chat
+from tests.browser.chat_page import ChatPage, open_chat
 
 pytestmark = pytest.mark.browser
 
@@ -34,20 +34,65 @@ class FakeSocket:
     def send(self, **frame: object) -> None:
         self.routes[-1].send(json.dumps(frame))
 
-    def wait_for(self, page: Page, kind: str) -> dict:
-        """The first frame of type `kind` the page sent, once it has."""
+    def wait_for(self, page: Page, kind: str, number: int = 1) -> dict:
+        """The `number`th frame of type `kind` the page sent, once it has."""
         deadline = time.monotonic() + 10
-        while not (frames := [f for f in self.received if f["type"] == kind]):
+        while len(frames := [f for f in self.received if f["type"] == kind]) < number:
             assert time.monotonic() < deadline, f"the page sent no {kind}: {self.received}"
             page.wait_for_timeout(20)
-        return frames[0]
+        return frames[number - 1]
+
+    def ask(self, page: Page, chat: ChatPage, question: str, message: int) -> Locator:
+        """Sends `question` from the page; the answer `message` (its question `message - 1`)
+        starts; returns it."""
+        number = len([f for f in self.received if f["type"] == "send"]) + 1
+        chat.textarea.fill(question)
+        chat.textarea.press("Enter")
+        self.wait_for(page, "send", number)
+        self.send(**start_frame(message))
+        answer = page.locator(f"[data-message-id='{message}']")
+        expect(answer).to_have_attribute("data-status", "streaming")
+        return answer
 
 
-def reasoning_delta(seq: int, offset: int, text: str, **more: object) -> dict:
+def start_frame(message: int, **more: object) -> dict:
+    return {
+        "type": "message.start",
+        "conversation": 7,
+        "title": "Think first",
+        "message": message,
+        "model": "openai:gpt-test",
+        "reply_to": message - 1,
+        "offset": 0,
+        "reasoning_offset": 0,
+        "context_from_seq": 1,
+        "follows": None,
+        **more,
+    }
+
+
+def end_frame(message: int, length: int, reasoning_length: int, **more: object) -> dict:
+    return {
+        "type": "message.end",
+        "message": message,
+        "status": "complete",
+        "finish_reason": "end",
+        "length": length,
+        "reasoning_length": reasoning_length,
+        "usage": {"input_tokens": 9, "output_tokens": 40, "reasoning_tokens": None},
+        "ttft_ms": 900,
+        "tokens_per_second": 20.0,
+        "reasoning_ms": 2_000,
+        "error": None,
+        **more,
+    }
+
+
+def reasoning_delta(seq: int, offset: int, text: str, message: int = 12, **more: object) -> dict:
     return {
         "type": "delta",
         "part": "reasoning",
-        "message": 12,
+        "message": message,
         "seq": seq,
         "offset": offset,
         "text": text,
@@ -143,4 +188,79 @@ def test_reasoning_deltas_take_the_protocols_rules_and_a_resume_asks_for_both_pa
     assert reasoning.startswith(stored)
     expect(answer.locator(".note")).to_contain_text("was not saved")
     expect(answer.locator(".metrics")).to_contain_text("31 reasoning")
+    chat.assert_clean()
+
+
+SCROLLER = "document.getElementById('transcript')"
+# How far the bottom of the transcript is below its view, and where an element is in it.
+DISTANCE = (
+    f"(() => {{ const s = {SCROLLER}; return s.scrollHeight - s.clientHeight - s.scrollTop; }})()"
+)
+TOP = "(el) => el.getBoundingClientRect().top"
+
+
+def test_the_block_closes_when_the_answer_begins_without_moving_what_the_reader_sees(
+    page: Page, live_app
+):
+    socket = FakeSocket(page)
+    chat = open_chat(page, live_app)
+    long_text = "".join(f"Paragraph {i} of a long first answer.\n\n" for i in range(80))
+    first = socket.ask(page, chat, "Write at length", 12)
+    socket.send(type="delta", message=12, seq=1, offset=0, text=long_text)
+    socket.send(**end_frame(12, len(long_text), 0, reasoning_ms=None))
+    chat.wait_for_status(first, "complete")
+    reasoning = "".join(f"A thought, number {i}, on its own line.\n\n" for i in range(30))
+
+    # At the bottom: the view stays at the bottom while the model thinks, and after.
+    answer = socket.ask(page, chat, "Think, then answer", 14)
+    socket.send(type="message.phase", message=14, phase="thinking", elapsed_ms=0)
+    socket.send(**reasoning_delta(1, 0, reasoning, message=14))
+    block = answer.locator("details.reasoning")
+    expect(block).to_have_attribute("open", "")
+    expect(block.locator(".reasoning-text p")).to_have_count(30)
+    chat.wait_until(f"{DISTANCE} <= 2")
+    # It follows the newest reasoning, in a box of its own.
+    box = block.locator(".reasoning-scroll")
+    assert box.evaluate("(el) => el.scrollHeight > el.clientHeight + 100")
+    assert box.evaluate("(el) => el.scrollHeight - el.clientHeight - el.scrollTop <= 2")
+    socket.send(type="delta", message=14, seq=2, offset=0, text="The answer.")
+    expect(block).not_to_have_attribute("open", "")
+    assert page.evaluate(DISTANCE) <= 2
+    socket.send(**end_frame(14, len("The answer."), len(reasoning)))
+    chat.wait_for_status(answer, "complete")
+    expect(block.locator("summary")).to_have_text("Thought for 2 s")
+
+    # Scrolled up, reading the first answer: it stays exactly where it is.
+    answer = socket.ask(page, chat, "Think again", 16)
+    socket.send(type="message.phase", message=16, phase="thinking", elapsed_ms=0)
+    socket.send(**reasoning_delta(1, 0, reasoning, message=16))
+    block = answer.locator("details.reasoning")
+    expect(block.locator(".reasoning-text p")).to_have_count(30)
+    paragraph = first.locator(".body p").nth(60)
+    paragraph.evaluate(f"(p) => {{ {SCROLLER}.scrollTop += p.getBoundingClientRect().top - 100; }}")
+    expect(page.get_by_role("button", name="Jump to latest")).to_be_visible()
+    before = paragraph.evaluate(TOP)
+    scrolled = page.evaluate(f"{SCROLLER}.scrollTop")
+    socket.send(type="delta", message=16, seq=2, offset=0, text="The answer.")
+    expect(answer.locator(".body")).to_have_text("The answer.")
+    expect(block).not_to_have_attribute("open", "")
+    assert paragraph.evaluate(TOP) == before
+    assert page.evaluate(f"{SCROLLER}.scrollTop") == scrolled
+    socket.send(**end_frame(16, len("The answer."), len(reasoning)))
+
+    # Scrolled up to the reasoning itself, being read: it stays open, and where it is.
+    answer = socket.ask(page, chat, "Think once more", 18)
+    socket.send(type="message.phase", message=18, phase="thinking", elapsed_ms=0)
+    socket.send(**reasoning_delta(1, 0, reasoning, message=18))
+    block = answer.locator("details.reasoning")
+    expect(block.locator(".reasoning-text p")).to_have_count(30)
+    page.evaluate(f"{SCROLLER}.scrollTop -= 150")
+    expect(page.get_by_role("button", name="Jump to latest")).to_be_visible()
+    page.wait_for_timeout(1_100)  # open long enough to be read
+    before = block.evaluate(TOP)
+    socket.send(type="delta", message=18, seq=2, offset=0, text="The answer.")
+    expect(answer.locator(".body")).to_have_text("The answer.")
+    expect(block.locator("summary")).to_have_text(re.compile(r"^Thought for "))
+    expect(block).to_have_attribute("open", "")
+    assert block.evaluate(TOP) == before
     chat.assert_clean()
