@@ -11,7 +11,8 @@ import time
 import pytest
 from playwright.sync_api import Locator, Page, WebSocketRoute, expect
 
-from tests.browser.chat_page import ChatPage, open_chat
+from tests.browser.chat_page import ChatPage, live_app_with, open_chat
+from tests.fakes.script import Script
 
 pytestmark = pytest.mark.browser
 
@@ -264,3 +265,114 @@ def test_the_block_closes_when_the_answer_begins_without_moving_what_the_reader_
     expect(block).to_have_attribute("open", "")
     assert block.evaluate(TOP) == before
     chat.assert_clean()
+
+
+# Against the live server ------------------------------------------------------------------
+
+STEPS = "\n\n".join(
+    f"Step {i}: weigh the option, and note what follows from it." for i in range(1, 13)
+)
+
+
+def words(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_the_model_thinks_in_an_open_block_that_closes_when_it_answers_and_reloads_closed(
+    page: Page, live_app
+):
+    live_app.upstream.enqueue(
+        Script(
+            reasoning=STEPS, text="It is forty-two.", first_token_delay=1.5, tokens_per_second=40
+        )
+    )
+    chat = open_chat(page, live_app)
+    answer = chat.send("Think it over")
+    # A silent start: the answer says what it waits for, without a frozen cursor.
+    expect(answer.locator(".phase")).to_have_text(re.compile(r"^Waiting for the model…"))
+    assert answer.evaluate(CURSOR) == "none"
+    block = answer.locator("details.reasoning")
+    expect(block.locator(".reasoning-text")).to_contain_text("Step 1:")
+    expect(block).to_have_attribute("open", "")
+    expect(block.locator("summary")).to_have_text(re.compile(r"^Thinking…"))
+    expect(answer.locator(".phase")).to_be_hidden()
+    assert answer.evaluate(CURSOR) == "none"
+
+    chat.wait_for_status(answer, "complete")
+    expect(answer.locator(".body")).to_have_text("It is forty-two.")
+    expect(block).not_to_have_attribute("open", "")
+    label = re.compile(r"^Thought for (\d+ s|a moment)$")
+    expect(block.locator("summary")).to_have_text(label)
+    chat.wait_until(
+        "document.querySelector('.reasoning-text').innerHTML === "
+        + json.dumps(chat.one_shot_html(STEPS))
+    )
+
+    page.reload()
+    stored = chat.stored_messages()[-1]
+    assert stored["reasoning"] == STEPS
+    assert stored["reasoning_ms"] >= 1  # the tokens took at least this long
+    block = chat.answer().locator("details.reasoning")
+    expect(block).not_to_have_attribute("open", "")
+    seconds = round(stored["reasoning_ms"] / 1000)
+    expected = (
+        f"Thought for {seconds} s" if stored["reasoning_ms"] >= 1000 else "Thought for a moment"
+    )
+    expect(block.locator("summary")).to_have_text(expected)
+    block.locator("summary").click()
+    expect(block.locator(".reasoning-text")).to_be_visible()
+    assert block.locator(".reasoning-text").evaluate("(el) => el.innerHTML") == chat.one_shot_html(
+        STEPS
+    )
+    chat.assert_clean()
+
+
+def test_the_effort_reaches_models_that_reason_and_hidden_or_stopped_reasoning_stays_shown(
+    page: Page, tmp_path
+):
+    with live_app_with(tmp_path, anthropic=True) as app:
+        chat = open_chat(page, app)
+        effort = page.get_by_label("Reasoning effort")
+        note = page.locator("#effort-note")
+        expect(effort).to_have_value("off")
+        expect(note).to_be_hidden()
+        effort.select_option("high")
+        # The default model is served through Chat Completions, which takes no effort.
+        expect(note).to_have_text("ignored by gpt-test")
+        expect(effort).to_have_attribute("title", "gpt-test ignores reasoning effort")
+        page.get_by_label("Model", exact=True).select_option("anthropic:claude-test")
+        expect(note).to_be_hidden()
+        expect(effort).to_have_attribute("title", "")
+
+        # Reasoning the provider hid is said to be hidden.
+        app.upstream.enqueue(Script(reasoning="Weighing it up.", redacted=1, text="Done."))
+        answer = chat.send("Think hard")
+        chat.wait_for_status(answer, "complete")
+        assert app.upstream.requests[-1].body["thinking"]["type"] == "enabled"
+        block = answer.locator("details.reasoning")
+        block.locator("summary").click()
+        expect(block.locator(".reasoning-text")).to_have_text("Weighing it up.")
+        expect(block.locator(".reasoning-hidden")).to_have_text("Reasoning hidden by the provider")
+
+        # Stopped while it thinks, the answer keeps what reasoning it got to, shown.
+        app.upstream.enqueue(Script(reasoning=STEPS, tokens_per_second=12, text="Never said."))
+        answer = chat.send("Think at length")
+        block = answer.locator("details.reasoning")
+        expect(block.locator(".reasoning-text")).to_contain_text("Step 2:")
+        page.get_by_role("button", name="Stop").click()
+        chat.wait_for_status(answer, "stopped")
+        expect(block).to_have_attribute("open", "")
+        expect(block.locator("summary")).to_have_text(re.compile(r"^Thought for "))
+        shown = block.locator(".reasoning-text").inner_text()
+        assert "Step 2:" in shown and "Step 12:" not in shown
+        assert chat.body_html(answer) == ""
+
+        page.reload()
+        assert words(chat.stored_messages()[-1]["reasoning"]) == words(shown)
+        block = chat.answer().locator("details.reasoning")
+        block.locator("summary").click()
+        assert words(block.locator(".reasoning-text").inner_text()) == words(shown)
+        # The conversation keeps its effort and its model.
+        expect(effort).to_have_value("high")
+        expect(page.get_by_label("Model", exact=True)).to_have_value("anthropic:claude-test")
+        chat.assert_clean()
