@@ -184,7 +184,11 @@ export class MessageView {
     this.showNote(noteFor(this.status, data.error));
     this.setStatus(this.status);
     this.showMetrics();
-    if (this.live) this.answer.ensureRenderer();
+    if (!this.live) return;
+    this.answer.ensureRenderer();
+    // Still thinking when the page was made: the block is open from the start, and the phase
+    // frame that follows the resume says since when.
+    if (this.thought.held && !this.text) this.setPhase("thinking");
   }
 
   /** What the page data would say of this answer, to show it again. */
