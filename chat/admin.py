@@ -140,6 +140,19 @@ class TruncateForm(forms.Form):
         return cleaned
 
 
+def _reasoning_times(
+    times: dashboard.Spread | None, figures: dashboard.Reasoning
+) -> tuple[str, str, str]:
+    """Median, average and 90% reasoning time, read as the transcript says them ("12 s")."""
+    if times is None or figures.mean_ms is None:
+        return ("", "", "")
+    return (
+        transcripts.seconds(round(times.p50)),
+        transcripts.seconds(round(figures.mean_ms)),
+        transcripts.seconds(round(times.p90)),
+    )
+
+
 @admin.register(Conversation)
 class ConversationAdmin(admin.ModelAdmin):
     list_display = (
@@ -167,6 +180,7 @@ class ConversationAdmin(admin.ModelAdmin):
         "model",
         "system_prompt",
         "tools",
+        "reasoning_effort",
         "summary",
         "summary_through_seq",
         "created_at",
@@ -336,6 +350,9 @@ class ConversationAdmin(admin.ModelAdmin):
             "speed_chart": dashboard.spread_chart(
                 stats.tokens_per_second, "Tokens per second", "tok/s"
             ),
+            "reasoning_chart": dashboard.spread_chart(
+                dashboard.in_seconds(stats.reasoning_ms), "Reasoning time", "s", decimals=1
+            ),
             "statuses": dashboard.STATUS_ORDER,
             "status_rows": [
                 (provider, [counter[s] for s in dashboard.STATUS_ORDER])
@@ -344,6 +361,10 @@ class ConversationAdmin(admin.ModelAdmin):
             "timing_rows": [
                 (model, stats.ttft_ms.get(model), stats.tokens_per_second.get(model))
                 for model in sorted(stats.ttft_ms.keys() | stats.tokens_per_second.keys())
+            ],
+            "reasoning_rows": [
+                (model, figures, _reasoning_times(stats.reasoning_ms.get(model), figures))
+                for model, figures in stats.reasoning.items()
             ],
         }
         return TemplateResponse(request, "admin/chat/dashboard.html", context)

@@ -1,10 +1,30 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
 from streaming.events import REASONING_EFFORTS
+
+
+@dataclass(frozen=True, slots=True)
+class SettingsChange:
+    """What a sent message changes of its conversation's settings; ``None`` leaves a setting
+    as it is (a new conversation then gets the default)."""
+
+    tools: list[str] | None = None
+    reasoning_effort: str | None = None
+
+    def changed(self, conversation: Conversation) -> dict[str, object]:
+        """The fields of ``conversation`` this change gives new values, and those values."""
+        values = {"tools": self.tools, "reasoning_effort": self.reasoning_effort}
+        return {
+            name: value
+            for name, value in values.items()
+            if value is not None and value != getattr(conversation, name)
+        }
 
 
 class Conversation(models.Model):
@@ -39,10 +59,14 @@ class Conversation(models.Model):
 
     @classmethod
     def start(
-        cls, owner: object, model: str, content: str, tools: list[str] | None = None
+        cls, owner: object, model: str, content: str, change: SettingsChange | None = None
     ) -> Conversation:
         title = " ".join(content.split())[:80]
-        return cls.objects.create(owner=owner, model=model, title=title, tools=tools or [])
+        conversation = cls(owner=owner, model=model, title=title)
+        for name, value in (change or SettingsChange()).changed(conversation).items():
+            setattr(conversation, name, value)
+        conversation.save()
+        return conversation
 
     @classmethod
     def add_message_for(
@@ -51,17 +75,19 @@ class Conversation(models.Model):
         conversation_id: int | None,
         model: str,
         content: str,
-        tools: list[str] | None = None,
+        change: SettingsChange | None = None,
     ) -> Message:
-        """A user's message, in a new conversation or one of their own; ``tools`` (when given)
-        become the conversation's enabled tools."""
+        """A user's message, in a new conversation or one of their own, with the settings
+        ``change`` it was sent with applied to the conversation."""
         if conversation_id is None:
-            conversation = cls.start(owner, model, content, tools)
+            conversation = cls.start(owner, model, content, change)
         else:
             conversation = cls.objects.get(pk=conversation_id, owner=owner)
-            if tools is not None and tools != conversation.tools:
-                conversation.tools = tools
-                conversation.save(update_fields=["tools"])
+            changed = (change or SettingsChange()).changed(conversation)
+            if changed:
+                for name, value in changed.items():
+                    setattr(conversation, name, value)
+                conversation.save(update_fields=list(changed))
         return conversation.add_user_message(content)
 
     def add_user_message(self, content: str) -> Message:

@@ -97,11 +97,16 @@ async def receive_until(communicator, frame_type: str, timeout: float = 30) -> l
             return frames
 
 
-def assemble(frames: list[dict], message_id: int) -> str:
-    """The text a client following the protocol holds after these frames."""
+def assemble(frames: list[dict], message_id: int, part: str = "text") -> str:
+    """The text (or, with ``part="reasoning"``, the reasoning) a client following the protocol
+    holds after these frames."""
     text = ""
     for frame in frames:
-        if frame["type"] == "delta" and frame["message"] == message_id:
+        if (
+            frame["type"] == "delta"
+            and frame["message"] == message_id
+            and frame.get("part", "text") == part
+        ):
             assert frame["offset"] <= len(text), f"gap at {frame['offset']} (held {len(text)})"
             text += frame["text"][len(text) - frame["offset"] :]
     return text

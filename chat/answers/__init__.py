@@ -25,7 +25,7 @@ from django.db import close_old_connections
 
 from chat.answers import answer as answer_task
 from chat.answers import catalog, frames, processes, starting, storage, summaries
-from chat.answers.answer import Answer, Header, launch, running
+from chat.answers.answer import Answer, Header, Sent, launch, running
 from chat.answers.audience import Subscriber
 from chat.answers.errors import (
     CannotAnswer,
@@ -38,7 +38,7 @@ from chat.answers.errors import (
 )
 from chat.answers.frames import Frame
 from chat.answers.frames import error as error_frame
-from chat.models import Conversation, Message
+from chat.models import Conversation, Message, SettingsChange
 
 __all__ = [
     "CannotAnswer",
@@ -48,6 +48,7 @@ __all__ = [
     "NotResumable",
     "NotStreaming",
     "Refused",
+    "SettingsChange",
     "Subscriber",
     "TooManyAnswers",
     "UnknownModel",
@@ -109,19 +110,20 @@ async def send(
     conversation_id: int | None,
     content: str,
     model_names: list[str],
-    tools: list[str] | None,
+    change: SettingsChange,
     subscriber: Subscriber,
 ) -> list[Following]:
     """Store the user's message (in a new conversation when ``conversation_id`` is None) and
-    start an answer by each model (several: compare mode); ``tools``, when given, become the
-    conversation's enabled tools. A refused send stores nothing: the message and its answers
-    are stored together or not at all."""
+    start an answer by each model (several: compare mode); ``change`` is what the message
+    changes of the conversation's settings (its tools, its reasoning effort). A refused send
+    stores nothing: the message and its answers are stored together or not at all, and the
+    conversation's settings stay as they were."""
     offered = catalog.models()
     for model in model_names:
         if model not in offered:
             raise UnknownModel(f"{model!r} is not one of the models offered here")
     channel = await _owner_channel()
-    args = (user, conversation_id, content, tools, model_names, channel)
+    args = (user, conversation_id, content, change, model_names, channel)
     try:
         if settings.SUMMARIZE_DROPPED:
             ready = await _send_summarized(*args)
@@ -131,8 +133,8 @@ async def send(
         raise NotFound("No such conversation") from None
     following = []
     for prepared in ready:
-        answer = launch(_answer(prepared, ""))
-        following.append(await _subscribe(answer, subscriber, 0))
+        answer = launch(_answer(prepared, Sent()))
+        following.append(await _subscribe(answer, subscriber, 0, 0))
     return following
 
 
@@ -140,7 +142,7 @@ async def _send_summarized(
     user: Any,
     conversation_id: int | None,
     content: str,
-    tools: list[str] | None,
+    change: SettingsChange,
     model_names: list[str],
     channel: str,
 ) -> list[starting.Prepared]:
@@ -150,9 +152,11 @@ async def _send_summarized(
     only after (another answer started meanwhile) takes the message back."""
     db = database_sync_to_async
     await db(starting.check_sent_message)(
-        user, conversation_id, content, tools, model_names, channel
+        user, conversation_id, content, change, model_names, channel
     )
-    stored = await db(starting.store_message)(user, conversation_id, content, tools, model_names[0])
+    stored = await db(starting.store_message)(
+        user, conversation_id, content, change, model_names[0]
+    )
     message = stored.message
     try:
         for model in model_names:
@@ -163,8 +167,8 @@ async def _send_summarized(
         raise
 
 
-def _answer(ready: starting.Prepared, text: str) -> Answer:
-    return Answer(Header.of(ready.message, ready.title), text, ready.provider, ready.request)
+def _answer(ready: starting.Prepared, sent: Sent) -> Answer:
+    return Answer(Header.of(ready.message, ready.title), sent, ready.provider, ready.request)
 
 
 async def regenerate(
@@ -178,26 +182,27 @@ async def regenerate(
     chosen = model(message.model)
     reply_to = await _own_message(user, message.reply_to_id)
     answer = await _start(user.pk, reply_to, chosen, replaces=message)
-    return await _subscribe(answer, subscriber, 0)
+    return await _subscribe(answer, subscriber, 0, 0)
 
 
 async def continue_answer(user: Any, message_id: int, subscriber: Subscriber) -> Following:
-    """Go on with a stopped, failed or interrupted answer from its stored text."""
+    """Go on with a stopped, failed or interrupted answer from its stored text (and its
+    reasoning so far: more of it may follow)."""
     message = await _own_message(user, message_id, role=Message.Role.ASSISTANT)
     if message.status not in Message.CONTINUABLE:
         raise NotResumable("Only a stopped, failed or interrupted answer can continue")
     channel = await _owner_channel()
     await summaries.summarize_before(message.conversation, message.model, message.seq, message.text)
     ready = await database_sync_to_async(starting.reopened_answer)(user.pk, message, channel)
-    answer = launch(_answer(ready, message.text))
-    return await _subscribe(answer, subscriber, len(message.text))
+    answer = launch(_answer(ready, Sent.of(message)))
+    return await _subscribe(answer, subscriber, len(message.text), len(message.reasoning))
 
 
 async def select_version(user: Any, message_id: int, subscriber: Subscriber) -> Following:
     """Show (and send to the model) this version of an answer instead of the others."""
     message = await _own_message(user, message_id, role=Message.Role.ASSISTANT)
     await database_sync_to_async(message.make_current)()
-    await _replay(message.pk, 0, subscriber)
+    await _replay(message.pk, 0, 0, subscriber)
     return Following(message.pk)
 
 
@@ -211,7 +216,7 @@ async def _start(
     ready = await database_sync_to_async(starting.new_answer)(
         user_id, reply_to, model, channel, replaces
     )
-    return launch(_answer(ready, ""))
+    return launch(_answer(ready, Sent()))
 
 
 # Stopping --------------------------------------------------------------------------------
@@ -247,22 +252,27 @@ async def _stop(message: Message) -> bool:
 # Following -------------------------------------------------------------------------------
 
 
-async def follow(user: Any, message_id: int, offset: int, subscriber: Subscriber) -> Following:
-    """Send ``subscriber`` an answer's text from ``offset``, then every frame until it ends:
-    from this process when it writes the answer, through the owner's control channel when
-    another one does, and from the database when nobody does any more."""
+async def follow(
+    user: Any, message_id: int, offset: int, subscriber: Subscriber, reasoning_offset: int = 0
+) -> Following:
+    """Send ``subscriber`` an answer's text from ``offset`` and its reasoning from
+    ``reasoning_offset``, then every frame until it ends: from this process when it writes the
+    answer, through the owner's control channel when another one does, and from the database
+    when nobody does any more."""
     message = await _own_message(user, message_id)
     answer = running.get(message.pk)
     if answer is not None:
-        return await _subscribe(answer, subscriber, offset)
+        return await _subscribe(answer, subscriber, offset, reasoning_offset)
     if message.is_live and await database_sync_to_async(_still_live)(message):
-        return await _follow_remote(message, offset, subscriber)
-    await _replay(message.pk, offset, subscriber)
+        return await _follow_remote(message, offset, reasoning_offset, subscriber)
+    await _replay(message.pk, offset, reasoning_offset, subscriber)
     return Following(message.pk)
 
 
-async def _subscribe(answer: Answer, subscriber: Subscriber, offset: int) -> Following:
-    await answer.subscribe(subscriber, offset)
+async def _subscribe(
+    answer: Answer, subscriber: Subscriber, offset: int, reasoning_offset: int
+) -> Following:
+    await answer.subscribe(subscriber, offset, reasoning_offset)
 
     async def close() -> None:
         answer.unsubscribe(subscriber)
@@ -278,11 +288,14 @@ def _still_live(message: Message) -> bool:
     return message.is_live and bool(message.owner_channel)
 
 
-async def _follow_remote(message: Message, offset: int, subscriber: Subscriber) -> Following:
+async def _follow_remote(
+    message: Message, offset: int, reasoning_offset: int, subscriber: Subscriber
+) -> Following:
     owner = message.owner_channel
     channel = await processes.new_channel()
-    await processes.send(owner, processes.watch(message.pk, offset, channel))
-    relay = processes.detach(_relay(message.pk, offset, channel, subscriber), f"relay-{message.pk}")
+    await processes.send(owner, processes.watch(message.pk, offset, reasoning_offset, channel))
+    held = {"text": offset, "reasoning": reasoning_offset}
+    relay = processes.detach(_relay(message.pk, held, channel, subscriber), f"relay-{message.pk}")
 
     async def close() -> None:
         relay.cancel()
@@ -291,13 +304,15 @@ async def _follow_remote(message: Message, offset: int, subscriber: Subscriber) 
     return Following(message.pk, close)
 
 
-async def _relay(message_id: int, offset: int, channel: str, subscriber: Subscriber) -> None:
-    """Hand a remote answer's frames, as its owner sends them, to a subscriber here.
+async def _relay(
+    message_id: int, held: dict[str, int], channel: str, subscriber: Subscriber
+) -> None:
+    """Hand a remote answer's frames, as its owner sends them, to a subscriber here; ``held``
+    is what the subscriber has of the text and of the reasoning.
 
     While nothing comes for a heartbeat interval, the row says whether the answer is still
     being written: an owner that died sends nothing ever again, so once it has stopped beating
     its answer is marked interrupted here and replayed from the database."""
-    held = offset
     receiving: asyncio.Future[processes.Message] | None = None
     try:
         while True:
@@ -307,17 +322,18 @@ async def _relay(message_id: int, offset: int, channel: str, subscriber: Subscri
             if not done:
                 if await database_sync_to_async(storage.interrupt_if_stale)(message_id):
                     continue
-                await _replay(message_id, held, subscriber)
+                await _replay(message_id, held["text"], held["reasoning"], subscriber)
                 return
             event, receiving = receiving.result(), None
             if event["type"] == processes.GONE:
                 # The owner finished (or died) between our read and our request: the database
                 # knows the rest.
-                await _replay(message_id, held, subscriber)
+                await _replay(message_id, held["text"], held["reasoning"], subscriber)
                 return
             frame = Frame(**event["frame"])
             if frame.type == "delta":
-                held = max(held, frame.data["offset"] + len(frame.data["text"]))
+                part = frame.data.get("part", "text")
+                held[part] = max(held[part], frame.data["offset"] + len(frame.data["text"]))
             if not await subscriber.deliver(frame) or frame.type == "message.end":
                 return
     finally:
@@ -325,10 +341,13 @@ async def _relay(message_id: int, offset: int, channel: str, subscriber: Subscri
             receiving.cancel()
 
 
-async def _replay(message_id: int, offset: int, subscriber: Subscriber) -> None:
-    """An answer from the database: the text from ``offset``, then its end."""
+async def _replay(
+    message_id: int, offset: int, reasoning_offset: int, subscriber: Subscriber
+) -> None:
+    """An answer from the database: the reasoning and the text from those offsets, then its
+    end."""
     message = await database_sync_to_async(_message)(message_id)
-    for frame in frames.stored_frames(message, offset):
+    for frame in frames.stored_frames(message, offset, reasoning_offset):
         await subscriber.deliver(frame)
 
 
@@ -373,7 +392,11 @@ async def _on_control_message(message: processes.Message) -> None:
     elif kind == processes.STOP:
         answer.stop()
     elif kind == processes.WATCH:
-        await answer.watch(message["reply_channel"], int(message.get("offset", 0)))
+        await answer.watch(
+            message["reply_channel"],
+            int(message.get("offset", 0)),
+            int(message.get("reasoning_offset", 0)),
+        )
     elif kind == processes.UNWATCH:
         answer.unwatch(message["reply_channel"])
 

@@ -2,11 +2,13 @@
 started it.
 
 An answer outlives the socket that asked for it: closing every tab does not stop it; an
-explicit stop, a failure or the end of the answer does. Text goes out as coalesced deltas (the
-first token at once, then one frame per ``FLUSH_INTERVAL`` or ``FLUSH_CHARS``) and into the
-database as checkpoints at most every ``CHECKPOINT_INTERVAL``, so the cost of an answer grows
-with its duration, not its token count. While it streams, only this task changes the
-answer's row (through ``storage``); the stale sweeper takes over only once it stops beating.
+explicit stop, a failure or the end of the answer does. Its text and, apart from it, the
+model's reasoning go out as coalesced deltas (the first of each at once, then one frame per
+``FLUSH_INTERVAL`` or ``FLUSH_CHARS``) and into the database as checkpoints at most every
+``CHECKPOINT_INTERVAL``, so the cost of an answer grows with its duration, not its token count.
+Until its text begins, phase frames say what it does (waiting, thinking, running a tool).
+While it streams, only this task changes the answer's row (through ``storage``); the stale
+sweeper takes over only once it stops beating.
 """
 
 from __future__ import annotations
@@ -21,12 +23,21 @@ from django.conf import settings
 from django.db import DatabaseError
 
 from chat.answers import catalog, frames, processes, starting, storage
-from chat.answers.audience import Audience, RemoteWatcher, Subscriber
+from chat.answers.audience import Audience, Progress, RemoteWatcher, Subscriber
 from chat.answers.errors import PROVIDER_ERRORS, CannotAnswer
 from chat.answers.frames import Frame
 from chat.models import Message
 from streaming import tools
-from streaming.events import ChatRequest, Finish, ProviderError, TextDelta, ToolCall, Usage
+from streaming.events import (
+    ChatRequest,
+    Finish,
+    ProviderError,
+    ReasoningDelta,
+    ReasoningState,
+    TextDelta,
+    ToolCall,
+    Usage,
+)
 from streaming.policy import guarded
 from streaming.providers.base import Provider
 from streaming.tokens import count_tokens
@@ -69,7 +80,13 @@ class Header:
             owner_channel=message.owner_channel,
         )
 
-    def start_frame(self, offset: int, follows: int | None = None) -> Frame:
+    def start_frame(
+        self,
+        offset: int,
+        reasoning_offset: int,
+        phase: tuple[str, int],
+        follows: int | None = None,
+    ) -> Frame:
         return frames.start(
             self.message,
             conversation=self.conversation,
@@ -77,25 +94,44 @@ class Header:
             reply_to=self.reply_to,
             model=self.model,
             offset=offset,
+            reasoning_offset=reasoning_offset,
             context_from_seq=self.context_from_seq,
             follows=follows,
+            phase=phase[0],
+            phase_elapsed_ms=phase[1],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """What a continued answer had sent (and stored) before: it goes on from there."""
+
+    text: str = ""
+    reasoning: str = ""
+    reasoning_redacted: bool = False
+    reasoning_ms: int | None = None
+
+    @classmethod
+    def of(cls, message: Message) -> Sent:
+        return cls(
+            message.text, message.reasoning, message.reasoning_redacted, message.reasoning_ms
         )
 
 
 class Answer:
     """The task writing one answer, and everything it has sent so far.
 
-    ``text`` is exactly what subscribers were sent (a continued answer starts with its stored
-    text); ``pending`` is text from the model not flushed yet. Frames go out under ``lock``, so
-    a newcomer joining mid-answer gets the text so far and then every later frame, with no gap
-    and no overlap. When the model calls tools, ``run`` runs them and starts the answer after
-    them with the same audience.
+    ``text`` and ``reasoning`` are exactly what subscribers were sent (a continued answer starts
+    with what it stored); ``pending`` holds what came from the model and is not flushed yet, per
+    part. Frames go out under ``lock``, so a newcomer joining mid-answer gets everything so far
+    and then every later frame, with no gap and no overlap. When the model calls tools, ``run``
+    runs them and starts the answer after them with the same audience.
     """
 
     def __init__(
         self,
         header: Header,
-        text: str,
+        sent: Sent,
         provider: Provider,
         request: ChatRequest,
         *,
@@ -114,17 +150,27 @@ class Answer:
             else Audience(self.message_id, self.lock, self.progress)
         )
         # What was sent, and what waits to be.
-        self.text = text
+        self.text = sent.text
+        self.reasoning = sent.reasoning
+        self.redacted = sent.reasoning_redacted
         self.seq = 0
-        self.pending: list[str] = []
+        self.pending: dict[str, list[str]] = {"reasoning": [], "text": []}
         self.pending_len = 0
-        self.checkpointed_len = len(text)
+        self.pending_redacted = False
+        self.checkpointed = (len(self.text), len(self.reasoning))
         self.wake = asyncio.Event()
+        # What it does until its text begins, told in phase frames.
+        self.phase = frames.WAITING
+        self.phase_at = time.monotonic()
+        self.phase_due = False
         # Timing.
-        self.started = time.monotonic()
+        self.started = self.phase_at
         self.first_token_at: float | None = None
+        self.reasoning_since: float | None = None  # the first reasoning of this stream
+        self.reasoning_ms_before = sent.reasoning_ms  # a continued answer's earlier reasoning
         self.flushed_at = 0.0
         # The outcome.
+        self.reasoning_state: ReasoningState | None = None
         self.usage = Usage()
         self.finish_reason = ""
         self.tool_calls: list[ToolCall] = []
@@ -134,8 +180,8 @@ class Answer:
         self.ended: Frame | None = None  # the end frame, once sent
         self.upstream: asyncio.Task[None] | None = None
 
-    def progress(self) -> tuple[int, str]:
-        return self.seq, self.text
+    def progress(self) -> Progress:
+        return Progress(self.seq, self.text, self.reasoning, self.redacted)
 
     # Text in ------------------------------------------------------------------------------
 
@@ -144,8 +190,13 @@ class Answer:
             if isinstance(event, TextDelta):
                 if self.add(event.text):
                     await self.flush()
+            elif isinstance(event, ReasoningDelta):
+                if self.add_reasoning(event):
+                    await self.flush()
             elif isinstance(event, ToolCall):
                 self.tool_calls.append(event)
+            elif isinstance(event, ReasoningState):
+                self.reasoning_state = event
             elif isinstance(event, Usage):
                 self.usage = event
             elif isinstance(event, Finish):
@@ -156,30 +207,87 @@ class Answer:
         text (time to first token is what users feel) or a full frame's worth."""
         if not text:
             return False
-        self.pending.append(text)
-        self.pending_len += len(text)
+        self._queue("text", text)
         if self.first_token_at is None:
             self.first_token_at = time.monotonic()
+            self.enter(frames.WRITING)
             return True
+        return self._due()
+
+    def add_reasoning(self, delta: ReasoningDelta) -> bool:
+        """The same for reasoning; the first of it (or what the provider hid) goes out at once,
+        with the phase, so the page says "Thinking…" as soon as the model does."""
+        if self.reasoning_since is None:
+            self.reasoning_since = time.monotonic()
+        self._queue("reasoning", delta.text)
+        if delta.redacted and not self.redacted:
+            self.pending_redacted = True
+        if self.phase != frames.THINKING and self.first_token_at is None:
+            self.enter(frames.THINKING)
+            return True
+        return self.pending_redacted or self._due()
+
+    def _queue(self, part: str, text: str) -> None:
+        if text:
+            self.pending[part].append(text)
+            self.pending_len += len(text)
+
+    def _due(self) -> bool:
         if self.pending_len >= settings.FLUSH_CHARS:
             return True
         self.wake.set()
         return False
 
+    def enter(self, phase: str) -> None:
+        """The answer now does ``phase``; its frame goes out with the next flush (but for
+        ``writing``, which the first text delta says)."""
+        self.phase, self.phase_at = phase, time.monotonic()
+        self.phase_due = phase != frames.WRITING
+
+    def current_phase(self) -> tuple[str, int]:
+        """What the answer is doing, and for how many milliseconds it has been."""
+        return self.phase, round((time.monotonic() - self.phase_at) * 1000)
+
+    def phase_frame(self) -> Frame:
+        return frames.phase(self.message_id, *self.current_phase())
+
     # Text out -----------------------------------------------------------------------------
 
     async def flush(self) -> None:
+        """Send what is pending: the phase when it changed, then reasoning, then text."""
         async with self.lock:
-            if not self.pending:
+            out: list[Frame] = []
+            if self.phase_due:
+                self.phase_due = False
+                out.append(self.phase_frame())
+            reasoning = "".join(self.pending["reasoning"])
+            if reasoning or self.pending_redacted:
+                self.redacted = self.redacted or self.pending_redacted
+                self.seq += 1
+                offset = len(self.reasoning)
+                out.append(
+                    frames.reasoning_delta(
+                        self.message_id, self.seq, offset, reasoning, redacted=self.redacted
+                    )
+                )
+                self.reasoning += reasoning
+            text = "".join(self.pending["text"])
+            if text:
+                self.seq += 1
+                out.append(frames.delta(self.message_id, self.seq, len(self.text), text))
+                self.text += text
+            self._drop_pending()
+            if not out:
                 return
-            chunk = "".join(self.pending)
-            self.pending.clear()
-            self.pending_len = 0
-            self.seq += 1
-            frame = frames.delta(self.message_id, self.seq, len(self.text), chunk)
-            self.text += chunk
             self.flushed_at = time.monotonic()
-            await self.audience.send(frame)
+            for frame in out:
+                await self.audience.send(frame)
+
+    def _drop_pending(self) -> None:
+        for part in self.pending.values():
+            part.clear()
+        self.pending_len = 0
+        self.pending_redacted = False
 
     async def flusher(self) -> None:
         while True:
@@ -195,27 +303,43 @@ class Answer:
         while True:
             await asyncio.sleep(settings.CHECKPOINT_INTERVAL)
             now = time.monotonic()
-            changed = len(self.text) != self.checkpointed_len
-            if not changed and now - beat < settings.HEARTBEAT_INTERVAL:
+            lengths = (len(self.text), len(self.reasoning))
+            text_changed = lengths[0] != self.checkpointed[0]
+            reasoning_changed = lengths[1] != self.checkpointed[1]
+            if not (text_changed or reasoning_changed) and now - beat < settings.HEARTBEAT_INTERVAL:
                 continue
-            length = len(self.text)
             try:
                 await database_sync_to_async(storage.save_checkpoint)(
-                    self.message_id, self.text if changed else None
+                    self.message_id,
+                    self.text if text_changed else None,
+                    self.reasoning if reasoning_changed else None,
+                    self.redacted,
                 )
             except DatabaseError as exc:
                 # The answer goes on streaming; the next checkpoint carries this text too.
                 log.warning("checkpoint of answer %s failed: %s", self.message_id, exc)
                 continue
             beat = now
-            self.checkpointed_len = length
+            self.checkpointed = lengths
 
     # Who follows it -----------------------------------------------------------------------
 
-    async def _join(self, subscriber: Subscriber, offset: int) -> bool:
-        """Send a newcomer the text from ``offset``; False when the answer has already ended
-        (then it got the end frame too, and there is nothing to follow). Hold the lock."""
-        await subscriber.deliver(self.header.start_frame(offset))
+    async def _join(self, subscriber: Subscriber, offset: int, reasoning_offset: int) -> bool:
+        """Send a newcomer the reasoning from ``reasoning_offset``, the text from ``offset`` and
+        what the answer is doing; False when it has already ended (then it got the end frame
+        too, and there is nothing to follow). Hold the lock."""
+        start = self.header.start_frame(offset, reasoning_offset, self.current_phase())
+        await subscriber.deliver(start)
+        if reasoning_offset < len(self.reasoning) or self.redacted:
+            await subscriber.deliver(
+                frames.reasoning_delta(
+                    self.message_id,
+                    self.seq,
+                    reasoning_offset,
+                    self.reasoning[reasoning_offset:],
+                    redacted=self.redacted,
+                )
+            )
         if offset < len(self.text):
             await subscriber.deliver(
                 frames.delta(self.message_id, self.seq, offset, self.text[offset:])
@@ -225,20 +349,22 @@ class Answer:
             return False
         return True
 
-    async def subscribe(self, subscriber: Subscriber, offset: int = 0) -> None:
-        """Send ``subscriber`` the text from ``offset``, then every live frame."""
+    async def subscribe(
+        self, subscriber: Subscriber, offset: int = 0, reasoning_offset: int = 0
+    ) -> None:
+        """Send ``subscriber`` what it lacks from those offsets, then every live frame."""
         async with self.lock:
-            if await self._join(subscriber, offset):
+            if await self._join(subscriber, offset, reasoning_offset):
                 self.audience.add(subscriber)
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
         self.audience.remove(subscriber)
 
-    async def watch(self, channel: str, offset: int) -> None:
+    async def watch(self, channel: str, offset: int, reasoning_offset: int = 0) -> None:
         """The same, for a watcher on another process."""
-        watcher = RemoteWatcher(channel, offset)
+        watcher = RemoteWatcher(channel, offset, reasoning_offset)
         async with self.lock:
-            if await self._join(watcher, offset):
+            if await self._join(watcher, offset, reasoning_offset):
                 self.audience.add_watcher(watcher)
 
     def unwatch(self, channel: str) -> None:
@@ -278,7 +404,7 @@ class Answer:
                 error, detail = storage.RESTARTED_ERROR, "the server process was stopped"
             else:
                 raise
-            self.pending.clear()  # never sent: the stored text is exactly what clients saw
+            self._drop_pending()  # never sent: what is stored is exactly what clients saw
         except ProviderError as exc:
             self.status, detail = Status.FAILED, str(exc)
             error = PROVIDER_ERRORS.get(exc.code) or "The model failed to answer."
@@ -292,7 +418,11 @@ class Answer:
                 helper.cancel()
             await asyncio.gather(*helpers, return_exceptions=True)
         await self.flush()
-        calls = self.run_tools() if self.status == Status.COMPLETE else []
+        calls = []
+        if self.status == Status.COMPLETE and self.tool_calls:
+            self.enter(frames.TOOL)
+            await self.flush()
+            calls = self.run_tools()
         await self.finish(error, detail, calls)
         if calls:
             await self.answer_after_tools(calls)
@@ -324,7 +454,7 @@ class Answer:
             return
         following = Answer(
             Header.of(message, self.header.title),
-            "",
+            Sent(),
             self.provider,
             request,
             tool_round=self.tool_round + 1,
@@ -332,13 +462,26 @@ class Answer:
         )
         running[message.pk] = following
         async with following.lock:
-            await following.audience.send(following.header.start_frame(0, follows=self.message_id))
+            start = following.header.start_frame(
+                0, 0, following.current_phase(), follows=self.message_id
+            )
+            await following.audience.send(start)
         await following.run()
+
+    def reasoning_ms(self) -> int | None:
+        """From the first reasoning to the first text (or now), on top of what a continued
+        answer had reasoned before; None when the model did not reason."""
+        if self.reasoning_since is None:
+            return self.reasoning_ms_before
+        until = self.first_token_at
+        if until is None or until < self.reasoning_since:
+            until = time.monotonic()
+        return (self.reasoning_ms_before or 0) + round((until - self.reasoning_since) * 1000)
 
     def metrics(self) -> dict[str, object]:
         output = self.usage.output_tokens
         if output is None or self.status in (Status.STOPPED, Status.INTERRUPTED):
-            output = count_tokens(self.text, self.header.model)
+            output = count_tokens(self.reasoning + self.text, self.header.model)
         ttft_ms = None
         tokens_per_second = None
         if self.first_token_at is not None:
@@ -351,7 +494,16 @@ class Answer:
             "output_tokens": output,
             "ttft_ms": ttft_ms,
             "tokens_per_second": tokens_per_second,
+            "reasoning_tokens": self.usage.reasoning_tokens,
+            "reasoning_ms": self.reasoning_ms(),
         }
+
+    def token_count(self, output_tokens: int | None) -> int | None:
+        """What the answer takes in a later context: its text, without the reasoning (which is
+        not sent back on later turns) when it reasoned."""
+        if not self.reasoning and not self.redacted and not self.usage.reasoning_tokens:
+            return output_tokens
+        return count_tokens(self.text, self.header.model)
 
     async def save_final(self, outcome: storage.Outcome) -> None:
         """Store the outcome, trying again while the database is unreachable: an answer that
@@ -375,8 +527,13 @@ class Answer:
         the stored answer. While the database is unreachable the answer waits in ``running``,
         where a reload or a second tab still finds its text."""
         metrics = self.metrics()
+        state = self.reasoning_state if self.status == Status.COMPLETE else None
         outcome = storage.Outcome(
             text=self.text,
+            reasoning=self.reasoning,
+            reasoning_redacted=self.redacted,
+            reasoning_state=state.to_dict() if state is not None else None,
+            token_count=self.token_count(metrics["output_tokens"]),  # type: ignore[arg-type]
             status=self.status,
             finish_reason=self.finish_reason,
             error=error,
@@ -394,6 +551,7 @@ class Answer:
                 finish_reason=self.finish_reason,
                 error=error,
                 length=len(self.text),
+                reasoning_length=len(self.reasoning),
                 **metrics,
             )
             async with self.lock:

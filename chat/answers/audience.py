@@ -15,6 +15,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol
 
 from channels.exceptions import ChannelFull
@@ -34,12 +35,24 @@ class Subscriber(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """What an answer has sent so far: the last seq, its text and its reasoning."""
+
+    seq: int
+    text: str
+    reasoning: str
+    redacted: bool  # the provider hid some of the reasoning
+
+
 class RemoteWatcher:
     """A subscriber on another process, reached through the channel layer."""
 
-    def __init__(self, channel: str, offset: int) -> None:
+    def __init__(self, channel: str, offset: int, reasoning_offset: int = 0) -> None:
         self.channel = channel
-        self.delivered = offset  # code points the watcher is known to hold
+        # Code points of the text and of the reasoning the watcher is known to hold.
+        self.delivered = {"text": offset, "reasoning": reasoning_offset}
+        self.told_redacted = False
         self.sent_at = 0.0
 
     @property
@@ -57,27 +70,39 @@ class RemoteWatcher:
             return True
         self.sent_at = time.monotonic()
         if frame.type == "delta":
-            self.delivered = frame.data["offset"] + len(frame.data["text"])
+            data = frame.data
+            self.delivered[data.get("part", "text")] = data["offset"] + len(data["text"])
+            self.told_redacted = self.told_redacted or data.get("redacted", False)
         return True
 
-    async def catch_up(self, message_id: int, seq: int, text: str) -> None:
-        """Send whatever of ``text`` (the whole answer so far) the watcher lacks, including
+    async def catch_up(self, message_id: int, progress: Progress) -> None:
+        """Send whatever of the answer so far the watcher lacks, reasoning first, including
         anything a dropped message left out."""
-        if self.delivered < len(text):
+        held = self.delivered["reasoning"]
+        if held < len(progress.reasoning) or progress.redacted > self.told_redacted:
             await self.deliver(
-                frames.delta(message_id, seq, self.delivered, text[self.delivered :])
+                frames.reasoning_delta(
+                    message_id,
+                    progress.seq,
+                    held,
+                    progress.reasoning[held:],
+                    redacted=progress.redacted,
+                )
             )
+        held = self.delivered["text"]
+        if held < len(progress.text):
+            await self.deliver(frames.delta(message_id, progress.seq, held, progress.text[held:]))
 
 
 class Audience:
     """The subscribers and remote watchers of one answer.
 
-    ``progress`` returns the answer's (seq, text so far) for catching watchers up. Callers hold
+    ``progress`` returns what the answer has sent, for catching watchers up. Callers hold
     the answer's lock around ``send`` and ``join``, so frames never overtake each other; the
     delayed catch-up takes ``lock`` itself."""
 
     def __init__(
-        self, message_id: int, lock: asyncio.Lock, progress: Callable[[], tuple[int, str]]
+        self, message_id: int, lock: asyncio.Lock, progress: Callable[[], Progress]
     ) -> None:
         self.message_id = message_id
         self.lock = lock
@@ -87,13 +112,13 @@ class Audience:
         self.catch_up_timer: asyncio.TimerHandle | None = None
 
     def carried_over(
-        self, message_id: int, lock: asyncio.Lock, progress: Callable[[], tuple[int, str]]
+        self, message_id: int, lock: asyncio.Lock, progress: Callable[[], Progress]
     ) -> Audience:
         """The same people, for the answer the model gives after its tool calls: every
         subscriber, and every watcher from the new answer's first character."""
         following = Audience(message_id, lock, progress)
         following.subscribers = list(self.subscribers)
-        following.watchers = {c: RemoteWatcher(c, 0) for c in self.watchers}
+        following.watchers = {c: RemoteWatcher(c, 0, 0) for c in self.watchers}
         return following
 
     def add(self, subscriber: Subscriber) -> None:
@@ -116,13 +141,13 @@ class Audience:
                 self.subscribers.remove(subscriber)
         if not self.watchers:
             return
-        seq, text = self.progress()
+        progress = self.progress()
         for watcher in list(self.watchers.values()):
             if frame.type != "delta":
-                await watcher.catch_up(self.message_id, seq, text)
+                await watcher.catch_up(self.message_id, progress)
                 await watcher.deliver(frame)
             elif watcher.due:
-                await watcher.catch_up(self.message_id, seq, text)
+                await watcher.catch_up(self.message_id, progress)
             elif self.catch_up_timer is None:
                 # Whatever this frame carried reaches the watcher within the interval, even if
                 # no more text comes.
@@ -136,6 +161,6 @@ class Audience:
 
     async def _catch_up(self) -> None:
         async with self.lock:
-            seq, text = self.progress()
+            progress = self.progress()
             for watcher in list(self.watchers.values()):
-                await watcher.catch_up(self.message_id, seq, text)
+                await watcher.catch_up(self.message_id, progress)

@@ -17,7 +17,7 @@ from django.conf import settings
 from chat.answers.errors import CannotAnswer
 from chat.models import Conversation, Message
 from streaming import tools
-from streaming.events import ChatMessage, ChatRequest, ToolCall
+from streaming.events import ChatMessage, ChatRequest, ReasoningState, ToolCall
 from streaming.tokens import count_tokens
 from streaming.window import WindowItem, WindowResult, context_length, fit_window, units
 
@@ -57,7 +57,28 @@ def message_tokens(message: ChatMessage, model: str) -> int:
     tokens = MESSAGE_OVERHEAD + count_tokens(message.content, model)
     for call in message.tool_calls:
         tokens += count_tokens(call.name + json.dumps(call.arguments), model)
-    return tokens
+    return tokens + reasoning_tokens(message.reasoning, model)
+
+
+def reasoning_tokens(state: ReasoningState | None, model: str) -> int:
+    """What the reasoning sent back with a turn takes: counted over all of it, signatures and
+    encrypted items included, which errs on the side of a window that fits."""
+    if state is None:
+        return 0
+    return count_tokens(json.dumps(state.data, ensure_ascii=False), model)
+
+
+def _reasoning(row: Message, in_tool_loop: bool) -> ReasoningState | None:
+    """The reasoning state to send back with an assistant turn: within the tool loop it belongs
+    to always (the APIs refuse a follow-up without it), on later turns where its provider asks
+    for it."""
+    if not row.reasoning_state:
+        return None
+    try:
+        state = ReasoningState.from_dict(row.reasoning_state)
+    except (KeyError, TypeError, AttributeError):
+        return None  # not a state this version wrote: the turn goes without
+    return state if in_tool_loop or state.across_turns else None
 
 
 def _tool_calls(value: object) -> tuple[ToolCall, ...]:
@@ -106,6 +127,7 @@ def _rows(conversation: Conversation, before_seq: int) -> list[Message]:
             "tool_call_id",
             "token_count",
             "output_tokens",
+            "reasoning_state",
         )
     )
 
@@ -115,8 +137,11 @@ def transcript_items(rows: Sequence[Message], model: str) -> tuple[list[str], li
 
     An assistant message with tool calls and the tool messages answering it share a group.
     A tool result whose call is gone, and a call without its result, are left out: providers
-    refuse either, and a pruned history can leave them behind.
+    refuse either, and a pruned history can leave them behind. Assistant turns after the last
+    user message (the tool loop under way) carry their reasoning state.
     """
+    users = [row.seq for row in rows if row.role == Message.Role.USER]
+    loop_after = users[-1] if users else 0
     pinned: list[str] = []
     answered = {row.tool_call_id for row in rows if row.role == Message.Role.TOOL}
     group_of_call: dict[str, int] = {}
@@ -141,7 +166,10 @@ def transcript_items(rows: Sequence[Message], model: str) -> tuple[list[str], li
                 calls = tuple(call for call in _tool_calls(row.tool_calls) if call.id in answered)
             if not row.text and not calls:
                 continue  # an answer that failed before its first token says nothing
-            message = ChatMessage(row.role, row.text, tool_calls=calls)
+            reasoning = None
+            if row.role == Message.Role.ASSISTANT:
+                reasoning = _reasoning(row, in_tool_loop=row.seq > loop_after)
+            message = ChatMessage(row.role, row.text, tool_calls=calls, reasoning=reasoning)
             if calls:
                 group = row.seq
                 group_of_call.update((call.id, row.seq) for call in calls)
@@ -149,6 +177,8 @@ def transcript_items(rows: Sequence[Message], model: str) -> tuple[list[str], li
         tokens = _stored_tokens(row)
         if tokens is None:
             tokens = message_tokens(message, model)
+        else:
+            tokens += reasoning_tokens(message.reasoning, model)
         items.append(WindowItem(message, tokens, group=group, key=row.seq))
     return pinned, items
 
@@ -294,5 +324,6 @@ def request_for(
         messages=context.messages,
         max_tokens=settings.MAX_OUTPUT_TOKENS,
         tools=enabled,
+        reasoning_effort=conversation.reasoning_effort,
     )
     return request, context.from_seq

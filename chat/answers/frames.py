@@ -41,9 +41,14 @@ def start(
     reply_to: int | None,
     model: str,
     offset: int,
+    reasoning_offset: int,
     context_from_seq: int | None,
     follows: int | None = None,
+    phase: str | None = None,
+    phase_elapsed_ms: int = 0,
 ) -> Frame:
+    """An answer started, or was joined; ``phase`` is what a live one is doing (``None`` for
+    one read back from the database) and ``phase_elapsed_ms`` for how long."""
     return Frame(
         type="message.start",
         conversation=conversation,
@@ -52,13 +57,43 @@ def start(
         reply_to=reply_to,
         model=model,
         offset=offset,
+        reasoning_offset=reasoning_offset,
         context_from_seq=context_from_seq,
         follows=follows,
+        phase=phase,
+        phase_elapsed_ms=phase_elapsed_ms,
     )
 
 
 def delta(message_id: int, seq: int, offset: int, text: str) -> Frame:
     return Frame(type="delta", message=message_id, seq=seq, offset=offset, text=text)
+
+
+def reasoning_delta(
+    message_id: int, seq: int, offset: int, text: str, *, redacted: bool = False
+) -> Frame:
+    """Reasoning of an answer; ``offset`` counts code points within the reasoning text."""
+    if redacted:
+        return Frame(
+            type="delta",
+            part="reasoning",
+            message=message_id,
+            seq=seq,
+            offset=offset,
+            text=text,
+            redacted=True,
+        )
+    return Frame(
+        type="delta", part="reasoning", message=message_id, seq=seq, offset=offset, text=text
+    )
+
+
+# What an answer is doing before (and between) its text.
+WAITING, THINKING, TOOL, WRITING = "waiting", "thinking", "tool", "writing"
+
+
+def phase(message_id: int, name: str, elapsed_ms: int) -> Frame:
+    return Frame(type="message.phase", message=message_id, phase=name, elapsed_ms=elapsed_ms)
 
 
 def end(
@@ -70,22 +105,31 @@ def end(
     output_tokens: int | None,
     ttft_ms: int | None,
     tokens_per_second: float | None,
+    reasoning_tokens: int | None,
+    reasoning_ms: int | None,
     error: str,
     length: int,
+    reasoning_length: int,
 ) -> Frame:
-    """The answer ended; ``length`` is how many code points its stored text has. A client
-    holding more than that (text sent by a process that died before storing it) was shown an
-    end that is lost: the answer is the first ``length`` code points, and continues from
-    there."""
+    """The answer ended; ``length`` (``reasoning_length``) is how many code points its stored
+    text (reasoning) has. A client holding more than that (sent by a process that died before
+    storing it) was shown an end that is lost: the answer is the first ``length`` code points,
+    and continues from there."""
     return Frame(
         type="message.end",
         message=message_id,
         status=status,
         finish_reason=finish_reason,
         length=length,
-        usage={"input_tokens": input_tokens, "output_tokens": output_tokens},
+        reasoning_length=reasoning_length,
+        usage={
+            "input_tokens": input_tokens,
+            "output_tokens": output_tokens,
+            "reasoning_tokens": reasoning_tokens,
+        },
         ttft_ms=ttft_ms,
         tokens_per_second=tokens_per_second,
+        reasoning_ms=reasoning_ms,
         error=error or None,
     )
 
@@ -103,9 +147,10 @@ def error(code: str, detail: str, message_id: int | None = None) -> Frame:
     return Frame(type="error", code=code, detail=detail, message=message_id)
 
 
-def stored_frames(message: Message, offset: int) -> list[Frame]:
-    """An answer read back from the database (with its conversation): its start, its text from
-    ``offset``, its tool calls and, once it has ended, its end."""
+def stored_frames(message: Message, offset: int, reasoning_offset: int = 0) -> list[Frame]:
+    """An answer read back from the database (with its conversation): its start, its reasoning
+    from ``reasoning_offset``, its text from ``offset``, its tool calls and, once it has ended,
+    its end."""
     frames = [
         start(
             message.pk,
@@ -114,9 +159,20 @@ def stored_frames(message: Message, offset: int) -> list[Frame]:
             reply_to=message.reply_to_id,
             model=message.model,
             offset=offset,
+            reasoning_offset=reasoning_offset,
             context_from_seq=message.context_from_seq,
         )
     ]
+    if reasoning_offset < len(message.reasoning) or message.reasoning_redacted:
+        frames.append(
+            reasoning_delta(
+                message.pk,
+                1,
+                reasoning_offset,
+                message.reasoning[reasoning_offset:],
+                redacted=message.reasoning_redacted,
+            )
+        )
     if offset < len(message.text):
         frames.append(delta(message.pk, 1, offset, message.text[offset:]))
     if not message.is_live:
@@ -130,8 +186,11 @@ def stored_frames(message: Message, offset: int) -> list[Frame]:
                 output_tokens=message.output_tokens,
                 ttft_ms=message.ttft_ms,
                 tokens_per_second=message.tokens_per_second,
+                reasoning_tokens=message.reasoning_tokens,
+                reasoning_ms=message.reasoning_ms,
                 error=message.error,
                 length=len(message.text),
+                reasoning_length=len(message.reasoning),
             )
         )
     return frames

@@ -34,8 +34,14 @@ def stop(message_id: int) -> Message:
     return {"type": STOP, "message": message_id}
 
 
-def watch(message_id: int, offset: int, reply_channel: str) -> Message:
-    return {"type": WATCH, "message": message_id, "offset": offset, "reply_channel": reply_channel}
+def watch(message_id: int, offset: int, reasoning_offset: int, reply_channel: str) -> Message:
+    return {
+        "type": WATCH,
+        "message": message_id,
+        "offset": offset,
+        "reasoning_offset": reasoning_offset,
+        "reply_channel": reply_channel,
+    }
 
 
 def unwatch(message_id: int, reply_channel: str) -> Message:

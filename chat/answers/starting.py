@@ -15,7 +15,7 @@ from typing import Any
 from django.db import transaction
 
 from chat.answers import catalog, context, storage
-from chat.models import Conversation, Message
+from chat.models import Conversation, Message, SettingsChange
 from streaming.events import ChatRequest
 from streaming.providers.base import Provider
 
@@ -37,7 +37,7 @@ class Stored:
 
     message: Message
     new_conversation: bool
-    tools: list[str]
+    settings: dict[str, Any]  # an existing conversation's settings before the message
     updated_at: datetime | None
 
 
@@ -45,7 +45,7 @@ def sent_message(
     user: Any,
     conversation_id: int | None,
     content: str,
-    tools: list[str] | None,
+    change: SettingsChange,
     models: list[str],
     channel: str,
 ) -> list[Prepared]:
@@ -54,7 +54,7 @@ def sent_message(
     the message does not fit a model, nothing is stored and the conversation is as it was."""
     with transaction.atomic():
         storage.check_limit(user.pk, adding=len(models))
-        message = store_message(user, conversation_id, content, tools, models[0]).message
+        message = store_message(user, conversation_id, content, change, models[0]).message
         return [_new_answer(message, model, channel, None) for model in models]
 
 
@@ -66,34 +66,38 @@ def check_sent_message(
     user: Any,
     conversation_id: int | None,
     content: str,
-    tools: list[str] | None,
+    change: SettingsChange,
     models: list[str],
     channel: str,
 ) -> None:
     """Raise what ``sent_message`` would refuse, storing nothing whatever happens."""
     try:
         with transaction.atomic():
-            sent_message(user, conversation_id, content, tools, models, channel)
+            sent_message(user, conversation_id, content, change, models, channel)
             raise _Checked
     except _Checked:
         pass
 
 
+SETTINGS = ("tools", "reasoning_effort")  # what a sent message may change of its conversation
+
+
 def store_message(
-    user: Any, conversation_id: int | None, content: str, tools: list[str] | None, model: str
+    user: Any, conversation_id: int | None, content: str, change: SettingsChange, model: str
 ) -> Stored:
     """The user's message alone, for answers that are made after it (summaries first)."""
     before = None
     if conversation_id is not None:
         before = (
             Conversation.objects.filter(pk=conversation_id, owner=user)
-            .values("tools", "updated_at")
+            .values(*SETTINGS, "updated_at")
             .first()
         )
-    message = Conversation.add_message_for(user, conversation_id, model, content, tools)
+    message = Conversation.add_message_for(user, conversation_id, model, content, change)
     if before is None:
-        return Stored(message, True, [], None)
-    return Stored(message, False, before["tools"], before["updated_at"])
+        return Stored(message, True, {}, None)
+    updated_at = before.pop("updated_at")
+    return Stored(message, False, before, updated_at)
 
 
 def unstore(stored: Stored) -> None:
@@ -105,7 +109,7 @@ def unstore(stored: Stored) -> None:
             return
         Message.objects.filter(pk=stored.message.pk).delete()
         Conversation.objects.filter(pk=conversation_id).update(
-            tools=stored.tools, updated_at=stored.updated_at
+            **stored.settings, updated_at=stored.updated_at
         )
 
 

@@ -31,6 +31,10 @@ class Outcome:
     """How an answer ended, as stored."""
 
     text: str
+    reasoning: str
+    reasoning_redacted: bool
+    reasoning_state: dict[str, Any] | None  # what the provider needs back with this turn
+    token_count: int | None  # what its text takes in a later context
     status: str
     finish_reason: str
     error: str
@@ -111,11 +115,16 @@ def add_tool_results(answered: Message, calls: list[dict[str, Any]]) -> int:
     return seq + len(calls)
 
 
-def save_checkpoint(message_id: int, text: str | None) -> None:
-    """The heartbeat, with the text so far when it changed."""
+def save_checkpoint(
+    message_id: int, text: str | None, reasoning: str | None = None, redacted: bool = False
+) -> None:
+    """The heartbeat, with the text and the reasoning so far where they changed."""
     fields: dict[str, Any] = {"heartbeat_at": timezone.now()}
     if text is not None:
         fields["text"] = text
+    if reasoning is not None:
+        fields["reasoning"] = reasoning
+        fields["reasoning_redacted"] = redacted
     Message.objects.filter(pk=message_id, status=Status.STREAMING).update(**fields)
 
 
@@ -126,13 +135,18 @@ def save_final(message_id: int, conversation_id: int, outcome: Outcome) -> None:
         Message.objects.filter(pk=message_id).update(
             tool_calls=outcome.tool_calls,
             text=outcome.text,
+            reasoning=outcome.reasoning,
+            reasoning_redacted=outcome.reasoning_redacted,
+            reasoning_state=outcome.reasoning_state,
+            reasoning_ms=metrics["reasoning_ms"],
+            reasoning_tokens=metrics["reasoning_tokens"],
             status=outcome.status,
             finish_reason=outcome.finish_reason,
             error=outcome.error,
             error_detail=redaction.redact(outcome.detail),  # an upstream may quote our key
             input_tokens=metrics["input_tokens"],
             output_tokens=metrics["output_tokens"],
-            token_count=metrics["output_tokens"],
+            token_count=outcome.token_count,
             ttft_ms=metrics["ttft_ms"],
             tokens_per_second=metrics["tokens_per_second"],
             finished_at=now,

@@ -1,6 +1,7 @@
 """The admin dashboard: which provider is slow or failing, as server-drawn SVG charts.
 
-Two queries over the answers of the last days; the charts are plain SVG built here, so the
+Two queries over the answers of the last days (how they ended; their timings, reasoning
+included); the charts are plain SVG built here, so the
 admin needs no JavaScript and no front-end build. Every label comes from the database (model
 names are typed by operators and users), so every label is escaped.
 """
@@ -81,34 +82,77 @@ def spread(values: list[float]) -> Spread | None:
 
 
 @dataclass(frozen=True)
+class Reasoning:
+    """How one model reasoned: an answer reasoned when it has a reasoning time or reasoning
+    tokens (a provider may report tokens for reasoning it does not show)."""
+
+    answers: int  # all of the model's answers
+    reasoned: int
+    timed: int  # of those, with a reasoning time
+    mean_ms: float | None
+    tokens: int  # reasoning tokens, all answers together
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.reasoned / self.answers) if self.answers else 0
+
+
+@dataclass(frozen=True)
 class Stats:
     statuses: dict[str, Counter[str]]  # provider → status → answers
     ttft_ms: dict[str, Spread]  # model → time to first token
     tokens_per_second: dict[str, Spread]  # model → speed
+    reasoning_ms: dict[str, Spread]  # model → reasoning time
+    reasoning: dict[str, Reasoning]  # model → how it reasoned (models that did only)
 
 
 def answer_stats(since: datetime) -> Stats:
     answers = Message.objects.filter(role=Message.Role.ASSISTANT, created_at__gte=since)
     statuses: dict[str, Counter[str]] = defaultdict(Counter)
+    per_model: Counter[str] = Counter()
     counts = answers.order_by().values_list("model", "status").annotate(n=Count("id"))
     for model, status, n in counts:
         statuses[provider_of(model)][status] += n
+        per_model[model] += n
 
     ttft: dict[str, list[float]] = defaultdict(list)
     speed: dict[str, list[float]] = defaultdict(list)
-    timings = answers.exclude(ttft_ms=None, tokens_per_second=None).values_list(
-        "model", "ttft_ms", "tokens_per_second"
-    )
-    for model, ttft_ms, tokens_per_second in timings.iterator(chunk_size=5000):
+    thinking: dict[str, list[float]] = defaultdict(list)
+    reasoned: Counter[str] = Counter()
+    reasoning_tokens: Counter[str] = Counter()
+    timings = answers.exclude(
+        ttft_ms=None, tokens_per_second=None, reasoning_ms=None, reasoning_tokens=None
+    ).values_list("model", "ttft_ms", "tokens_per_second", "reasoning_ms", "reasoning_tokens")
+    for model, ttft_ms, tokens_per_second, reasoning_ms, tokens in timings.iterator(
+        chunk_size=5000
+    ):
         if ttft_ms is not None:
             ttft[model].append(ttft_ms)
         if tokens_per_second is not None:
             speed[model].append(tokens_per_second)
+        if reasoning_ms is not None or tokens:
+            reasoned[model] += 1
+            reasoning_tokens[model] += tokens or 0
+        if reasoning_ms is not None:
+            thinking[model].append(reasoning_ms)
     return Stats(
         statuses=dict(sorted(statuses.items())),
         ttft_ms={model: s for model, values in sorted(ttft.items()) if (s := spread(values))},
         tokens_per_second={
             model: s for model, values in sorted(speed.items()) if (s := spread(values))
+        },
+        reasoning_ms={
+            model: s for model, values in sorted(thinking.items()) if (s := spread(values))
+        },
+        reasoning={
+            model: Reasoning(
+                answers=per_model[model],
+                reasoned=n,
+                timed=len(thinking[model]),
+                mean_ms=sum(thinking[model]) / len(thinking[model]) if thinking[model] else None,
+                tokens=reasoning_tokens[model],
+            )
+            for model, n in sorted(reasoned.items())
         },
     )
 
@@ -193,7 +237,17 @@ def status_chart(statuses: dict[str, Counter[str]]) -> SafeString:
     return _svg(height, "Answers per provider and status", body)
 
 
-def spread_chart(spreads: dict[str, Spread], title: str, unit: str) -> SafeString:
+def in_seconds(spreads: dict[str, Spread]) -> dict[str, Spread]:
+    """Spreads of milliseconds as seconds, for times long enough to read in seconds."""
+    return {
+        model: Spread(s.count, *(v / 1000 for v in (s.p10, s.p25, s.p50, s.p75, s.p90)))
+        for model, s in spreads.items()
+    }
+
+
+def spread_chart(
+    spreads: dict[str, Spread], title: str, unit: str, decimals: int = 0
+) -> SafeString:
     """One box per model: the box spans the middle half, the whiskers 10% to 90%, the line is
     the median."""
     height = ROW_HEIGHT * len(spreads) + 30
@@ -216,10 +270,10 @@ def spread_chart(spreads: dict[str, Spread], title: str, unit: str) -> SafeStrin
                 '<line x1="{}" x2="{}" y1="{}" y2="{}" class="median"></line></g>'
                 '<text x="{}" y="{}" class="value">{} {}</text>',
                 model,
-                f"{s.p50:.0f}",
+                f"{s.p50:.{decimals}f}",
                 unit,
-                f"{s.p10:.0f}",
-                f"{s.p90:.0f}",
+                f"{s.p10:.{decimals}f}",
+                f"{s.p90:.{decimals}f}",
                 unit,
                 s.count,
                 x(s.p10),
@@ -236,7 +290,7 @@ def spread_chart(spreads: dict[str, Spread], title: str, unit: str) -> SafeStrin
                 y + BAR_HEIGHT,
                 f"{float(x(s.p90)) + 6:.1f}",
                 y + BAR_HEIGHT - 4,
-                f"{s.p50:.0f}",
+                f"{s.p50:.{decimals}f}",
                 unit,
             )
         )
@@ -247,7 +301,7 @@ def spread_chart(spreads: dict[str, Spread], title: str, unit: str) -> SafeStrin
                 '<text x="{}" y="{}" class="axis">{}</text>',
                 x(most * fraction),
                 axis_y,
-                f"{most * fraction:.0f}",
+                f"{most * fraction:.{decimals}f}",
             )
         )
     return _svg(height, title, body)

@@ -1,5 +1,9 @@
 """Conversations as JSON for the admin's export: everything stored, streamed a conversation at
-a time so that an export of many long conversations is never held in memory whole."""
+a time so that an export of many long conversations is never held in memory whole.
+
+An answer's reasoning is exported as it was shown (text, whether the provider hid some, its
+time and tokens). The opaque state a provider needs back (signatures, encrypted items) is not:
+it means nothing outside the provider's API, so the export says only whether one is stored."""
 
 from __future__ import annotations
 
@@ -11,13 +15,17 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from chat.models import Conversation
+from chat.models import Conversation, Message
 
 EXPORTED_MESSAGE_FIELDS = (
     "id",
     "seq",
     "role",
     "text",
+    "reasoning",
+    "reasoning_redacted",
+    "reasoning_ms",
+    "reasoning_tokens",
     "status",
     "model",
     "active",
@@ -39,6 +47,12 @@ EXPORTED_MESSAGE_FIELDS = (
 )
 
 
+def export_message(message: Message) -> dict[str, Any]:
+    fields = {name: getattr(message, name) for name in EXPORTED_MESSAGE_FIELDS}
+    fields["reasoning_state_stored"] = bool(message.reasoning_state)
+    return fields
+
+
 def export_conversation(conversation: Conversation) -> dict[str, Any]:
     return {
         "id": conversation.pk,
@@ -47,14 +61,12 @@ def export_conversation(conversation: Conversation) -> dict[str, Any]:
         "model": conversation.model,
         "system_prompt": conversation.system_prompt,
         "tools": conversation.tools,
+        "reasoning_effort": conversation.reasoning_effort,
         "summary": conversation.summary,
         "summary_through_seq": conversation.summary_through_seq,
         "created_at": conversation.created_at,
         "updated_at": conversation.updated_at,
-        "messages": [
-            {name: getattr(message, name) for name in EXPORTED_MESSAGE_FIELDS}
-            for message in conversation.messages.all()
-        ],
+        "messages": [export_message(message) for message in conversation.messages.all()],
     }
 
 

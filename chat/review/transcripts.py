@@ -93,8 +93,19 @@ class Entry:
     message: Message
     html: SafeString
     tool_calls: list[dict[str, str]]
+    reasoning: Reasoning | None = None
     versions: list[Entry] = field(default_factory=list)
     window_starts: bool = False  # the divider: messages above were not sent to the model
+
+
+@dataclass(frozen=True)
+class Reasoning:
+    """An answer's reasoning as the page shows it: a label ("Thought for 12 s · 340 reasoning
+    tokens") and the visible reasoning, rendered like the answer's text (empty when the
+    provider hid all of it)."""
+
+    label: str
+    html: SafeString
 
 
 @dataclass
@@ -111,6 +122,44 @@ def _body(message: Message) -> SafeString:
         return mark_safe(render_markdown(message.text))  # sanitized by nh3 just above
     # What people typed, tool results and system prompts are shown as typed, never as markup.
     return format_html('<div class="chat-plain">{}</div>', message.text)
+
+
+def seconds(ms: int) -> str:
+    """12345 → "12 s", 1500 → "1.5 s", 83000 → "1 min 23 s": what the chat page says after
+    "Thought for"."""
+    if ms < 10_000:
+        return f"{ms / 1000:.1f}".removesuffix(".0") + " s"
+    whole = round(ms / 1000)
+    if whole < 60:
+        return f"{whole} s"
+    return f"{whole // 60} min {whole % 60} s"
+
+
+def reasoning_label(message: Message) -> str:
+    parts = []
+    if message.reasoning_ms is not None:
+        parts.append(f"Thought for {seconds(message.reasoning_ms)}")
+    if message.reasoning_tokens is not None:
+        tokens = message.reasoning_tokens
+        parts.append(f"{tokens:,} reasoning token{'' if tokens == 1 else 's'}")
+    if message.reasoning_redacted:
+        parts.append("Reasoning hidden by the provider")
+    return " · ".join(parts) or "Reasoning"
+
+
+def _reasoning(message: Message) -> Reasoning | None:
+    """None when the answer did not reason. The reasoning is model output like the answer's
+    text, so it goes through the same renderer; the provider's opaque state is never shown."""
+    reasoned = (
+        message.reasoning
+        or message.reasoning_redacted
+        or message.reasoning_ms is not None
+        or message.reasoning_tokens
+    )
+    if message.role != Message.Role.ASSISTANT or not reasoned:
+        return None
+    html = mark_safe(render_markdown(message.reasoning)) if message.reasoning else SafeString()
+    return Reasoning(label=reasoning_label(message), html=html)  # sanitized by nh3 above
 
 
 def _calls(message: Message) -> list[dict[str, str]]:
@@ -131,7 +180,12 @@ def _calls(message: Message) -> list[dict[str, str]]:
 
 
 def _entry(message: Message) -> Entry:
-    return Entry(message=message, html=_body(message), tool_calls=_calls(message))
+    return Entry(
+        message=message,
+        html=_body(message),
+        tool_calls=_calls(message),
+        reasoning=_reasoning(message),
+    )
 
 
 def entries(conversation: Conversation, *, limit: int | None = None) -> Transcript:

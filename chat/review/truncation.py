@@ -12,6 +12,11 @@ First a plan (what would go, exactly), then its application in small batches. Th
 - A message something kept depends on stays: the question a kept answer replies to (deleting
   it would take the answer with it), and a tool call and its result, which only make sense
   together. So a second run over the same data deletes nothing.
+- Pruning deletes whole messages and never edits one. An answer's reasoning (its text, the
+  hidden-by-the-provider flag, time, tokens and the provider's opaque state) is stored on the
+  answer's own row, so it goes with its answer and stays, unchanged, with a kept one: what is
+  stored is still what was shown. A kept tool call keeps the reasoning state its provider
+  needs back with it, as it keeps its result.
 """
 
 from __future__ import annotations

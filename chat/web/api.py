@@ -1,8 +1,9 @@
 """The SSE API for scripts: the WebSocket's events over plain HTTP.
 
-Each event is ``event: <type>``, ``id: <seq>:<offset>`` and ``data: <JSON>``. The id carries the
-offset after the event as well as the seq: a finished answer is read back from the database,
-where only offsets mean anything, so ``Last-Event-ID`` resumes exactly either way.
+Each event is ``event: <type>``, ``id: <seq>:<offset>:<reasoning_offset>`` and ``data: <JSON>``.
+The id carries the offsets of the text and of the reasoning after the event as well as the seq:
+a finished answer is read back from the database, where only offsets mean anything, so
+``Last-Event-ID`` resumes exactly either way.
 """
 
 from __future__ import annotations
@@ -44,15 +45,16 @@ class EventQueue:
         return self.open
 
 
-def sse(frame: answers.Frame, offsets: dict[int, int]) -> bytes:
+def sse(frame: answers.Frame, offsets: dict[tuple[Any, str], int]) -> bytes:
+    """One event; ``offsets`` holds what the client has of each message's text and reasoning
+    once it applied the events so far."""
     data = frame.data
     message = data.get("message")
     if frame.type == "delta":
-        offsets[message] = data["offset"] + len(data["text"])
+        offsets[message, data.get("part", "text")] = data["offset"] + len(data["text"])
     seq = data.get("seq", 0)
-    return (
-        f"event: {frame.type}\nid: {seq}:{offsets.get(message, 0)}\ndata: {frame.json}\n\n"
-    ).encode()
+    held = f"{offsets.get((message, 'text'), 0)}:{offsets.get((message, 'reasoning'), 0)}"
+    return f"event: {frame.type}\nid: {seq}:{held}\ndata: {frame.json}\n\n".encode()
 
 
 async def event_stream(
@@ -60,7 +62,7 @@ async def event_stream(
 ) -> AsyncIterator[bytes]:
     """The events of the answers followed, and of the answers after their tool calls, until
     every one has ended."""
-    offsets: dict[int, int] = {}
+    offsets: dict[tuple[Any, str], int] = {}
     awaited: set[Any] = {f.message_id for f in following}
     try:
         while awaited:
@@ -166,29 +168,42 @@ async def chat(request: HttpRequest, user: Any) -> HttpResponse:
     content, models = frame.content(), frame.models()
     conversation = frame.id("conversation", optional=True)
     queue = EventQueue()
-    following = await answers.send(user, conversation, content, models, frame.tools(), queue)
+    change = frame.settings_change()
+    following = await answers.send(user, conversation, content, models, change, queue)
     return streaming_response(event_stream(queue, following))
 
 
 MAX_OFFSET_DIGITS = 18
 
 
-def _resume_offset(request: HttpRequest) -> int:
-    raw = request.headers.get("Last-Event-ID", "").rpartition(":")[2] or request.GET.get(
-        "offset", "0"
-    )
+def _whole_number(raw: str) -> int:
     # ASCII digits only ('²'.isdigit() is true), and few enough for int() to take.
     if not (raw.isascii() and raw.isdigit() and len(raw) <= MAX_OFFSET_DIGITS):
         raise BadFrame("bad_frame", "the offset must be a whole number")
     return int(raw)
 
 
+def _resume_offsets(request: HttpRequest) -> tuple[int, int]:
+    """Where to resume the text and the reasoning: from ``Last-Event-ID`` (``seq:offset`` or
+    ``seq:offset:reasoning_offset``), else from ``?offset=`` and ``?reasoning_offset=``."""
+    last = request.headers.get("Last-Event-ID", "")
+    if last:
+        parts = last.split(":")
+        if len(parts) not in (2, 3):
+            raise BadFrame("bad_frame", "Last-Event-ID must be seq:offset:reasoning_offset")
+        return _whole_number(parts[1]), _whole_number(parts[2]) if len(parts) == 3 else 0
+    return (
+        _whole_number(request.GET.get("offset", "0")),
+        _whole_number(request.GET.get("reasoning_offset", "0")),
+    )
+
+
 @require_GET
 @api_view
 async def stream(request: HttpRequest, user: Any, message_id: int) -> HttpResponse:
-    offset = _resume_offset(request)
+    offset, reasoning_offset = _resume_offsets(request)
     queue = EventQueue()
-    following = await answers.follow(user, message_id, offset, queue)
+    following = await answers.follow(user, message_id, offset, queue, reasoning_offset)
     return streaming_response(event_stream(queue, [following]))
 
 

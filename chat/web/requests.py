@@ -9,6 +9,8 @@ from typing import Any
 
 from django.conf import settings
 
+from chat.models import SettingsChange
+from streaming.events import REASONING_EFFORTS
 from streaming.tools import TOOLS
 
 
@@ -32,10 +34,10 @@ class ClientFrame:
             raise BadFrame("bad_frame", f"{self.type}: '{name}' must be a positive integer id")
         return value
 
-    def offset(self) -> int:
-        value = self.data.get("offset", 0)
+    def offset(self, name: str = "offset") -> int:
+        value = self.data.get(name, 0)
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise BadFrame("bad_frame", f"{self.type}: 'offset' must be a whole number >= 0")
+            raise BadFrame("bad_frame", f"{self.type}: '{name}' must be a whole number >= 0")
         return value
 
     def text(self, name: str, *, optional: bool = False) -> str:
@@ -75,6 +77,22 @@ class ClientFrame:
         if not isinstance(names, list) or not all(isinstance(n, str) and n in TOOLS for n in names):
             raise BadFrame("bad_frame", f"send: 'tools' must list names from {sorted(TOOLS)}")
         return list(dict.fromkeys(names))
+
+    def reasoning_effort(self) -> str | None:
+        """``reasoning_effort``: how hard models that reason think (None: leave as is)."""
+        if "reasoning_effort" not in self.data:
+            return None
+        effort = self.data["reasoning_effort"]
+        if effort not in REASONING_EFFORTS:
+            raise BadFrame(
+                "bad_frame",
+                f"send: 'reasoning_effort' must be one of {', '.join(REASONING_EFFORTS)}",
+            )
+        return effort
+
+    def settings_change(self) -> SettingsChange:
+        """What a ``send`` changes of its conversation's settings."""
+        return SettingsChange(tools=self.tools(), reasoning_effort=self.reasoning_effort())
 
 
 TYPES = ("send", "stop", "resume", "regenerate", "continue", "select_version")

@@ -158,15 +158,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def on_send(self, frame: ClientFrame) -> list[answers.Following]:
         content, models = frame.content(), frame.models()
         conversation = frame.id("conversation", optional=True)
-        return await answers.send(self.user, conversation, content, models, frame.tools(), self)
+        change = frame.settings_change()
+        return await answers.send(self.user, conversation, content, models, change, self)
 
     async def on_stop(self, frame: ClientFrame) -> list[answers.Following]:
         await answers.stop(self.user, frame.id("message"))
         return []
 
     async def on_resume(self, frame: ClientFrame) -> list[answers.Following]:
-        offset = frame.offset()
-        return [await answers.follow(self.user, frame.id("message"), offset, self)]
+        offset, reasoning_offset = frame.offset(), frame.offset("reasoning_offset")
+        message = frame.id("message")
+        return [await answers.follow(self.user, message, offset, self, reasoning_offset)]
 
     async def on_regenerate(self, frame: ClientFrame) -> list[answers.Following]:
         def model(own: str) -> str:

@@ -44,3 +44,17 @@ def make_conversation(owner, title="Trip to Oslo", model="openai:gpt-4o", days_a
         created_at=when,
     )
     return conversation
+
+
+STATE = {"anthropic": [{"type": "thinking", "signature": "sig-EuYBCkQYAiJA"}]}
+
+
+def add_reasoning_answer(conversation, text="Pack **wool**.", **fields):
+    """An answer that reasoned: 12.3 s of thinking, 340 tokens of it, and the opaque state its
+    provider needs back."""
+    fields.setdefault("model", "anthropic:claude-sonnet-4-5")
+    fields.setdefault("reasoning", "Oslo in *winter* is cold, so:\n\n- wool\n- boots")
+    fields.setdefault("reasoning_ms", 12_300)
+    fields.setdefault("reasoning_tokens", 340)
+    fields.setdefault("reasoning_state", STATE)
+    return add(conversation, "assistant", text, **fields)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -98,3 +99,68 @@ def test_it_interpolates_quantiles():
     assert quantile([1.0], 0.9) == 1.0
     assert quantile([0.0, 10.0], 0.5) == 5.0
     assert quantile([1.0, 2.0, 3.0, 4.0, 5.0], 0.25) == 2.0
+
+
+def reasoning_answer(conversation, model, reasoning_ms=None, tokens=None, days_ago=0):
+    message = answer(conversation, model, ttft_ms=100, tps=20, days_ago=days_ago)
+    message.reasoning_ms, message.reasoning_tokens = reasoning_ms, tokens
+    message.save()
+    return message
+
+
+def reasoning_rows(page):
+    """The reasoning table's rows, as the cells' text."""
+    table = page[page.index('<table id="reasoning-numbers">') :]
+    table = table[: table.index("</table>")]
+    rows = re.findall(r"<tr>(.*?)</tr>", table, re.S)[1:]
+    return [
+        [re.sub(r"\s+", " ", cell).strip() for cell in re.findall(r"<td>(.*?)</td>", row, re.S)]
+        for row in rows
+    ]
+
+
+@pytest.mark.django_db
+def test_it_shows_reasoning_time_and_tokens_per_model(client, root, conversation):
+    claude, gpt = "anthropic:claude-sonnet-4-5", "openai:o4-mini"
+    for ms, tokens in [(1000, 100), (2000, None), (3000, 300), (10_000, 1000)]:
+        reasoning_answer(conversation, claude, ms, tokens)
+    answer(conversation, claude, ttft_ms=50, tps=60)  # did not reason
+    answer(conversation, claude, status="failed")  # no timings at all
+    reasoning_answer(conversation, claude, 99_000, 9999, days_ago=20)  # too old
+    reasoning_answer(conversation, gpt, None, 500)  # tokens reported, reasoning not shown
+    reasoning_answer(conversation, gpt, None, 0)  # reported, but no reasoning
+    answer(conversation, "local:smollm2", ttft_ms=100, tps=5)  # never reasons
+    client.force_login(root)
+    page = client.get(URL).content.decode()
+
+    assert (
+        "anthropic:claude-sonnet-4-5: median 2.5 s, 10-90%: 1.3 to 7.9 s (4 answers)"
+        in (page[page.index('id="reasoning-time"') :])
+    )
+    assert reasoning_rows(page) == [
+        [claude, "4 of 6 (67%)", "2.5 s", "4 s", "7.9 s", "1400"],
+        [gpt, "1 of 2 (50%)", "", "", "", "500"],
+    ]
+
+
+@pytest.mark.django_db
+def test_it_reads_the_reasoning_figures_in_the_same_two_queries(
+    client, root, conversation, django_assert_num_queries
+):
+    from chat.review.dashboard import answer_stats
+
+    for n in range(20):
+        reasoning_answer(conversation, f"anthropic:model-{n % 4}", 1000 * n, n)
+    with django_assert_num_queries(2):
+        stats = answer_stats(timezone.now() - timedelta(days=7))
+    assert sum(r.reasoned for r in stats.reasoning.values()) == 20  # n=0: 0 ms still reasoned
+    assert stats.reasoning["anthropic:model-1"].tokens == 1 + 5 + 9 + 13 + 17
+
+
+@pytest.mark.django_db
+def test_it_says_when_no_answer_reasoned(client, root, conversation):
+    answer(conversation, "openai:gpt-4o", ttft_ms=100, tps=5)
+    client.force_login(root)
+    page = client.get(URL).content.decode()
+    assert "No reasoning in this period." in page
+    assert 'id="reasoning-numbers"' not in page

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests.admin.factories import add, make_conversation, make_staff
+from tests.admin.factories import add, add_reasoning_answer, make_conversation, make_staff
 
 URL = "/admin/chat/conversation/"
 
@@ -77,3 +77,33 @@ def test_it_exports_for_staff_with_the_view_permission_only(client, alice, djang
     client.force_login(make_staff(django_user_model, "helpdesk"))
     r = client.post(URL, {"action": "export_json", "_selected_action": [conversation.pk]})
     assert r.status_code == 403
+
+
+@pytest.mark.django_db
+def test_it_exports_the_reasoning_as_shown_and_not_the_providers_state(client, alice, reviewer):
+    conversation = make_conversation(alice)
+    conversation.reasoning_effort = "medium"
+    conversation.save()
+    add_reasoning_answer(conversation, reasoning="Cold, so <b>wool</b>.", reasoning_redacted=True)
+    add_reasoning_answer(
+        conversation, reasoning="", reasoning_ms=None, reasoning_tokens=None, reasoning_state=None
+    )
+    client.force_login(reviewer)
+
+    r = client.post(URL, {"action": "export_json", "_selected_action": [conversation.pk]})
+    raw = b"".join(r.streaming_content).decode()
+    [exported] = json.loads(raw)["conversations"]
+
+    assert exported["reasoning_effort"] == "medium"
+    question, plain, reasoned, unreasoned = exported["messages"]
+    assert reasoned["reasoning"] == "Cold, so <b>wool</b>."
+    assert reasoned["reasoning_redacted"] is True
+    assert (reasoned["reasoning_ms"], reasoned["reasoning_tokens"]) == (12_300, 340)
+    assert reasoned["reasoning_state_stored"] is True
+    for message in (question, plain, unreasoned):
+        assert message["reasoning"] == ""
+        assert message["reasoning_redacted"] is False
+        assert (message["reasoning_ms"], message["reasoning_tokens"]) == (None, None)
+        assert message["reasoning_state_stored"] is False
+    assert all("reasoning_state" not in message for message in exported["messages"])
+    assert "sig-EuYBCkQYAiJA" not in raw

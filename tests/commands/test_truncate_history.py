@@ -11,7 +11,15 @@ from django.core.management import CommandError, call_command
 
 from chat.models import Conversation, Message
 from chat.review.truncation import apply_truncation, plan_truncation
-from tests.commands.history import add, ago, make_conversation, texts
+from tests.commands.history import (
+    add,
+    ago,
+    answers_with_reasoning,
+    every_reasoning,
+    make_conversation,
+    reasoned,
+    texts,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -308,3 +316,53 @@ def test_it_keeps_what_changed_after_the_plan_was_made(alice):
 
     assert texts(conversation) == ["question 0", "answer 0", "question 1", "a new answer"]
     assert result.messages == 3  # answer 1, question 2 and answer 2, of the 6 planned
+
+
+@pytest.mark.django_db
+def test_it_deletes_an_answers_reasoning_with_it_and_keeps_a_kept_ones_whole(alice):
+    conversation = make_conversation(alice, "Reasoned", turns=4, reasoning=True)
+    before = answers_with_reasoning(conversation)
+    run("--keep-last", "3")
+    # answer 2 stays for being among the newest three, and keeps its question.
+    assert answers_with_reasoning(conversation) == before[2:]
+    assert answers_with_reasoning(conversation)[1] == {"text": "answer 3", **reasoned(3)}
+    assert every_reasoning() == ["reasoning 2", "reasoning 3"]
+
+
+@pytest.mark.django_db
+def test_it_keeps_or_deletes_each_versions_reasoning_with_that_version(alice):
+    conversation = make_conversation(alice, "Regenerated", turns=2, first_day=40, reasoning=True)
+    for turn in (0, 1):
+        answer = conversation.messages.get(text=f"answer {turn}")
+        add(
+            conversation,
+            "assistant",
+            f"answer {turn}, first try",
+            40,
+            seq=answer.seq,
+            active=False,
+            reply_to=answer.reply_to,
+            **{**reasoned(turn + 10), "reasoning": f"first try's reasoning {turn}"},
+        )
+    before = answers_with_reasoning(conversation)
+    run("--keep-last", "1")
+    assert answers_with_reasoning(conversation) == before[2:]
+    assert every_reasoning() == ["first try's reasoning 1", "reasoning 1"]
+
+
+@pytest.mark.django_db
+def test_it_keeps_a_tool_calls_reasoning_state_with_the_call_and_its_result(alice):
+    conversation = make_conversation(alice, "Tools", turns=1, first_day=40)
+    call = {"id": "call_1", "name": "weather", "arguments": {"city": "Oslo"}}
+    # The state the provider needs back in the next request of the loop (Anthropic's signed
+    # thinking block, Gemini's thought signature): it lives on the answer that made the call.
+    add(conversation, "assistant", "", 40, tool_calls=[call], **reasoned(7))
+    add(conversation, "tool", "-3 °C", 40, tool_call_id="call_1")
+    add(conversation, "assistant", "It is cold.", 40)
+    run("--keep-last", "2")
+    calling, after = answers_with_reasoning(conversation)  # answer 0 went, and its question
+    assert calling == {"text": "", **reasoned(7)}
+    assert after["text"] == "It is cold."
+    run("--keep-last", "0")
+    assert every_reasoning() == []
+    assert not Message.objects.exclude(reasoning_state=None).exists()

@@ -33,8 +33,10 @@ class Command(BaseCommand):
     more than DAYS ago (--older-than; conversations left empty and inactive that long go
     too), or, given both, those that both options would delete. Messages still being
     written, system messages, system prompts and stored summaries are never deleted, nor
-    the question a kept answer replies to, nor half of a tool call. Run it with --dry-run
-    first: it prints exactly what would go.
+    the question a kept answer replies to, nor half of a tool call. Whole messages go or
+    stay: an answer's reasoning (and the state its provider needs back) goes with it, and a
+    kept answer keeps all of its reasoning. Run it with --dry-run first: it prints exactly
+    what would go.
     """
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
