@@ -186,8 +186,8 @@ export class MessageView {
     this.showMetrics();
     if (!this.live) return;
     this.answer.ensureRenderer();
-    // Still thinking when the page was made: the block is open from the start, and the phase
-    // frame that follows the resume says since when.
+    // Still thinking when the page was made: the block is open from the start, and the start
+    // frame of the resume says since when.
     if (this.thought.held && !this.text) this.setPhase("thinking");
   }
 
@@ -276,10 +276,8 @@ export class MessageView {
     this.showNote("");
     this.setStatus("streaming");
     this.showMetrics();
-    // Until the server says what the answer does: a new one waits for its model; one joined
-    // with reasoning and no text yet is thinking (the server's phase frame then says since when).
-    if (this.thought.held && !this.text) this.setPhase("thinking");
-    else if (!this.held && !frame.offset) this.setPhase("waiting", 0);
+    // What a live answer is doing, and since when (null for one read back after it ended).
+    if (frame.phase) this.setPhase(frame.phase, frame.phase_elapsed_ms);
   }
 
   phase(frame) {

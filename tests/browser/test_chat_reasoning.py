@@ -68,6 +68,8 @@ def start_frame(message: int, **more: object) -> dict:
         "reasoning_offset": 0,
         "context_from_seq": 1,
         "follows": None,
+        "phase": "waiting",
+        "phase_elapsed_ms": 0,
         **more,
     }
 
@@ -122,12 +124,10 @@ def test_reasoning_deltas_take_the_protocols_rules_and_a_resume_asks_for_both_pa
         "context_from_seq": 1,
         "follows": None,
     }
-    socket.send(**start)
+    # A silent start: the phase, counted from the server's elapsed_ms, and no frozen cursor.
+    socket.send(**start, phase="waiting", phase_elapsed_ms=3_200)
     answer = chat.answer()
     expect(answer).to_have_attribute("data-status", "streaming")
-
-    # A silent start: the phase, counted from the server's elapsed_ms, and no frozen cursor.
-    socket.send(type="message.phase", message=12, phase="waiting", elapsed_ms=3_200)
     phase = answer.locator(".phase")
     expect(phase).to_have_text(re.compile(r"^Waiting for the model…\s*3 s$"))
     expect(phase).to_have_text(re.compile(r"^Waiting for the model…\s*4 s$"), timeout=3_000)
@@ -152,16 +152,18 @@ def test_reasoning_deltas_take_the_protocols_rules_and_a_resume_asks_for_both_pa
     socket.send(**reasoning_delta(5, held + 9, "lost"))
     resume = socket.wait_for(page, "resume")
     assert resume == {"type": "resume", "message": 12, "offset": 0, "reasoning_offset": held}
-    socket.send(**{**start, "reasoning_offset": held})
+    socket.send(
+        **{**start, "reasoning_offset": held, "phase": "thinking", "phase_elapsed_ms": 35_000}
+    )
     rest = "the question, then `the answer`."
     socket.send(**reasoning_delta(4, held, rest))
     reasoning = first + "First, " + rest
     text = answer.locator(".reasoning-text")
     expect(text).to_contain_text("First, the question, then the answer.")
+    expect(block.locator("summary")).to_have_text("Thinking… 35 s")
     assert chat.body_html(answer) == ""
 
     # The answer begins: the block closes, counted no more.
-    socket.send(type="message.phase", message=12, phase="writing", elapsed_ms=0)
     socket.send(type="delta", message=12, seq=6, offset=0, text="The answer.")
     expect(answer.locator(".body")).to_have_text("The answer.")
     expect(block).not_to_have_attribute("open", "")
@@ -283,7 +285,7 @@ def test_the_model_thinks_in_an_open_block_that_closes_when_it_answers_and_reloa
 ):
     live_app.upstream.enqueue(
         Script(
-            reasoning=STEPS, text="It is forty-two.", first_token_delay=1.5, tokens_per_second=40
+            reasoning=STEPS, text="It is forty-two.", first_token_delay=1.5, tokens_per_second=15
         )
     )
     chat = open_chat(page, live_app)
@@ -298,6 +300,16 @@ def test_the_model_thinks_in_an_open_block_that_closes_when_it_answers_and_reloa
     expect(answer.locator(".phase")).to_be_hidden()
     assert answer.evaluate(CURSOR) == "none"
 
+    # Reloaded while it thinks (some eight seconds of reasoning at this rate): the page shows
+    # what was stored, resumes both parts from there, and ends with exactly what was sent.
+    page.reload()
+    answer = chat.answer()
+    block = answer.locator("details.reasoning")
+    assert chat.stored_messages()[-1]["text"] == ""
+    expect(block).to_have_attribute("open", "")
+    expect(block.locator("summary")).to_have_text(re.compile(r"^Thinking…"))
+    expect(block.locator(".reasoning-text")).to_contain_text("Step 4:")
+
     chat.wait_for_status(answer, "complete")
     expect(answer.locator(".body")).to_have_text("It is forty-two.")
     expect(block).not_to_have_attribute("open", "")
@@ -307,6 +319,8 @@ def test_the_model_thinks_in_an_open_block_that_closes_when_it_answers_and_reloa
         "document.querySelector('.reasoning-text').innerHTML === "
         + json.dumps(chat.one_shot_html(STEPS))
     )
+    resumes = [f for f in chat.frames if f.startswith("sent") and '"resume"' in f]
+    assert resumes and '"reasoning_offset"' in resumes[0]
 
     page.reload()
     stored = chat.stored_messages()[-1]
