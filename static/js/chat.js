@@ -30,6 +30,8 @@ const transcript = new Transcript(document.getElementById("messages"), {
     regenerate: (view) => protocol.regenerate(view),
     continueAnswer: (view) => protocol.continueAnswer(view),
     selectVersion: (view, step) => protocol.selectVersion(view, step),
+    keep: (element, change) => stick.keep(element, change),
+    reading: (element) => stick.reading(element),
   },
   onChange: () => composer.setStreaming(anyStreaming()),
 });
@@ -43,6 +45,8 @@ const protocol = new Protocol({
 });
 
 const composer = new Composer(document.getElementById("composer"), {
+  reasoningEffort: page.reasoning_effort,
+  reasoningModels: page.reasoning_models,
   onSend: sendMessage,
   onStop: () => protocol.stopAll(),
   onError: showNotice,
@@ -82,7 +86,12 @@ function setTitle(title) {
 
 function sendMessage({ content, models }) {
   showNotice("");
-  const message = { content, models, tools: composer.tools() };
+  const message = {
+    content,
+    models,
+    tools: composer.tools(),
+    reasoningEffort: composer.reasoningEffort(),
+  };
   protocol.sendMessage(message, () => composer.restore(content));
   stick.jumpToLatest();
 }
@@ -102,15 +111,32 @@ function followConversation(frame) {
   }
 }
 
+const CONNECTION_NOTES = {
+  reconnecting: "Reconnecting…",
+  crowded: "Too many open tabs: close one, and this one reconnects.",
+};
+
+/** The socket's state, said over the composer while it is not simply open. */
+function showConnection(state) {
+  if (state === "signed_out") {
+    // Reconnecting would be refused: the page says why and how to go on, and stops.
+    const signIn = document.createElement("a");
+    signIn.href = location.pathname; // the page again, which asks to sign in first
+    signIn.textContent = "Sign in again";
+    notice.replaceChildren("You were signed out. ", signIn);
+    notice.hidden = false;
+    composer.close();
+  }
+  const note = CONNECTION_NOTES[state] || "";
+  connectionNote.textContent = note;
+  connectionNote.hidden = !note;
+  app.classList.toggle("offline", state !== "open");
+}
+
 const connection = new Connection({
   path: page.urls.socket,
   onFrame: (frame) => protocol.receive(frame),
-  onState: (state) => {
-    const reconnecting = state === "reconnecting";
-    connectionNote.textContent = reconnecting ? "Reconnecting…" : "";
-    connectionNote.hidden = !reconnecting;
-    app.classList.toggle("offline", reconnecting);
-  },
+  onState: showConnection,
   onReconnect: () => protocol.resumeLive(),
 });
 

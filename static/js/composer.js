@@ -1,5 +1,6 @@
 // The composer: a textarea that grows with its text (Enter sends, Shift+Enter is a new line),
-// the model picker, compare mode (two or three models side by side), and send / stop.
+// the model picker, compare mode (two or three models side by side), the conversation's
+// reasoning effort (with a word on the models that ignore it), and send / stop.
 //
 // The textarea is never disabled: the reader can write the next message while an answer
 // streams. Only sending waits: while a message is on its way, and while an answer is being
@@ -9,7 +10,11 @@ const MAX_COMPARE = 3;
 const MODEL_KEY = "chat.model";
 
 export class Composer {
-  constructor(form, { onSend, onStop, onError }) {
+  /**
+   * reasoningEffort: the conversation's (off, low, medium, high). reasoningModels: the models
+   * whose reasoning follows it ("provider:model"); the others ignore it.
+   */
+  constructor(form, { reasoningEffort, reasoningModels, onSend, onStop, onError }) {
     this.form = form;
     this.onSend = onSend;
     this.onStop = onStop;
@@ -24,8 +29,12 @@ export class Composer {
     this.toolsButton = form.elements["tools-toggle"];
     this.toolsBox = form.querySelector(".tool-choices");
     this.toolBoxes = [...form.querySelectorAll("input[name=tools]")];
+    this.effortSelect = form.elements.reasoning_effort;
+    this.effortNote = form.querySelector(".effort-note");
+    this.reasoningModels = new Set(reasoningModels || []);
     this.sending = false;
     this.streaming = false;
+    this.closed = false; // the sign-in ended: nothing can be sent
 
     // Required would make the browser's own bubble pop up on an empty Enter; an empty message
     // is simply not sent.
@@ -45,6 +54,11 @@ export class Composer {
     this.toolsButton.addEventListener("click", () => this.toggleTools());
     for (const box of this.toolBoxes) box.addEventListener("change", () => this.labelTools());
     this.labelTools();
+    if (reasoningEffort) this.effortSelect.value = reasoningEffort;
+    this.select.addEventListener("change", () => this.labelEffort());
+    this.effortSelect.addEventListener("change", () => this.labelEffort());
+    for (const box of this.checkboxes) box.addEventListener("change", () => this.labelEffort());
+    this.labelEffort();
     this.resize();
   }
 
@@ -80,13 +94,32 @@ export class Composer {
     this.toolsButton.textContent = count ? `Tools (${count})` : "Tools";
   }
 
+  /** How hard models that can reason are asked to (off, low, medium, high). */
+  reasoningEffort() {
+    return this.effortSelect.value;
+  }
+
+  /**
+   * Says which of the models the next message goes to ignore the effort: in words beside the
+   * control once an effort is asked for, and always in its description and tooltip.
+   */
+  labelEffort() {
+    const ignoring = this.models().filter((model) => !this.reasoningModels.has(model));
+    const names = ignoring.map((model) => model.slice(model.indexOf(":") + 1));
+    const list = names.length > 1 ? `${names.slice(0, -1).join(", ")} and ${names.at(-1)}` : names[0];
+    this.effortNote.textContent = list ? `ignored by ${list}` : "";
+    this.effortNote.hidden = !list || this.effortSelect.value === "off";
+    this.effortSelect.title = !list ? "" : `${list} ${names.length > 1 ? "ignore" : "ignores"} reasoning effort`;
+    this.effortSelect.classList.toggle("ignored", Boolean(list));
+  }
+
   get comparing() {
     return this.compareButton.getAttribute("aria-pressed") === "true";
   }
 
   submit() {
     const content = this.textarea.value;
-    if (!content.trim() || this.sending || this.streaming) return;
+    if (!content.trim() || this.sending || this.streaming || this.closed) return;
     const models = this.models();
     if (models.length < 1 || (this.comparing && models.length < 2)) {
       this.onError("Pick two or three models to compare.");
@@ -125,6 +158,12 @@ export class Composer {
     this.update();
   }
 
+  /** The sign-in ended: messages can no longer be sent from this page. */
+  close() {
+    this.closed = true;
+    this.update();
+  }
+
   setStreaming(streaming) {
     this.streaming = streaming;
     this.update();
@@ -133,7 +172,7 @@ export class Composer {
   update() {
     this.sendButton.hidden = this.streaming;
     this.stopButton.hidden = !this.streaming;
-    this.sendButton.disabled = this.sending;
+    this.sendButton.disabled = this.sending || this.closed;
     this.sendButton.textContent = this.sending ? "Sending…" : "Send";
   }
 
@@ -148,6 +187,7 @@ export class Composer {
       if (current) current.checked = true;
       this.limitCompare();
     }
+    this.labelEffort();
   }
 
   limitCompare() {

@@ -6,8 +6,8 @@
 
 import { copyWithFeedback } from "./clipboard.js";
 import { button, element } from "./dom.js";
-import { renderMarkdown, StreamingMarkdown } from "./markdown.js";
-import { accept, codePointLength, takeCodePoints } from "./offsets.js";
+import { Part } from "./part.js";
+import { PhaseLine, ReasoningBlock } from "./reasoning.js";
 
 const LIVE = new Set(["pending", "streaming"]);
 const CONTINUABLE = new Set(["stopped", "failed", "interrupted"]);
@@ -29,8 +29,11 @@ function modelName(model) {
   return model.includes(":") ? model.slice(model.indexOf(":") + 1) : model;
 }
 
-/** "gpt-4o · 320 ms to first token · 48.2 tokens/s · 512 tokens" from what is known. */
-export function metricsLine({ model, ttft_ms, tokens_per_second, output_tokens }) {
+/**
+ * "gpt-4o · 320 ms to first token · 48.2 tokens/s · 512 tokens · 300 reasoning" from what is
+ * known.
+ */
+export function metricsLine({ model, ttft_ms, tokens_per_second, output_tokens, reasoning_tokens }) {
   const parts = [];
   if (model) parts.push(modelName(model));
   if (ttft_ms != null) {
@@ -39,6 +42,7 @@ export function metricsLine({ model, ttft_ms, tokens_per_second, output_tokens }
   }
   if (tokens_per_second != null) parts.push(`${Number(tokens_per_second).toFixed(1)} tokens/s`);
   if (output_tokens != null) parts.push(`${output_tokens} tokens`);
+  if (reasoning_tokens != null) parts.push(`${reasoning_tokens} reasoning`);
   return parts.join(" · ");
 }
 
@@ -70,29 +74,44 @@ export function toolCallBlock(call, result) {
 
 export class MessageView {
   /**
-   * data: {id, role, text, status, model, reply_to, tool_calls, ttft_ms, error, …} as in the
-   * page data. actions: what the buttons ask for (see Transcript).
+   * data: {id, role, text, reasoning, status, model, reply_to, tool_calls, ttft_ms, error, …}
+   * as in the page data. actions: what the buttons ask for, and where the transcript scrolls
+   * (see Transcript).
    */
   constructor(data, actions) {
     this.id = data.id ?? null;
     this.role = data.role;
     this.model = data.model || "";
     this.replyTo = data.reply_to ?? null;
-    this.text = data.text || "";
-    this.held = codePointLength(this.text); // code points received, as offsets count them
+    this.answer = new Part(data.text || ""); // the text; rendered into the body (answers)
     this.status = data.status || "complete";
     this.actions = actions;
-    this.renderer = null;
     this.busy = false; // a request about this answer awaits the server's reply
     this.metrics = {
       ttft_ms: data.ttft_ms,
       tokens_per_second: data.tokens_per_second,
       output_tokens: data.output_tokens,
+      reasoning_tokens: data.reasoning_tokens,
     };
     this.versionIndex = 0;
     this.versionCount = 1;
-    this.build();
+    this.build(data);
     this.renderStored(data);
+  }
+
+  /** The text received so far. */
+  get text() {
+    return this.answer.text;
+  }
+
+  /** Code points of text received, as offsets count them. */
+  get held() {
+    return this.answer.held;
+  }
+
+  /** Code points of reasoning received. */
+  get reasoningHeld() {
+    return this.thought ? this.thought.held : 0;
   }
 
   /** An answer still being written (or about to be). */
@@ -100,7 +119,7 @@ export class MessageView {
     return this.role === "assistant" && LIVE.has(this.status);
   }
 
-  build() {
+  build(data) {
     const root = element("article", `message ${this.role}`);
     root.dataset.messageId = this.id ?? "";
     root.dataset.role = this.role;
@@ -111,6 +130,12 @@ export class MessageView {
       return;
     }
     this.body = element("div", this.role === "assistant" ? "body markdown" : "body plain");
+    this.answer.element = this.body;
+    if (this.role === "assistant") {
+      this.thought = new ReasoningBlock(data, this.actions);
+      this.phaseLine = new PhaseLine();
+      root.append(this.thought.element, this.phaseLine.element);
+    }
     root.append(this.body);
     this.tools = element("div", "tool-calls");
     this.tools.hidden = true;
@@ -154,21 +179,22 @@ export class MessageView {
       this.body.textContent = this.text;
       return;
     }
-    if (this.text) this.body.replaceChildren(renderMarkdown(this.text));
+    this.answer.renderStored();
     for (const call of data.tool_calls || []) this.addToolCall(call, call.result);
     this.showNote(noteFor(this.status, data.error));
     this.setStatus(this.status);
     this.showMetrics();
-    if (this.live) this.ensureRenderer();
+    if (!this.live) return;
+    this.answer.ensureRenderer();
+    // Still thinking when the page was made: the block is open from the start, and the start
+    // frame of the resume says since when.
+    if (this.thought.held && !this.text) this.setPhase("thinking");
   }
 
-  /** The streaming renderer, taking over what is on screen (a stored render) if need be. */
-  ensureRenderer() {
-    if (!this.renderer) {
-      this.renderer = new StreamingMarkdown(this.body);
-      if (this.text) this.renderer.push(this.text);
-    }
-    return this.renderer;
+  /** What the page data would say of this answer, to show it again. */
+  data() {
+    const { id, text, status, model, replyTo } = this;
+    return { id, text, status, model, reply_to: replyTo, ...this.metrics, ...this.thought?.data() };
   }
 
   setId(id) {
@@ -220,6 +246,28 @@ export class MessageView {
     this.metricsLine.textContent = metricsLine({ model: this.model, ...this.metrics });
   }
 
+  /**
+   * What the answer does before its text (docs/protocol.md, message.phase): `waiting`,
+   * `thinking`, `tool` or `writing`, `elapsedMs` into it. Shown until the text begins; the
+   * typing cursor waits for the text meanwhile.
+   */
+  setPhase(phase, elapsedMs) {
+    if (!this.live || this.text) return;
+    if (phase === "thinking") this.thought.think(elapsedMs);
+    else this.thought.settle();
+    if (phase === "waiting" || phase === "tool") this.phaseLine.show(phase, elapsedMs);
+    else this.phaseLine.hide();
+    if (phase === "writing") delete this.element.dataset.phase;
+    else this.element.dataset.phase = phase;
+  }
+
+  /** The answer's text began (or it ended): no phase any more. */
+  endPhase() {
+    this.thought.settle();
+    this.phaseLine.hide();
+    delete this.element.dataset.phase;
+  }
+
   // Frames ---------------------------------------------------------------------------------
 
   start(frame) {
@@ -228,19 +276,24 @@ export class MessageView {
     this.showNote("");
     this.setStatus("streaming");
     this.showMetrics();
+    // What a live answer is doing, and since when (null for one read back after it ended).
+    if (frame.phase) this.setPhase(frame.phase, frame.phase_elapsed_ms);
+  }
+
+  phase(frame) {
+    this.setPhase(frame.phase, frame.elapsed_ms);
   }
 
   /** Applies a delta; returns true when text is missing before it (the caller resumes). */
   delta(frame) {
-    const verdict = accept(this.held, frame.offset, frame.text);
-    if (verdict.gap) return true;
-    if (verdict.append) {
-      const renderer = this.ensureRenderer(); // before the text grows: it starts from the text
-      this.text += verdict.append;
-      this.held += codePointLength(verdict.append);
-      renderer.push(verdict.append);
-      if (this.footer.hidden) this.updateButtons();
+    if (frame.part === "reasoning") {
+      if (!this.text && this.live) this.setPhase("thinking");
+      return !this.thought.apply(frame);
     }
+    const added = this.answer.apply(frame.offset, frame.text);
+    if (added === null) return true;
+    if (added && this.element.dataset.phase !== undefined) this.endPhase();
+    if (added && this.footer.hidden) this.updateButtons();
     return false;
   }
 
@@ -254,24 +307,17 @@ export class MessageView {
       ttft_ms: frame.ttft_ms,
       tokens_per_second: frame.tokens_per_second,
       output_tokens: frame.usage?.output_tokens,
+      reasoning_tokens: frame.usage?.reasoning_tokens,
     };
-    // The answer is what was stored: text beyond it on screen is shown no more (and Continue
-    // goes on from what is shown).
-    const lost = frame.length != null && frame.length < this.held;
-    if (lost) this.cutTo(frame.length);
+    // The answer is what was stored: text and reasoning beyond it on screen are shown no more
+    // (and Continue goes on from what is shown).
+    const lostText = this.answer.keepStored(frame.length);
+    const lostReasoning = this.thought.end(frame);
+    this.phaseLine.hide();
+    delete this.element.dataset.phase;
     this.setStatus(frame.status);
-    this.showNote(lost ? LOST_END : noteFor(frame.status, frame.error));
+    this.showNote(lostText || lostReasoning ? LOST_END : noteFor(frame.status, frame.error));
     this.showMetrics();
-    return this.renderer ? this.renderer.finish() : Promise.resolve();
-  }
-
-  /** Keeps only the first `length` code points of the text, rendered anew. */
-  cutTo(length) {
-    this.renderer?.finish();
-    this.renderer = null;
-    this.text = takeCodePoints(this.text, length);
-    this.held = length;
-    this.body.replaceChildren();
-    if (this.text) this.body.append(renderMarkdown(this.text));
+    return Promise.all([this.answer.finish(), this.thought.finish()]).then(() => undefined);
   }
 }

@@ -40,12 +40,18 @@ export class Protocol {
   }
 
   /**
-   * A new message, shown at once, to `models` (two or three are compared); `undo()` runs if the
-   * server refuses it.
+   * A new message, shown at once, to `models` (two or three are compared), with the tools and
+   * the reasoning effort the conversation goes on with; `undo()` runs if the server refuses it.
    */
-  sendMessage({ content, models, tools }, undo) {
+  sendMessage({ content, models, tools, reasoningEffort }, undo) {
     this.transcript.showPending(content);
-    const frame = { type: "send", conversation: store.conversation, content, tools };
+    const frame = {
+      type: "send",
+      conversation: store.conversation,
+      content,
+      tools,
+      reasoning_effort: reasoningEffort,
+    };
     if (models.length > 1) frame.models = models;
     else frame.model = models[0];
     this.request(frame, {
@@ -67,10 +73,18 @@ export class Protocol {
     }
   }
 
-  /** Asks for the text of an answer from where the page's copy ends, then its live text. */
+  /**
+   * Asks for the text and the reasoning of an answer from where the page's copy of each ends,
+   * then its live frames.
+   */
   resume(view) {
     this.resuming.add(view.id);
-    this.send({ type: "resume", message: view.id, offset: view.held });
+    this.send({
+      type: "resume",
+      message: view.id,
+      offset: view.held,
+      reasoning_offset: view.reasoningHeld,
+    });
   }
 
   /** Joins the answers that were still being written when the page was made. */
@@ -138,6 +152,9 @@ export class Protocol {
         break;
       case "delta":
         this.delta(frame);
+        break;
+      case "message.phase":
+        this.transcript.phase(frame);
         break;
       case "tool.call":
         this.transcript.toolCall(frame);

@@ -53,6 +53,36 @@ export class StickToBottom {
     this.write(this.maxTop());
   }
 
+  /**
+   * Runs `change()`, which resizes `element` (a block closing), without moving what the reader
+   * looks at: at the bottom the view stays at the bottom; up in the text, what is in view stays
+   * where it is on screen. That is the element's top when the element is in view or below it
+   * (what is above does not move), and its bottom when it is above the view (what follows it,
+   * in view, does not move).
+   */
+  keep(element, change) {
+    if (this.isAttached) {
+      change();
+      this.write(this.maxTop());
+      return;
+    }
+    const view = this.scroller.getBoundingClientRect();
+    const edge = element.getBoundingClientRect().bottom <= view.top ? "bottom" : "top";
+    const before = element.getBoundingClientRect()[edge];
+    change();
+    // The browser's scroll anchoring may have made up for it already: then nothing moved.
+    const moved = element.getBoundingClientRect()[edge] - before;
+    if (Math.abs(moved) >= 0.5) this.write(this.top() + moved);
+  }
+
+  /** Whether the reader, scrolled up from the bottom, has some of `element` in view. */
+  reading(element) {
+    if (this.isAttached) return false;
+    const view = this.scroller.getBoundingClientRect();
+    const box = element.getBoundingClientRect();
+    return box.bottom > view.top && box.top < view.bottom;
+  }
+
   destroy() {
     this.scroller.removeEventListener("scroll", this.onScroll);
     this.scroller.removeEventListener("wheel", this.onWheel);

@@ -12,7 +12,8 @@ import { store } from "./store.js";
 export class Transcript {
   /**
    * container: the element the messages go in. actions: what the answers' buttons ask for,
-   * {regenerate(view), continueAnswer(view), selectVersion(view, step)} (protocol.js).
+   * {regenerate(view), continueAnswer(view), selectVersion(view, step)} (protocol.js), and
+   * where the messages scroll, {keep(element, change), reading(element)} (scroll.js).
    * onChange(): an answer started or ended.
    */
   constructor(container, { actions, onChange }) {
@@ -193,6 +194,12 @@ export class Transcript {
     return view.delta(frame) ? view : null;
   }
 
+  /** What an answer with no text yet is doing (waiting, thinking, running a tool). */
+  phase(frame) {
+    const view = store.messages.get(frame.message);
+    if (view?.role === "assistant") view.phase(frame);
+  }
+
   toolCall(frame) {
     store.messages.get(frame.message)?.addToolCall(frame.call || {}, frame.result);
   }
@@ -237,8 +244,6 @@ export class Transcript {
 
   /** Shows `view` again where `shown` took its place. */
   showAgain(view, shown) {
-    const { id, text, status, model, replyTo } = view;
-    const data = { id, text, status, model, reply_to: replyTo, ...view.metrics };
-    this.show(this.slots.get(shown.id), data);
+    this.show(this.slots.get(shown.id), view.data());
   }
 }

@@ -183,10 +183,18 @@ def sign_in_as(page: Page, live_app, username: str) -> ChatPage:
 
 
 @contextmanager
-def live_app_with(tmp_path: Path, **settings: str) -> Iterator[LiveApp]:
+def live_app_with(tmp_path: Path, *, anthropic: bool = False, **settings: str) -> Iterator[LiveApp]:
     """The live app as the `live_app` fixture makes it, with some settings of a test's own
-    (more models to compare, a smaller context window)."""
+    (more models to compare, a smaller context window); `anthropic` offers claude-test too,
+    answered by the same fake."""
     with FakeUpstream() as upstream:
+        if anthropic:
+            settings = {
+                "ANTHROPIC_API_KEY": "sk-ant-test",
+                "ANTHROPIC_BASE_URL": upstream.anthropic_base_url,
+                "ANTHROPIC_MODELS": "claude-test",
+                **settings,
+            }
         env = server_env(
             tmp_path,
             upstream.openai_base_url,
