@@ -70,3 +70,53 @@ def test_after_a_hard_kill_the_page_shows_the_stored_text_says_the_end_was_lost_
         finally:
             server.kill()
             restarted.stop()
+
+
+@pytest.mark.services
+def test_with_redis_a_hard_kill_loses_nothing_the_page_showed(
+    page: Page, tmp_path, shared_services
+):
+    """The answer journal keeps in Redis what each flush sends, before it is sent: after a
+    SIGKILL the answer is stored with all of the text the tab shows, and the page says nothing
+    was lost."""
+    database_url, redis_url = shared_services
+    script = Script(word_count=2000, tokens_per_second=60)
+    with FakeUpstream() as upstream:
+        upstream.enqueue(script)
+        env = server_env(
+            tmp_path,
+            upstream.openai_base_url,
+            DATABASE_URL=database_url,
+            REDIS_URL=redis_url,
+            DEFAULT_MODEL="openai:gpt-test",
+            ALLOWED_HOSTS="127.0.0.1,localhost",
+            # No checkpoint before the kill: all the page keeps comes from the journal.
+            CHECKPOINT_INTERVAL_MS="60000",
+            HEARTBEAT_INTERVAL_S="0.2",
+            HEARTBEAT_STALE_AFTER_S="2",
+        )
+        manage(env, "migrate", "--noinput")
+        server = Server(env, tmp_path / "first.log").start()
+        restarted = Server(env, tmp_path / "second.log")
+        restarted.port = server.port
+        try:
+            sign_up(page, server.http)
+            page.fill("textarea[name=content]", "Tell me a long story")
+            page.keyboard.press("Enter")
+            answer = page.locator("[data-role=assistant]").last
+            expect(answer).to_contain_text("lorem ipsum dolor")
+            page.wait_for_timeout(1000)
+            server.kill()
+            shown = answer.locator(".body").inner_text()
+
+            restarted.start()
+            expect(answer).to_have_attribute("data-status", "interrupted", timeout=30_000)
+            message = int(answer.get_attribute("data-message-id"))
+            status, stored = stored_answer(env, message)
+            assert status == "interrupted"
+            assert len(words(stored)) >= len(words(shown)) > 10
+            assert words(answer.locator(".body").inner_text()) == words(stored)
+            expect(answer.locator(".note")).not_to_have_text(LOST)
+        finally:
+            server.kill()
+            restarted.stop()
