@@ -29,11 +29,24 @@ function modelName(model) {
   return model.includes(":") ? model.slice(model.indexOf(":") + 1) : model;
 }
 
+/** "temperature ignored (needs 1)" from the server's "temperature ignored: needs 1". */
+function settingsNote(note) {
+  const at = note.indexOf(": ");
+  return at < 0 ? note : `${note.slice(0, at)} (${note.slice(at + 2)})`;
+}
+
 /**
  * "gpt-4o · 320 ms to first token · 48.2 tokens/s · 512 tokens · 300 reasoning" from what is
- * known.
+ * known, then what the provider adapted or ignored of the settings ("temperature ignored (…)").
  */
-export function metricsLine({ model, ttft_ms, tokens_per_second, output_tokens, reasoning_tokens }) {
+export function metricsLine({
+  model,
+  ttft_ms,
+  tokens_per_second,
+  output_tokens,
+  reasoning_tokens,
+  settings_notes,
+}) {
   const parts = [];
   if (model) parts.push(modelName(model));
   if (ttft_ms != null) {
@@ -43,6 +56,7 @@ export function metricsLine({ model, ttft_ms, tokens_per_second, output_tokens, 
   if (tokens_per_second != null) parts.push(`${Number(tokens_per_second).toFixed(1)} tokens/s`);
   if (output_tokens != null) parts.push(`${output_tokens} tokens`);
   if (reasoning_tokens != null) parts.push(`${reasoning_tokens} reasoning`);
+  for (const note of settings_notes || []) parts.push(settingsNote(note));
   return parts.join(" · ");
 }
 
@@ -92,6 +106,7 @@ export class MessageView {
       tokens_per_second: data.tokens_per_second,
       output_tokens: data.output_tokens,
       reasoning_tokens: data.reasoning_tokens,
+      settings_notes: data.settings_notes,
     };
     this.versionIndex = 0;
     this.versionCount = 1;
@@ -308,6 +323,7 @@ export class MessageView {
       tokens_per_second: frame.tokens_per_second,
       output_tokens: frame.usage?.output_tokens,
       reasoning_tokens: frame.usage?.reasoning_tokens,
+      settings_notes: frame.settings_notes,
     };
     // The answer is what was stored: text and reasoning beyond it on screen are shown no more
     // (and Continue goes on from what is shown).
