@@ -5,6 +5,7 @@ import { Composer } from "./composer.js";
 import { Connection } from "./connection.js";
 import { Protocol } from "./protocol.js";
 import { StickToBottom } from "./scroll.js";
+import { SettingsPanel } from "./settings.js";
 import { Sidebar } from "./sidebar.js";
 import { anyStreaming, store } from "./store.js";
 import { Transcript } from "./transcript.js";
@@ -41,7 +42,10 @@ const protocol = new Protocol({
   send: (frame) => connection.send(frame),
   onStart: followConversation,
   onSending: (sending) => composer.setSending(sending),
-  onRefused: (frame) => showNotice(frame.detail || "The server refused that."),
+  onRefused: (frame) => {
+    showNotice(frame.detail || "The server refused that.");
+    if (frame.code === "bad_settings") settingsPanel.refused(frame);
+  },
 });
 
 const composer = new Composer(document.getElementById("composer"), {
@@ -53,6 +57,18 @@ const composer = new Composer(document.getElementById("composer"), {
 });
 
 const csrfInput = document.querySelector("#logout input[name=csrfmiddlewaretoken]");
+const csrfToken = csrfInput ? csrfInput.value : "";
+const settingsPanel = new SettingsPanel({
+  dialog: document.getElementById("settings"),
+  openButton: document.getElementById("settings-open"),
+  composer,
+  settings: page.settings,
+  defaults: page.settings_defaults,
+  conversation: () => store.conversation,
+  url: page.urls.settings,
+  csrfToken,
+});
+
 const sidebar = new Sidebar({
   app,
   nav: document.getElementById("sidebar"),
@@ -62,7 +78,7 @@ const sidebar = new Sidebar({
   closeButton: document.getElementById("sidebar-close"),
   scrim: document.getElementById("scrim"),
   urls: page.urls,
-  csrfToken: csrfInput ? csrfInput.value : "",
+  csrfToken,
   current: store.conversation,
   conversations: page.conversations,
   onRenamed: setTitle,
@@ -91,6 +107,7 @@ function sendMessage({ content, models }) {
     models,
     tools: composer.tools(),
     reasoningEffort: composer.reasoningEffort(),
+    settings: settingsPanel.newChatSettings(),
   };
   protocol.sendMessage(message, () => composer.restore(content));
   stick.jumpToLatest();
@@ -103,6 +120,7 @@ function sendMessage({ content, models }) {
 function followConversation(frame) {
   if (frame.conversation && store.conversation !== frame.conversation) {
     store.conversation = frame.conversation;
+    settingsPanel.started();
     history.replaceState(null, "", urlFor(page.urls.conversation, frame.conversation));
     setTitle(frame.title);
     sidebar.touch({ id: frame.conversation, title: frame.title });

@@ -113,6 +113,23 @@ export class Composer {
     this.effortSelect.classList.toggle("ignored", Boolean(list));
   }
 
+  /** The conversation's settings the composer holds: the model, the effort and the tools. */
+  settings() {
+    return { model: this.select.value, reasoning_effort: this.reasoningEffort(), tools: this.tools() };
+  }
+
+  /** Shows `settings` (any of model, reasoning_effort, tools) in the composer's controls. */
+  applySettings({ model, reasoning_effort: effort, tools }) {
+    if (model && [...this.select.options].some((option) => option.value === model)) {
+      this.select.value = model;
+      this.rememberModel();
+    }
+    if (effort) this.effortSelect.value = effort;
+    if (tools) for (const box of this.toolBoxes) box.checked = tools.includes(box.value);
+    this.labelTools();
+    this.labelEffort();
+  }
+
   get comparing() {
     return this.compareButton.getAttribute("aria-pressed") === "true";
   }

@@ -41,9 +41,10 @@ export class Protocol {
 
   /**
    * A new message, shown at once, to `models` (two or three are compared), with the tools and
-   * the reasoning effort the conversation goes on with; `undo()` runs if the server refuses it.
+   * the reasoning effort the conversation goes on with, and a new chat's `settings` (if any);
+   * `undo()` runs if the server refuses it.
    */
-  sendMessage({ content, models, tools, reasoningEffort }, undo) {
+  sendMessage({ content, models, tools, reasoningEffort, settings }, undo) {
     this.transcript.showPending(content);
     const frame = {
       type: "send",
@@ -52,6 +53,7 @@ export class Protocol {
       tools,
       reasoning_effort: reasoningEffort,
     };
+    if (settings && frame.conversation === null) frame.settings = settings;
     if (models.length > 1) frame.models = models;
     else frame.model = models[0];
     this.request(frame, {
