@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import models
@@ -8,23 +8,50 @@ from django.utils import timezone
 
 from streaming.events import REASONING_EFFORTS
 
+# A conversation's own settings, as the settings API, the ``send`` frame and the page name them.
+SETTING_NAMES = (
+    "system_prompt",
+    "model",
+    "temperature",
+    "top_p",
+    "max_output_tokens",
+    "reasoning_effort",
+    "tools",
+)
+
 
 @dataclass(frozen=True, slots=True)
 class SettingsChange:
-    """What a sent message changes of its conversation's settings; ``None`` leaves a setting
-    as it is (a new conversation then gets the default)."""
+    """What a sent message (or the settings API) changes of a conversation's settings: new
+    values by name (of ``SETTING_NAMES``); a name left out stays as it is (a new conversation
+    then gets the default). ``None`` is a value for the settings that allow it (temperature:
+    the provider's default)."""
 
-    tools: list[str] | None = None
-    reasoning_effort: str | None = None
+    values: dict[str, object] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        unknown = set(self.values) - set(SETTING_NAMES)
+        if unknown:
+            raise ValueError(f"not conversation settings: {sorted(unknown)}")
+
+    def merged(self, other: SettingsChange) -> SettingsChange:
+        """This change, then ``other`` over it."""
+        return SettingsChange({**self.values, **other.values})
 
     def changed(self, conversation: Conversation) -> dict[str, object]:
         """The fields of ``conversation`` this change gives new values, and those values."""
-        values = {"tools": self.tools, "reasoning_effort": self.reasoning_effort}
         return {
             name: value
-            for name, value in values.items()
-            if value is not None and value != getattr(conversation, name)
+            for name, value in self.values.items()
+            if value != getattr(conversation, name)
         }
+
+    def apply(self, conversation: Conversation) -> list[str]:
+        """Set the changed fields on ``conversation`` (unsaved); the names changed."""
+        changed = self.changed(conversation)
+        for name, value in changed.items():
+            setattr(conversation, name, value)
+        return list(changed)
 
 
 class Conversation(models.Model):
@@ -34,6 +61,19 @@ class Conversation(models.Model):
     title = models.CharField(max_length=200, blank=True)
     model = models.CharField(max_length=200, help_text="provider:model used for new answers")
     system_prompt = models.TextField(blank=True)
+    temperature = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="sampling temperature, 0 to 2; null: the provider's default",
+    )
+    top_p = models.FloatField(
+        null=True, blank=True, help_text="nucleus sampling, above 0 up to 1; null: the default"
+    )
+    max_output_tokens = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="the longest answer, in tokens (up to MAX_OUTPUT_TOKENS); null: the model's",
+    )
     tools = models.JSONField(default=list, blank=True, help_text="names of the enabled tools")
     reasoning_effort = models.CharField(
         max_length=8,
@@ -62,9 +102,10 @@ class Conversation(models.Model):
         cls, owner: object, model: str, content: str, change: SettingsChange | None = None
     ) -> Conversation:
         title = " ".join(content.split())[:80]
-        conversation = cls(owner=owner, model=model, title=title)
-        for name, value in (change or SettingsChange()).changed(conversation).items():
-            setattr(conversation, name, value)
+        conversation = cls(
+            owner=owner, model=model, title=title, system_prompt=settings.DEFAULT_SYSTEM_PROMPT
+        )
+        (change or SettingsChange()).apply(conversation)
         conversation.save()
         return conversation
 
@@ -83,12 +124,14 @@ class Conversation(models.Model):
             conversation = cls.start(owner, model, content, change)
         else:
             conversation = cls.objects.get(pk=conversation_id, owner=owner)
-            changed = (change or SettingsChange()).changed(conversation)
+            changed = (change or SettingsChange()).apply(conversation)
             if changed:
-                for name, value in changed.items():
-                    setattr(conversation, name, value)
-                conversation.save(update_fields=list(changed))
+                conversation.save(update_fields=changed)
         return conversation.add_user_message(content)
+
+    def conversation_settings(self) -> dict[str, object]:
+        """Its settings, by the names of ``SETTING_NAMES``."""
+        return {name: getattr(self, name) for name in SETTING_NAMES}
 
     def add_user_message(self, content: str) -> Message:
         now = timezone.now()
@@ -164,6 +207,12 @@ class Message(models.Model):
     )
     active = models.BooleanField(default=True, help_text="false for an earlier version")
     tool_calls = models.JSONField(default=list, blank=True)
+    settings = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="for an answer: the settings it was produced with, the instructions as sent "
+        "and what the provider adapted (notes)",
+    )
     tool_call_id = models.CharField(max_length=200, blank=True)
     token_count = models.PositiveIntegerField(
         null=True, blank=True, help_text="tokens this message takes in a context (exact or counted)"

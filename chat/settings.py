@@ -204,6 +204,8 @@ GEMINI_MODELS = env_list("GEMINI_MODELS")
 LOCAL_MODEL_PATH = os.environ.get("LOCAL_MODEL_PATH", "")
 LOCAL_MODEL_ENABLED = env_bool("LOCAL_MODEL_ENABLED", True)
 DEFAULT_MODEL = os.environ.get("DEFAULT_MODEL", "")
+# The instructions (system prompt) a new conversation starts with; its owner may change them.
+DEFAULT_SYSTEM_PROMPT = os.environ.get("DEFAULT_SYSTEM_PROMPT", "")
 
 # Generations.
 MAX_OUTPUT_TOKENS = int(env_number("MAX_OUTPUT_TOKENS", 1024, minimum=1))

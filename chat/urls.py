@@ -19,6 +19,11 @@ urlpatterns = [
     path("settings/tokens/", pages.api_tokens, name="api_tokens"),
     path("settings/tokens/<int:token_id>/revoke/", pages.revoke_api_token, name="revoke_api_token"),
     path("api/chat", api.chat, name="api_chat"),
+    path(
+        "api/conversations/<int:conversation_id>/settings",
+        api.conversation_settings_view,
+        name="api_conversation_settings",
+    ),
     path("api/messages/<int:message_id>/stream", api.stream, name="api_stream"),
     path("api/messages/<int:message_id>/stop", api.stop, name="api_stop"),
     path("admin/", admin.site.urls),

@@ -22,12 +22,13 @@ from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from chat import answers
+from chat.models import Conversation
 from chat.web import api_tokens, ratelimit
 from chat.web.refusals import refusal
-from chat.web.requests import BadFrame, ClientFrame, json_object
+from chat.web.requests import BadFrame, BadSettings, ClientFrame, conversation_settings, json_object
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +102,12 @@ def refused(exc: Exception) -> JsonResponse:
     if found is None:
         raise exc
     code, status, detail = found
-    return error(status, code, detail)
+    response = error(status, code, detail)
+    if isinstance(exc, BadSettings):
+        response = JsonResponse(
+            {"type": "error", "code": code, "field": exc.field, "detail": detail}, status=status
+        )
+    return response
 
 
 @sync_to_async
@@ -111,7 +117,7 @@ def authenticate(request: HttpRequest) -> Any:
     if header.startswith("Bearer "):
         return api_tokens.authenticate(header.removeprefix("Bearer ").strip()) or AnonymousUser()
     user = request.user
-    if user.is_authenticated and request.method == "POST":
+    if user.is_authenticated and request.method not in ("GET", "HEAD", "OPTIONS"):
         if CsrfViewMiddleware(lambda r: None).process_view(request, None, (), {}) is not None:
             return AnonymousUser()
     return user
@@ -213,3 +219,25 @@ async def stream(request: HttpRequest, user: Any, message_id: int) -> HttpRespon
 async def stop(request: HttpRequest, user: Any, message_id: int) -> HttpResponse:
     await answers.stop(user, message_id)
     return JsonResponse({"type": "stopping", "message": message_id}, status=202)
+
+
+@sync_to_async
+def _settings_of(user: Any, conversation_id: int, change: Any = None) -> dict[str, object]:
+    """The settings of the user's conversation, after ``change`` (a ``SettingsChange``)."""
+    conversation = Conversation.objects.filter(pk=conversation_id, owner=user).first()
+    if conversation is None:
+        raise answers.NotFound("No such conversation")
+    if change is not None and (changed := change.apply(conversation)):
+        conversation.save(update_fields=changed)
+    return conversation.conversation_settings()
+
+
+@csrf_exempt
+@require_http_methods(["GET", "PUT"])
+@api_view
+async def conversation_settings_view(
+    request: HttpRequest, user: Any, conversation_id: int
+) -> HttpResponse:
+    """``GET``: the conversation's settings; ``PUT``: change any of them (docs/protocol.md)."""
+    change = conversation_settings(_json_body(request)) if request.method == "PUT" else None
+    return JsonResponse(await _settings_of(user, conversation_id, change))

@@ -9,7 +9,8 @@ from typing import Any
 
 from django.conf import settings
 
-from chat.models import SettingsChange
+from chat import answers
+from chat.models import SETTING_NAMES, SettingsChange
 from streaming.events import REASONING_EFFORTS
 from streaming.tools import TOOLS
 
@@ -19,6 +20,103 @@ class BadFrame(Exception):
         super().__init__(detail)
         self.code = code
         self.detail = detail
+
+
+class BadSettings(BadFrame):
+    """A conversation setting that cannot be taken; ``field`` names it."""
+
+    def __init__(self, field: str, detail: str) -> None:
+        super().__init__("bad_settings", detail)
+        self.field = field
+
+
+def _number(name: str, value: object) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+        raise BadSettings(name, f"'{name}' must be a number or null")
+    return float(value)
+
+
+def _temperature(value: object) -> float | None:
+    number = _number("temperature", value)
+    if number is not None and not 0 <= number <= 2:
+        raise BadSettings("temperature", "'temperature' must be between 0 and 2")
+    return number
+
+
+def _top_p(value: object) -> float | None:
+    number = _number("top_p", value)
+    if number is not None and not 0 < number <= 1:
+        raise BadSettings("top_p", "'top_p' must be above 0 and at most 1")
+    return number
+
+
+def _max_output_tokens(value: object) -> int | None:
+    ceiling = settings.MAX_OUTPUT_TOKENS
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= ceiling:
+        raise BadSettings(
+            "max_output_tokens",
+            f"'max_output_tokens' must be a whole number from 1 to {ceiling}, or null",
+        )
+    return value
+
+
+def _model(value: object) -> str:
+    if not isinstance(value, str) or value not in answers.models():
+        raise BadSettings("model", "'model' must be one of the models offered here")
+    return value
+
+
+def _reasoning_effort(value: object) -> str:
+    if value not in REASONING_EFFORTS:
+        raise BadSettings(
+            "reasoning_effort", f"'reasoning_effort' must be one of {', '.join(REASONING_EFFORTS)}"
+        )
+    return str(value)
+
+
+def _tools(value: object) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(n, str) and n in TOOLS for n in value):
+        raise BadSettings("tools", f"'tools' must list names from {', '.join(sorted(TOOLS))}")
+    return list(dict.fromkeys(value))
+
+
+def _system_prompt(value: object) -> str:
+    limit = settings.MAX_MESSAGE_CHARS
+    if not isinstance(value, str) or len(value) > limit:
+        raise BadSettings(
+            "system_prompt", f"'system_prompt' must be a string of at most {limit} characters"
+        )
+    return value
+
+
+PARSERS = {
+    "system_prompt": _system_prompt,
+    "model": _model,
+    "temperature": _temperature,
+    "top_p": _top_p,
+    "max_output_tokens": _max_output_tokens,
+    "reasoning_effort": _reasoning_effort,
+    "tools": _tools,
+}
+assert tuple(PARSERS) == SETTING_NAMES
+
+
+def conversation_settings(data: object) -> SettingsChange:
+    """A settings object (any subset of ``SETTING_NAMES``) as the change it makes; the one
+    check of conversation settings, for the settings API and the ``send`` frame alike. Raises
+    ``BadSettings`` naming the first field that cannot be taken (an unknown name included)."""
+    if not isinstance(data, dict):
+        raise BadSettings("settings", "'settings' must be a JSON object")
+    for name in data:
+        if name not in PARSERS:
+            raise BadSettings(
+                str(name), f"'{name}' is not a setting; the settings are {', '.join(PARSERS)}"
+            )
+    return SettingsChange({name: PARSERS[name](value) for name, value in data.items()})
 
 
 @dataclass(frozen=True)
@@ -91,8 +189,23 @@ class ClientFrame:
         return effort
 
     def settings_change(self) -> SettingsChange:
-        """What a ``send`` changes of its conversation's settings."""
-        return SettingsChange(tools=self.tools(), reasoning_effort=self.reasoning_effort())
+        """What a ``send`` changes of its conversation's settings: ``settings`` (a settings
+        object, for a new conversation only), then ``tools`` and ``reasoning_effort``."""
+        change = SettingsChange()
+        if self.data.get("settings") is not None:
+            if self.data.get("conversation") is not None:
+                raise BadFrame(
+                    "bad_frame",
+                    f"{self.type}: 'settings' only starts a new conversation; change an "
+                    "existing one's with PUT /api/conversations/<id>/settings",
+                )
+            change = conversation_settings(self.data["settings"])
+        values: dict[str, object] = {}
+        if (tools := self.tools()) is not None:
+            values["tools"] = tools
+        if (effort := self.reasoning_effort()) is not None:
+            values["reasoning_effort"] = effort
+        return change.merged(SettingsChange(values))
 
 
 TYPES = ("send", "stop", "resume", "regenerate", "continue", "select_version")
