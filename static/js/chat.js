@@ -60,6 +60,7 @@ const csrfInput = document.querySelector("#logout input[name=csrfmiddlewaretoken
 const csrfToken = csrfInput ? csrfInput.value : "";
 const settingsPanel = new SettingsPanel({
   dialog: document.getElementById("settings"),
+  form: document.getElementById("settings-form"),
   openButton: document.getElementById("settings-open"),
   composer,
   settings: page.settings,

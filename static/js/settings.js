@@ -19,14 +19,14 @@ function same(a, b) {
 
 export class SettingsPanel {
   /**
-   * dialog: the <dialog>; openButton opens it. composer: the Composer. settings: the page
-   * data's for the conversation shown (null for a new chat); defaults: its settings_defaults.
-   * conversation(): the id of the open conversation (null on a new chat). url: the settings
-   * address ("{id}" for the conversation). onSaved(settings): after a save.
+   * dialog: the <dialog>; form: the <template> of its form; openButton opens it. composer: the
+   * Composer. settings: the page data's for the conversation shown (null for a new chat);
+   * defaults: its settings_defaults. conversation(): the id of the open conversation (null on
+   * a new chat). url: the settings address ("{id}" for the conversation).
    */
-  constructor({ dialog, openButton, composer, settings, defaults, conversation, url, csrfToken }) {
+  constructor({ dialog, form, openButton, composer, settings, defaults, conversation, url, csrfToken }) {
     this.dialog = dialog;
-    this.form = dialog.querySelector("form");
+    this.template = form; // the panel's form, made afresh each time it opens
     this.openButton = openButton;
     this.composer = composer;
     this.defaults = defaults || {};
@@ -37,12 +37,26 @@ export class SettingsPanel {
     this.pending = {}; // a new chat's settings changed here, for its first message
     this.shown = null; // what the panel showed when it opened
     this.saving = false;
-    this.scope = dialog.querySelector(".settings-scope");
-    this.problem = dialog.querySelector(".settings-problem");
-    this.tokensHint = dialog.querySelector("#settings-max_output_tokens-hint");
-    this.copyChoices();
 
     openButton.addEventListener("click", () => this.open());
+    // Escape (the dialog's cancel) and Cancel both close it; the focus goes back to the button.
+    // Closed, it holds no controls: the page's only model, effort and tool controls are then
+    // the composer's.
+    dialog.addEventListener("close", () => {
+      this.dialog.replaceChildren();
+      this.form = null;
+      this.openButton.focus();
+    });
+  }
+
+  /** The panel's form, its events, and the composer's choices copied into it. */
+  build() {
+    this.dialog.replaceChildren(this.template.content.cloneNode(true));
+    this.form = this.dialog.querySelector("form");
+    this.scope = this.dialog.querySelector(".settings-scope");
+    this.problem = this.dialog.querySelector(".settings-problem");
+    this.tokensHint = this.dialog.querySelector("#settings-max_output_tokens-hint");
+    this.copyChoices();
     this.form.elements.cancel.addEventListener("click", () => this.dialog.close());
     this.form.elements.model.addEventListener("change", () => this.labelTokens());
     this.form.addEventListener("submit", (event) => {
@@ -50,11 +64,6 @@ export class SettingsPanel {
       this.save();
     });
     this.form.addEventListener("input", (event) => this.clearError(event.target.name));
-    // Escape (the dialog's cancel) and Cancel both close it; the focus goes back to the button.
-    dialog.addEventListener("close", () => {
-      this.clearErrors();
-      this.openButton.focus();
-    });
   }
 
   /** The model, effort and tool choices are the composer's own options, copied. */
@@ -72,6 +81,7 @@ export class SettingsPanel {
 
   open() {
     if (this.dialog.open) return;
+    this.build();
     const values = { ...this.saved, ...this.pending, ...this.composer.settings() };
     this.fill(values);
     this.shown = this.read();
@@ -79,7 +89,6 @@ export class SettingsPanel {
       ? "For this conversation."
       : "For this new chat, from its first message on.";
     this.form.elements.system_prompt.placeholder = this.defaults.default_system_prompt || "";
-    this.problem.hidden = true;
     this.dialog.showModal();
     this.form.elements.system_prompt.focus();
   }
@@ -216,6 +225,7 @@ export class SettingsPanel {
 
   setSaving(saving) {
     this.saving = saving;
+    if (!this.form) return;
     const save = this.form.elements.save;
     save.disabled = saving;
     save.textContent = saving ? "Saving…" : "Save";
@@ -223,6 +233,7 @@ export class SettingsPanel {
 
   /** Says `detail` beside the field `name` and moves the focus there; false if no such field. */
   showError(name, detail) {
+    if (!this.form) return true; // closed meanwhile: nothing to show it in
     const note = this.dialog.querySelector(`#settings-${name}-error`);
     if (!FIELDS.includes(name) || !note) return false;
     note.textContent = detail || "This value cannot be used.";
@@ -249,6 +260,7 @@ export class SettingsPanel {
   }
 
   showProblem(text) {
+    if (!this.form) return;
     this.problem.textContent = text;
     this.problem.hidden = false;
   }
