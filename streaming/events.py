@@ -251,6 +251,10 @@ class ChatRequest:
     ``REASONING_EFFORTS``: ``off`` sends no reasoning settings at all (the model's default),
     ``low`` / ``medium`` / ``high`` ask the model to reason and stream it (see each provider
     for the mapping). Models that cannot reason ignore it.
+
+    ``temperature`` and ``top_p`` are the sampling parameters; ``None`` sends none (the
+    provider's default). Where a model cannot take one (OpenAI's reasoning models, Claude with
+    extended thinking), ``Provider.adapt`` leaves it out and says so in a note.
     """
 
     model: str
@@ -258,6 +262,8 @@ class ChatRequest:
     max_tokens: int = 1024
     tools: tuple[ToolSpec, ...] = ()
     reasoning_effort: str = "off"
+    temperature: float | None = None
+    top_p: float | None = None
 
     def __post_init__(self) -> None:
         if self.reasoning_effort not in REASONING_EFFORTS:

@@ -67,10 +67,12 @@ class Header:
     model: str
     context_from_seq: int | None
     owner_channel: str  # this process's control channel
+    settings_notes: tuple[str, ...] = ()  # what the provider adapted of the settings
 
     @classmethod
     def of(cls, message: Message, title: str) -> Header:
         return cls(
+            settings_notes=tuple(frames.settings_notes(message)),
             message=message.pk,
             conversation=message.conversation_id,
             title=title,
@@ -562,6 +564,7 @@ class Answer:
                 error=error,
                 length=len(self.text),
                 reasoning_length=len(self.reasoning),
+                settings_notes=list(self.header.settings_notes),
                 **metrics,
             )
             async with self.lock:

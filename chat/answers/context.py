@@ -14,10 +14,12 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from chat.answers import catalog
 from chat.answers.errors import CannotAnswer
 from chat.models import Conversation, Message
 from streaming import tools
 from streaming.events import ChatMessage, ChatRequest, ReasoningState, ToolCall
+from streaming.limits import output_tokens
 from streaming.tokens import count_tokens
 from streaming.window import WindowItem, WindowResult, context_length, fit_window, units
 
@@ -302,17 +304,39 @@ def build_context(
 MAX_TOOL_ROUNDS = 5
 
 
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """An answer's provider request, the oldest seq it sends, and the settings it is made
+    with (stored on the answer: ``Message.settings``)."""
+
+    request: ChatRequest
+    from_seq: int | None
+    settings: dict[str, object]
+
+
+def answer_tokens(conversation: Conversation, model_name: str) -> int:
+    """How long an answer of ``model_name`` in ``conversation`` may be, in tokens: its own
+    limit, else the model's, at most ``MAX_OUTPUT_TOKENS``."""
+    return output_tokens(
+        model_name,
+        conversation.max_output_tokens,
+        settings.MAX_OUTPUT_TOKENS,
+        settings.MODEL_CONTEXT_LENGTHS,
+    )
+
+
 def request_for(
     conversation: Conversation, answer_seq: int, model_name: str, prefill: str, tool_round: int
-) -> tuple[ChatRequest, int | None]:
+) -> Planned:
     """The provider request for an answer at ``answer_seq`` (``prefill``: the text of an answer
-    being continued), and the oldest seq it sends. Raises ``CannotAnswer`` when the newest
-    message does not fit the model."""
+    being continued) with the conversation's settings, as the provider adapts it. Raises
+    ``CannotAnswer`` when the newest message does not fit the model."""
+    max_tokens = answer_tokens(conversation, model_name)
     try:
         context = build_context(
             conversation,
             model=model_name,
-            max_output_tokens=settings.MAX_OUTPUT_TOKENS,
+            max_output_tokens=max_tokens,
             before_seq=answer_seq,
             prefill=prefill,
         )
@@ -322,8 +346,30 @@ def request_for(
     request = ChatRequest(
         model=model_name.partition(":")[2],
         messages=context.messages,
-        max_tokens=settings.MAX_OUTPUT_TOKENS,
+        max_tokens=max_tokens,
         tools=enabled,
         reasoning_effort=conversation.reasoning_effort,
+        temperature=conversation.temperature,
+        top_p=conversation.top_p,
     )
-    return request, context.from_seq
+    notes: tuple[str, ...] = ()
+    provider = catalog.providers().get(model_name.partition(":")[0])
+    if provider is not None:
+        request, notes = provider.adapt(request)
+    return Planned(request, context.from_seq, answer_settings(model_name, request, notes))
+
+
+def answer_settings(model_name: str, request: ChatRequest, notes: tuple[str, ...]) -> dict:
+    """What an answer records of the settings it was made with: the values sent, the
+    instructions as sent (the system message, summary included) and the provider's notes."""
+    head = request.messages[0] if request.messages else None
+    return {
+        "model": model_name,
+        "temperature": request.temperature,
+        "top_p": request.top_p,
+        "max_output_tokens": request.max_tokens,
+        "reasoning_effort": request.reasoning_effort,
+        "tools": [spec.name for spec in request.tools],
+        "system_prompt": head.content if head is not None and head.role == "system" else "",
+        "notes": list(notes),
+    }

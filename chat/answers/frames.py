@@ -104,6 +104,7 @@ def end(
     error: str,
     length: int,
     reasoning_length: int,
+    settings_notes: list[str],
 ) -> Frame:
     """The answer ended; ``length`` (``reasoning_length``) is how many code points its stored
     text (reasoning) has. A client holding more than that (sent by a process that died before
@@ -125,7 +126,15 @@ def end(
         tokens_per_second=tokens_per_second,
         reasoning_ms=reasoning_ms,
         error=error or None,
+        settings_notes=settings_notes,
     )
+
+
+def settings_notes(message: Message) -> list[str]:
+    """What the provider adapted of the settings an answer was made with ("temperature
+    ignored: …"), from its stored settings."""
+    notes = (message.settings or {}).get("notes") if isinstance(message.settings, dict) else None
+    return [str(note) for note in notes] if isinstance(notes, list) else []
 
 
 def tool_call(message_id: int, call: dict[str, Any]) -> Frame:
@@ -185,6 +194,7 @@ def stored_frames(message: Message, offset: int, reasoning_offset: int = 0) -> l
                 error=message.error,
                 length=len(message.text),
                 reasoning_length=len(message.reasoning),
+                settings_notes=settings_notes(message),
             )
         )
     return frames

@@ -15,7 +15,7 @@ from typing import Any
 from django.db import transaction
 
 from chat.answers import catalog, context, storage
-from chat.models import Conversation, Message, SettingsChange
+from chat.models import SETTING_NAMES, Conversation, Message, SettingsChange
 from streaming.events import ChatRequest
 from streaming.providers.base import Provider
 
@@ -79,7 +79,7 @@ def check_sent_message(
         pass
 
 
-SETTINGS = ("tools", "reasoning_effort")  # what a sent message may change of its conversation
+SETTINGS = SETTING_NAMES  # what a sent message may change of its conversation
 
 
 def store_message(
@@ -133,16 +133,17 @@ def _new_answer(reply_to: Message, model: str, channel: str, replaces: Message |
     provider, _ = catalog.resolve(model)
     conversation = reply_to.conversation
     seq = replaces.seq if replaces is not None else conversation.next_seq()
-    request, from_seq = context.request_for(conversation, seq, model, "", 0)
+    planned = context.request_for(conversation, seq, model, "", 0)
     message = storage.create_answer(
         reply_to,
         seq=seq,
         model=model,
-        context_from_seq=from_seq,
+        context_from_seq=planned.from_seq,
         channel=channel,
         replaces=replaces,
+        settings=planned.settings,
     )
-    return Prepared(message, str(conversation), request, provider)
+    return Prepared(message, str(conversation), planned.request, provider)
 
 
 def reopened_answer(user_id: int, answer: Message, channel: str) -> Prepared:
@@ -151,11 +152,11 @@ def reopened_answer(user_id: int, answer: Message, channel: str) -> Prepared:
     conversation = answer.conversation
     with transaction.atomic():
         storage.check_limit(user_id)
-        request, from_seq = context.request_for(
-            conversation, answer.seq, answer.model, answer.text, 0
+        planned = context.request_for(conversation, answer.seq, answer.model, answer.text, 0)
+        storage.reopen_answer(
+            answer, context_from_seq=planned.from_seq, channel=channel, settings=planned.settings
         )
-        storage.reopen_answer(answer, context_from_seq=from_seq, channel=channel)
-    return Prepared(answer, str(conversation), request, provider)
+    return Prepared(answer, str(conversation), planned.request, provider)
 
 
 def answer_after_tools(
@@ -166,15 +167,14 @@ def answer_after_tools(
     answered = Message.objects.select_related("conversation", "reply_to").get(pk=answered_id)
     with transaction.atomic():
         seq = storage.add_tool_results(answered, calls)
-        request, from_seq = context.request_for(
-            answered.conversation, seq, answered.model, "", tool_round
-        )
+        planned = context.request_for(answered.conversation, seq, answered.model, "", tool_round)
         message = storage.create_answer(
             answered.reply_to,
             seq=seq,
             model=answered.model,
-            context_from_seq=from_seq,
+            context_from_seq=planned.from_seq,
             channel=channel,
             replaces=None,
+            settings=planned.settings,
         )
-    return message, request
+    return message, planned.request

@@ -64,8 +64,10 @@ def create_answer(
     context_from_seq: int | None,
     channel: str,
     replaces: Message | None,
+    settings: dict[str, Any] | None = None,
 ) -> Message:
-    """A new answer to ``reply_to``; with ``replaces``, a new version of that answer."""
+    """A new answer to ``reply_to``; with ``replaces``, a new version of that answer;
+    ``settings``: those it is made with."""
     now = timezone.now()
     with transaction.atomic():
         if replaces is not None:
@@ -81,12 +83,21 @@ def create_answer(
             owner_channel=channel,
             started_at=now,
             heartbeat_at=now,
+            settings=settings,
         )
 
 
-def reopen_answer(answer: Message, *, context_from_seq: int | None, channel: str) -> None:
-    """Make a stopped, failed or interrupted answer stream again, from its stored text."""
+def reopen_answer(
+    answer: Message,
+    *,
+    context_from_seq: int | None,
+    channel: str,
+    settings: dict[str, Any] | None = None,
+) -> None:
+    """Make a stopped, failed or interrupted answer stream again, from its stored text, with
+    the conversation's settings of now."""
     updated = Message.objects.filter(pk=answer.pk, status__in=Message.CONTINUABLE).update(
+        settings=settings,
         status=Status.STREAMING,
         owner_channel=channel,
         heartbeat_at=timezone.now(),

@@ -16,7 +16,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 
 from chat.answers import catalog
-from chat.answers.context import MESSAGE_OVERHEAD, fit_transcript, start_with_user
+from chat.answers.context import MESSAGE_OVERHEAD, answer_tokens, fit_transcript, start_with_user
 from chat.models import Conversation
 from streaming.events import ChatMessage, ChatRequest, ProviderError, TextDelta
 from streaming.policy import guarded
@@ -209,7 +209,7 @@ async def summarize_before(
     await summarize_dropped(
         conversation,
         model=model_name,
-        max_output_tokens=settings.MAX_OUTPUT_TOKENS,
+        max_output_tokens=answer_tokens(conversation, model_name),
         before_seq=before_seq,
         complete=complete,
         prefill=prefill,

@@ -20,6 +20,7 @@ from chat import answers
 from chat.models import APIToken, Conversation, Message
 from chat.web import api_tokens as api_tokens_module
 from chat.web import ratelimit
+from streaming.limits import default_output_tokens
 from streaming.tools import TOOLS
 
 
@@ -65,6 +66,26 @@ def _message_data(m: Message, versions: dict[int, list[int]]) -> dict[str, objec
         "tokens_per_second": m.tokens_per_second,
         "output_tokens": m.output_tokens,
         "error": m.error,
+        "settings_notes": _settings_notes(m),
+    }
+
+
+def _settings_notes(m: Message) -> list[str]:
+    """What the provider adapted of an answer's settings, as its end frame said."""
+    notes = m.settings.get("notes") if isinstance(m.settings, dict) else None
+    return [str(note) for note in notes] if isinstance(notes, list) else []
+
+
+def _settings_defaults(models: list[str]) -> dict[str, object]:
+    """What the settings panel shows for a setting left at its default."""
+    ceiling = settings.MAX_OUTPUT_TOKENS
+    return {
+        "max_output_tokens_by_model": {
+            model: default_output_tokens(model, ceiling, settings.MODEL_CONTEXT_LENGTHS)
+            for model in models
+        },
+        "max_output_tokens_ceiling": ceiling,
+        "default_system_prompt": settings.DEFAULT_SYSTEM_PROMPT,
     }
 
 
@@ -120,12 +141,13 @@ def _chat_page(request: HttpRequest, conversation: Conversation | None) -> HttpR
         versions = _answer_versions(conversation)
         messages = [_message_data(m, versions) for m in conversation.current_messages()]
     conversations = Conversation.objects.filter(owner=request.user)[:200]
+    offered = answers.models()
     return render(
         request,
         "chat/chat.html",
         {
             "conversation": conversation,
-            "model_groups": _model_groups(answers.models()),
+            "model_groups": _model_groups(offered),
             "tools": [(spec.name, spec.description) for spec in TOOLS.values()],
             "selected_model": conversation.model if conversation else answers.default_model(),
             "page_data": {
@@ -133,6 +155,8 @@ def _chat_page(request: HttpRequest, conversation: Conversation | None) -> HttpR
                 "messages": messages,
                 "reasoning_effort": conversation.reasoning_effort if conversation else "off",
                 "reasoning_models": answers.reasoning_models(),
+                "settings": conversation.conversation_settings() if conversation else None,
+                "settings_defaults": _settings_defaults(offered),
                 "conversations": [_conversation_data(c) for c in conversations],
                 "urls": _page_urls(),
             },

@@ -3,10 +3,12 @@
 Extended thinking follows the request's ``reasoning_effort``: ``low`` / ``medium`` / ``high``
 enable it with a budget of ``BUDGETS[effort]`` tokens, and ``max_tokens`` becomes the answer's
 own ``max_tokens`` plus the budget (the API wants it above the budget, and counts thinking in
-it). Thinking forbids changing ``temperature``, ``top_k`` (and mostly ``top_p``) and forcing a
-tool: none of them is ever sent. Models that no longer take a budget (the API answers
-``"thinking.type.enabled" is not supported``) get adaptive thinking with the effort instead,
-from then on. Thinking stays off where the API would refuse it:
+it). Thinking forbids changing ``temperature``, ``top_k`` (and ``top_p`` below 0.95) and
+forcing a tool: a request's ``temperature`` (or low ``top_p``) is then left out, with a note
+(``AnthropicProvider.adapt``); ``top_k`` and forcing a tool are never sent. Models that no
+longer take a budget (the API answers ``"thinking.type.enabled" is not supported``) get
+adaptive thinking with the effort instead, from then on. Thinking stays off where the API
+would refuse it:
 
 - continuing an answer (prefill: the final assistant turn would have to start with thinking);
 - a tool loop whose last assistant turn carries no thinking blocks (thinking was switched on
@@ -43,7 +45,7 @@ from streaming.events import (
     Usage,
 )
 from streaming.providers import errors
-from streaming.providers.base import Provider, ProviderConfig
+from streaming.providers.base import Provider, ProviderConfig, sampling, without_sampling
 from streaming.sse import drain, parse_json, server_sent_events
 
 STOP_REASONS = {
@@ -58,6 +60,8 @@ STOP_REASONS = {
 INPUT_FIELDS = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
 BUDGETS = {"low": 1024, "medium": 4096, "high": 16384}  # 1024 is the API's minimum
 REASONING = ("thinking", "redacted_thinking")
+# With extended thinking, top_p may be set from this up to 1 (and temperature not at all).
+MIN_THINKING_TOP_P = 0.95
 KEEPALIVE_AFTER = 1.0  # a ping is passed on as KeepAlive after this many silent seconds
 
 
@@ -262,20 +266,50 @@ class AnthropicProvider(Provider):
     def takes_reasoning_effort(self, model: str) -> bool:
         return True
 
+    def thinks(self, request: ChatRequest) -> bool:
+        """Whether ``request`` is sent with extended thinking on."""
+        continuing = bool(request.messages) and request.messages[-1].role == "assistant"
+        if request.reasoning_effort == "off" or continuing:
+            return False
+        _, messages, _ = to_anthropic(request, thinking=True)
+        return not loop_without_thinking(messages)
+
+    def adapt(self, request: ChatRequest) -> tuple[ChatRequest, tuple[str, ...]]:
+        """With extended thinking the API takes temperature 1 only (it is left out) and top_p
+        from 0.95 (one below is left out); Claude takes temperature or top_p, not both (top_p
+        is left out)."""
+        if self.thinks(request):
+            top_p = request.top_p is not None and request.top_p < MIN_THINKING_TOP_P
+            reason = f"{request.model} with extended thinking needs 1"
+            request, notes = without_sampling(request, reason, top_p=False)
+            if top_p:
+                reason = f"{request.model} with extended thinking needs at least 0.95"
+                request, more = without_sampling(request, reason, temperature=False)
+                notes += more
+            if request.temperature is None or request.top_p is None:
+                return request, notes
+        else:
+            notes = ()
+        if request.temperature is not None and request.top_p is not None:
+            reason = f"{request.model} takes temperature or top_p, not both"
+            request, more = without_sampling(request, reason, temperature=False)
+            notes += more
+        return request, notes
+
     def params(self, request: ChatRequest) -> tuple[dict[str, Any], bool]:
         """The request's parameters, and whether whitespace was cut off a prefill."""
-        continuing = bool(request.messages) and request.messages[-1].role == "assistant"
-        thinking = request.reasoning_effort != "off" and not continuing
+        request, _ = self.adapt(request)
+        thinking = self.thinks(request)
         system, messages, trimmed = to_anthropic(request, thinking=thinking)
-        if thinking and loop_without_thinking(messages):
-            thinking = False
-            system, messages, trimmed = to_anthropic(request)
         params: dict[str, Any] = {
             "model": request.model,
             "max_tokens": request.max_tokens,
             "messages": messages,
             "stream": True,
         }
+        if values := sampling(request):
+            # The SDK names no sampling parameters any more; the API takes them in the body.
+            params["extra_body"] = values
         if thinking:
             budget = BUDGETS[request.reasoning_effort]
             params["max_tokens"] += budget

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -40,6 +41,12 @@ class Provider(ABC):
         that reason on their own (inline ``<think>`` blocks) stream reasoning either way."""
         return False
 
+    def adapt(self, request: ChatRequest) -> tuple[ChatRequest, tuple[str, ...]]:
+        """``request`` as this provider sends it, without the settings ``request.model`` cannot
+        take, and a note for each one left out or changed ("temperature ignored: …"), for the
+        answer to show. ``stream`` sends the adapted request; calling it again changes nothing."""
+        return request, ()
+
     @abstractmethod
     def stream(self, request: ChatRequest) -> AsyncIterator[Event]:
         """Yield the answer as events, ending with one ``Finish``; raise ``ProviderError``.
@@ -47,3 +54,23 @@ class Provider(ABC):
         Closing the generator (``aclose()`` or cancelling the task that iterates it) must close
         the upstream connection promptly, so a stopped answer stops being billed.
         """
+
+
+def without_sampling(
+    request: ChatRequest, reason: str, *, temperature: bool = True, top_p: bool = True
+) -> tuple[ChatRequest, tuple[str, ...]]:
+    """``request`` without the sampling parameters named, with a note for each that was set:
+    "<name> ignored: <reason>"."""
+    notes = []
+    dropped: dict[str, None] = {}
+    for name, drop in (("temperature", temperature), ("top_p", top_p)):
+        if drop and getattr(request, name) is not None:
+            notes.append(f"{name} ignored: {reason}")
+            dropped[name] = None
+    return dataclasses.replace(request, **dropped), tuple(notes)
+
+
+def sampling(request: ChatRequest) -> dict[str, float]:
+    """The sampling parameters set, by their usual names (``temperature``, ``top_p``)."""
+    values = {"temperature": request.temperature, "top_p": request.top_p}
+    return {name: value for name, value in values.items() if value is not None}

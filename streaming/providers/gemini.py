@@ -281,6 +281,8 @@ class GeminiProvider(Provider):
             system_instruction=system or None,
             automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
             thinking_config=thinking_config(request.model, request.reasoning_effort),
+            temperature=request.temperature,
+            top_p=request.top_p,
         )
         if request.tools:
             declarations = [

@@ -9,6 +9,7 @@ A reasoning model's ``<think>…</think>`` comes out of llama.cpp as text; ``str
 splits it into reasoning and answer, starting inside reasoning when the chat template ends the
 prompt with the opening tag (DeepSeek-R1 distills) or the model was seen omitting it.
 ``reasoning_effort`` is not applied: how a GGUF's template turns thinking on or off varies.
+``temperature`` and ``top_p`` go to llama.cpp's sampler as they are (unset: its defaults).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from streaming.events import (
     ModelUnavailable,
     Usage,
 )
-from streaming.providers.base import Provider, ProviderConfig
+from streaming.providers.base import Provider, ProviderConfig, sampling
 from streaming.think_tags import OPEN_TAGS, ThinkTags
 
 _DONE = object()
@@ -118,7 +119,11 @@ class LocalProvider(Provider):
                 try:
                     prompt_tokens = len(self._llama.tokenize(prompt.encode(), special=True))
                     chunks = self._llama.create_completion(
-                        prompt, max_tokens=request.max_tokens, stop=stop, stream=True
+                        prompt,
+                        max_tokens=request.max_tokens,
+                        stop=stop,
+                        stream=True,
+                        **sampling(request),
                     )
                     reason = None
                     for chunk in chunks:

@@ -42,7 +42,7 @@ from streaming.events import (
     Usage,
 )
 from streaming.providers import errors
-from streaming.providers.base import Provider, ProviderConfig
+from streaming.providers.base import Provider, ProviderConfig, sampling
 from streaming.providers.openai_responses import ResponsesAPI
 from streaming.sse import drain, parse_json, server_sent_events
 from streaming.think_tags import ThinkTags
@@ -189,6 +189,7 @@ class OpenAIProvider(Provider):
         )
         # OpenAI's reasoning models refuse ``max_tokens``; most compatible servers only know it.
         official = not config.base_url or "api.openai.com" in config.base_url
+        self.official = official
         self.max_tokens_field = "max_completion_tokens" if official else "max_tokens"
         self.api = config.api or ("responses" if official else "chat_completions")
         if self.api not in APIS:
@@ -202,6 +203,13 @@ class OpenAIProvider(Provider):
         # Chat Completions sends no effort; the Responses API does, unless the model refused it.
         return self.api == "responses" and model not in self.responses.plain
 
+    def adapt(self, request: ChatRequest) -> tuple[ChatRequest, tuple[str, ...]]:
+        if self.api == "responses":
+            return self.responses.adapt(request)
+        if self.official:
+            return ResponsesAPI.adapt_reasoning_family(request)
+        return request, ()
+
     async def stream(self, request: ChatRequest) -> AsyncIterator[Event]:
         if not self.config.api_key and not self.config.base_url:
             raise ModelUnavailable(f"Set {self.key_env_var} (or OPENAI_BASE_URL) to use OpenAI")
@@ -213,12 +221,14 @@ class OpenAIProvider(Provider):
             yield event
 
     async def _chat_completions(self, request: ChatRequest) -> AsyncIterator[Event]:
+        request, _ = self.adapt(request)
         params: dict[str, Any] = {
             "model": request.model,
             "messages": to_openai(request),
             "stream": True,
             "stream_options": {"include_usage": True},
             self.max_tokens_field: request.max_tokens,
+            **sampling(request),
         }
         if request.tools:
             params["tools"] = [{"type": "function", "function": function(t)} for t in request.tools]

@@ -10,6 +10,9 @@ answer's own limit. ``off`` sends no reasoning settings. A model that refuses th
 reasoning model: "Unsupported parameter: 'reasoning.effort'") is asked again without them, and
 from then on.
 
+OpenAI's reasoning models refuse ``temperature`` and ``top_p``: they are left out (with a note,
+``ResponsesAPI.adapt``) for the o-series and gpt-5, and for any model asked to reason.
+
 Reasoning summary deltas (and raw ``reasoning_text`` deltas, from servers that send them) are
 reasoning; separate summary parts are joined by a blank line. A trailing assistant message is
 sent as an assistant message: OpenAI treats it as a finished turn and answers anew.
@@ -38,6 +41,7 @@ from streaming.events import (
     Usage,
 )
 from streaming.providers import errors
+from streaming.providers.base import sampling, without_sampling
 from streaming.sse import drain, parse_json, server_sent_events
 
 ALLOWANCES = {"low": 4096, "medium": 16384, "high": 32768}
@@ -234,6 +238,15 @@ class Translator:
         return events
 
 
+# OpenAI's reasoning models, by the start of their names: they refuse temperature and top_p.
+REASONING_FAMILIES = ("o1", "o3", "o4", "gpt-5")
+
+
+def reasoning_family(model: str) -> bool:
+    name = model.rsplit("/", 1)[-1].lower()
+    return name.startswith(REASONING_FAMILIES) and not name.startswith("gpt-5-chat")
+
+
 class ResponsesAPI:
     """The Responses API half of ``OpenAIProvider``: same client, same errors."""
 
@@ -241,7 +254,22 @@ class ResponsesAPI:
         self.client = client
         self.plain: set[str] = set()  # models that refused reasoning settings
 
+    @staticmethod
+    def adapt_reasoning_family(request: ChatRequest) -> tuple[ChatRequest, tuple[str, ...]]:
+        if reasoning_family(request.model):
+            return without_sampling(request, f"{request.model} is a reasoning model")
+        return request, ()
+
+    def adapt(self, request: ChatRequest) -> tuple[ChatRequest, tuple[str, ...]]:
+        """Reasoning models take no sampling parameters: the o-series and gpt-5 never, any
+        other model not while it is asked to reason."""
+        if request.reasoning_effort != "off" and request.model not in self.plain:
+            reason = f"{request.model} with reasoning effort {request.reasoning_effort}"
+            return without_sampling(request, reason)
+        return self.adapt_reasoning_family(request)
+
     def params(self, request: ChatRequest) -> dict[str, Any]:
+        request, _ = self.adapt(request)
         instructions, items = to_responses(request)
         params: dict[str, Any] = {
             "model": request.model,
@@ -249,6 +277,7 @@ class ResponsesAPI:
             "stream": True,
             "store": False,
             "max_output_tokens": request.max_tokens,
+            **sampling(request),
         }
         if instructions:
             params["instructions"] = instructions
