@@ -121,7 +121,12 @@ def _page_urls() -> dict[str, str]:
     placeholder = 999999999  # reversed as a number, then swapped for the placeholder
     by_id = {
         name: reverse(name, args=[placeholder]).replace(str(placeholder), "{id}")
-        for name in ("conversation", "rename_conversation", "delete_conversation")
+        for name in (
+            "conversation",
+            "rename_conversation",
+            "delete_conversation",
+            "api_conversation_settings",
+        )
     }
     return {
         "home": reverse("home"),
@@ -130,6 +135,7 @@ def _page_urls() -> dict[str, str]:
         "conversation": by_id["conversation"],
         "rename": by_id["rename_conversation"],
         "delete": by_id["delete_conversation"],
+        "settings": by_id["api_conversation_settings"],
     }
 
 
