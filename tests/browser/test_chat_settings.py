@@ -1,0 +1,161 @@
+"""The conversation's settings panel: opened and filled from the keyboard, saved with the
+conversation (or with a new chat's first message), shown again after a reload, sent upstream
+with the next answer; a value the server refuses is named beside its field; what a provider
+ignored is said in the answer's metadata line."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from playwright.sync_api import Locator, Page, expect
+
+from tests.browser.chat_page import ChatPage, open_chat
+from tests.browser.test_chat_reasoning import FakeSocket, end_frame
+
+pytestmark = pytest.mark.browser
+
+INSTRUCTIONS = "Answer like a ship's captain."
+
+
+def panel(page: Page) -> Locator:
+    return page.get_by_role("dialog", name="Settings")
+
+
+def open_by_keyboard(page: Page, chat: ChatPage) -> Locator:
+    """Tabs from the message box to the Settings button and opens the panel with Enter."""
+    chat.textarea.focus()
+    button = page.get_by_role("button", name="Settings", exact=True)
+    for _ in range(10):
+        page.keyboard.press("Tab")
+        if button.evaluate("(el) => el === document.activeElement"):
+            break
+    expect(button).to_be_focused()
+    page.keyboard.press("Enter")
+    dialog = panel(page)
+    expect(dialog).to_be_visible()
+    return dialog
+
+
+def answered(chat: ChatPage, text: str) -> None:
+    chat.wait_for_status(chat.send(text), "complete")
+
+
+def test_settings_saved_from_the_keyboard_survive_a_reload_and_go_upstream(page: Page, live_app):
+    chat = open_chat(page, live_app)
+    answered(chat, "Hello")
+
+    dialog = open_by_keyboard(page, chat)
+    instructions = dialog.get_by_label("Instructions")
+    expect(instructions).to_be_focused()  # the focus goes into the panel
+    page.keyboard.type(INSTRUCTIONS)
+    page.keyboard.press("Tab")
+    expect(dialog.get_by_label("Model", exact=True)).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(dialog.get_by_label("Temperature")).to_be_focused()
+    page.keyboard.type("0.3")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    tokens = dialog.get_by_label("Maximum output tokens")
+    expect(tokens).to_be_focused()
+    page.keyboard.type("321")
+    with page.expect_response(lambda r: r.request.method == "PUT") as saving:
+        page.keyboard.press("Enter")  # submits the panel's form
+    assert saving.value.status == 200
+    assert saving.value.request.post_data_json == {
+        "system_prompt": INSTRUCTIONS,
+        "temperature": 0.3,
+        "max_output_tokens": 321,
+    }
+    expect(dialog).to_be_hidden()
+    expect(page.get_by_role("button", name="Settings", exact=True)).to_be_focused()
+
+    chat.goto(page.url)
+    dialog = open_by_keyboard(page, chat)
+    expect(dialog.get_by_label("Instructions")).to_have_value(INSTRUCTIONS)
+    expect(dialog.get_by_label("Temperature")).to_have_value("0.3")
+    expect(dialog.get_by_label("Top p")).to_have_value("")
+    expect(dialog.get_by_label("Maximum output tokens")).to_have_value("321")
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(page.get_by_role("button", name="Settings", exact=True)).to_be_focused()
+
+    answered(chat, "And now?")
+    body = live_app.upstream.requests[-1].body
+    assert body["messages"][0] == {"role": "system", "content": INSTRUCTIONS}
+    assert body["temperature"] == 0.3
+    assert body["max_tokens"] == 321
+    chat.assert_clean()
+
+
+def test_a_value_the_server_refuses_is_named_beside_its_field(page: Page, live_app):
+    chat = open_chat(page, live_app)
+    answered(chat, "Hello")
+
+    dialog = open_by_keyboard(page, chat)
+    temperature = dialog.get_by_label("Temperature")
+    temperature.fill("7")
+    with page.expect_response(lambda r: r.request.method == "PUT") as saving:
+        dialog.get_by_role("button", name="Save").click()
+    assert saving.value.status == 400
+    refusal = saving.value.json()
+    assert refusal["field"] == "temperature"
+    message = dialog.locator("#settings-temperature-error")
+    expect(message).to_have_text(refusal["detail"])
+    expect(dialog).to_be_visible()  # the panel stays open on the field to fix
+    expect(temperature).to_be_focused()
+    expect(temperature).to_have_attribute("aria-invalid", "true")
+    description = f"From 0 to 2; higher is more varied. {refusal['detail']}"
+    expect(temperature).to_have_accessible_description(description)
+
+    page.keyboard.press("Escape")  # nothing was saved
+    chat.goto(page.url)
+    dialog = open_by_keyboard(page, chat)
+    expect(dialog.get_by_label("Temperature")).to_have_value("")
+    expect(dialog.locator("#settings-temperature-error")).to_be_hidden()
+    chat.assert_clean()
+
+
+def test_a_new_chats_settings_go_with_its_first_message(page: Page, live_app):
+    sent: list[str] = []
+    page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(payload)))
+    chat = open_chat(page, live_app)
+
+    dialog = open_by_keyboard(page, chat)
+    expect(dialog.get_by_text("For this new chat")).to_be_visible()
+    dialog.get_by_label("Instructions").fill(INSTRUCTIONS)
+    dialog.get_by_label("Top p").fill("0.5")
+    dialog.get_by_role("button", name="Save").click()
+    expect(dialog).to_be_hidden()
+
+    answered(chat, "Ahoy")
+    sends = [frame for frame in map(json.loads, sent) if frame["type"] == "send"]
+    assert sends[0]["conversation"] is None
+    assert sends[0]["settings"] == {"system_prompt": INSTRUCTIONS, "top_p": 0.5}
+    body = live_app.upstream.requests[-1].body
+    assert body["messages"][0] == {"role": "system", "content": INSTRUCTIONS}
+    assert body["top_p"] == 0.5
+
+    # The conversation has them now: after a reload, and in the next request.
+    chat.goto(page.url)
+    dialog = open_by_keyboard(page, chat)
+    expect(dialog.get_by_text("For this conversation")).to_be_visible()
+    expect(dialog.get_by_label("Instructions")).to_have_value(INSTRUCTIONS)
+    expect(dialog.get_by_label("Top p")).to_have_value("0.5")
+    dialog.get_by_role("button", name="Cancel").click()
+    answered(chat, "Again")
+    assert live_app.upstream.requests[-1].body["top_p"] == 0.5
+    chat.assert_clean()
+
+
+def test_what_a_provider_ignored_is_said_in_the_metadata_line(page: Page, live_app):
+    socket = FakeSocket(page)
+    chat = open_chat(page, live_app)
+    answer = socket.ask(page, chat, "Think first", 12)
+    socket.send(type="delta", part="text", message=12, seq=1, offset=0, text="Aye.")
+    note = "temperature ignored: extended thinking needs 1"
+    socket.send(**end_frame(12, 4, 0, settings_notes=[note]))
+    expect(answer.locator(".metrics")).to_have_text(
+        "gpt-test · 900 ms to first token · 20.0 tokens/s · 40 tokens · "
+        "temperature ignored (extended thinking needs 1)"
+    )
