@@ -159,3 +159,29 @@ def test_what_a_provider_ignored_is_said_in_the_metadata_line(page: Page, live_a
         "gpt-test · 900 ms to first token · 20.0 tokens/s · 40 tokens · "
         "temperature ignored (extended thinking needs 1)"
     )
+
+
+def test_the_panel_and_the_composer_show_one_model_effort_and_tools(page: Page, live_app):
+    chat = open_chat(page, live_app)
+    composer = page.locator("#composer")
+    composer.get_by_label("Model", exact=True).select_option("local:smollm2")
+    dialog = open_by_keyboard(page, chat)
+    expect(dialog.get_by_label("Model", exact=True)).to_have_value("local:smollm2")
+    expect(dialog.get_by_label("Reasoning effort")).to_have_value("off")
+
+    dialog.get_by_label("Model", exact=True).select_option("openai:gpt-test")
+    dialog.get_by_label("Reasoning effort").select_option("high")
+    dialog.get_by_label("calculator").check()
+    dialog.get_by_role("button", name="Save").click()
+    expect(dialog).to_be_hidden()
+    expect(composer.get_by_label("Model", exact=True)).to_have_value("openai:gpt-test")
+    expect(composer.get_by_label("Reasoning effort")).to_have_value("high")
+    expect(composer.get_by_role("button", name="Tools (1)")).to_be_visible()
+
+    # Cancel keeps what the composer has.
+    page.get_by_role("button", name="Settings", exact=True).click()
+    expect(dialog.get_by_label("calculator")).to_be_checked()
+    dialog.get_by_label("Reasoning effort").select_option("low")
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(composer.get_by_label("Reasoning effort")).to_have_value("high")
+    chat.assert_clean()
