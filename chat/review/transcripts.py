@@ -94,6 +94,7 @@ class Entry:
     html: SafeString
     tool_calls: list[dict[str, str]]
     reasoning: Reasoning | None = None
+    settings: AnswerSettings | None = None
     versions: list[Entry] = field(default_factory=list)
     window_starts: bool = False  # the divider: messages above were not sent to the model
 
@@ -106,6 +107,43 @@ class Reasoning:
 
     label: str
     html: SafeString
+
+
+@dataclass(frozen=True)
+class AnswerSettings:
+    """The settings an answer was made with, as the admin shows them beside its metrics:
+    the parameters ("temperature 0.2", "top_p default"), what the provider adapted, and the
+    instructions as sent (shown collapsed)."""
+
+    parts: list[str]
+    notes: list[str]
+    system_prompt: str
+
+
+def _value(value: object) -> str:
+    return "default" if value is None else str(value)
+
+
+def _settings(message: Message) -> AnswerSettings | None:
+    recorded = message.settings
+    if message.role != Message.Role.ASSISTANT or not isinstance(recorded, dict):
+        return None
+    tools = recorded.get("tools")
+    parts = [
+        f"temperature {_value(recorded.get('temperature'))}",
+        f"top_p {_value(recorded.get('top_p'))}",
+        f"up to {_value(recorded.get('max_output_tokens'))} output tokens",
+        f"reasoning {_value(recorded.get('reasoning_effort'))}",
+        f"tools: {', '.join(map(str, tools))}" if isinstance(tools, list) and tools else "no tools",
+    ]
+    if not recorded.get("system_prompt"):
+        parts.append("no instructions")
+    notes = recorded.get("notes")
+    return AnswerSettings(
+        parts=parts,
+        notes=[str(note) for note in notes] if isinstance(notes, list) else [],
+        system_prompt=str(recorded.get("system_prompt") or ""),
+    )
 
 
 @dataclass
@@ -185,6 +223,7 @@ def _entry(message: Message) -> Entry:
         html=_body(message),
         tool_calls=_calls(message),
         reasoning=_reasoning(message),
+        settings=_settings(message),
     )
 
 

@@ -16,7 +16,7 @@ from django.conf import settings
 from chat import answers
 from chat.web import ratelimit, sockets
 from chat.web.refusals import INTERNAL, refusal
-from chat.web.requests import ClientFrame, parse
+from chat.web.requests import BadSettings, ClientFrame, parse
 
 log = logging.getLogger(__name__)
 
@@ -122,8 +122,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if message.get("session") in (None, self.session):
             await self.sign_out()
 
-    async def reply_error(self, code: str, detail: str) -> None:
-        await self.deliver(answers.error_frame(code, detail))
+    async def reply_error(self, code: str, detail: str, field: str | None = None) -> None:
+        frame = answers.error_frame(code, detail)
+        if field is not None:  # a refused setting: the frame names it, as the API's 400 does
+            frame = answers.Frame(**frame.data, field=field)
+        await self.deliver(frame)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if not self.open:  # closed by the server, the client not told yet
@@ -147,7 +150,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
             code, _, detail = refused
             if code == "unavailable":
                 log.exception("a frame failed on the database")
-            await self.reply_error(code, detail)
+            await self.reply_error(
+                code, detail, exc.field if isinstance(exc, BadSettings) else None
+            )
 
     @database_sync_to_async
     def still_signed_in(self) -> bool:

@@ -240,3 +240,43 @@ def test_it_shows_the_conversations_reasoning_effort(client, alice):
     assert "Reasoning effort" in html
     field = html[html.index("field-reasoning_effort") :]
     assert "high" in field[: field.index("</div>\n")]
+
+
+@pytest.mark.django_db
+def test_it_shows_the_settings_an_answer_was_made_with(client, alice):
+    conversation = make_conversation(alice)
+    question = add(conversation, "user", "Again?")
+    add(
+        conversation,
+        "assistant",
+        "Yes.",
+        reply_to=question,
+        model="anthropic:claude-sonnet-4-5",
+        output_tokens=3,
+        settings={
+            "model": "anthropic:claude-sonnet-4-5",
+            "temperature": None,
+            "top_p": 0.97,
+            "max_output_tokens": 300,
+            "reasoning_effort": "low",
+            "tools": ["calculator"],
+            "system_prompt": "Answer <b>briefly</b>.",
+            "notes": ["temperature ignored: claude-sonnet-4-5 with extended thinking needs 1"],
+        },
+    )
+    html = page(client, conversation)
+    for part in (
+        "temperature default",
+        "top_p 0.97",
+        "up to 300 output tokens",
+        "reasoning low",
+        "tools: calculator",
+        "temperature ignored: claude-sonnet-4-5 with extended thinking needs 1",
+    ):
+        assert f">{part}</span>" in html
+    # The instructions as sent, collapsed, shown as text.
+    assert "<summary>Instructions as sent</summary>" in html
+    assert "Answer &lt;b&gt;briefly&lt;/b&gt;." in html
+    # An answer recorded before settings were (make_conversation's) shows none of it.
+    assert html.count("Instructions as sent") == 1
+    assert html.count(" output tokens</span>") == 1

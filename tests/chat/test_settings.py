@@ -105,7 +105,7 @@ async def test_a_bad_setting_refuses_the_send_and_stores_nothing(alice, upstream
     await ws.send_json_to(send(bad))
     error = await ws.receive_json_from(timeout=10)
     await ws.disconnect()
-    assert (error["type"], error["code"]) == ("error", "bad_settings")
+    assert (error["type"], error["code"], error["field"]) == ("error", "bad_settings", field)
     assert f"'{field}'" in error["detail"]
     assert await sync_to_async(database)() == before
     assert not upstream.requests
