@@ -10,7 +10,7 @@ import json
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.browser.chat_page import ChatPage, open_chat
+from tests.browser.chat_page import ChatPage, live_app_with, open_chat
 from tests.browser.test_chat_reasoning import FakeSocket, end_frame
 
 pytestmark = pytest.mark.browser
@@ -185,3 +185,27 @@ def test_the_panel_and_the_composer_show_one_model_effort_and_tools(page: Page, 
     dialog.get_by_role("button", name="Cancel").click()
     expect(composer.get_by_label("Reasoning effort")).to_have_value("high")
     chat.assert_clean()
+
+
+def test_a_temperature_claude_cannot_take_while_thinking_is_said_under_the_answer(
+    page: Page, tmp_path
+):
+    with live_app_with(tmp_path, anthropic=True) as app:
+        chat = open_chat(page, app)
+        dialog = open_by_keyboard(page, chat)
+        dialog.get_by_label("Model", exact=True).select_option("anthropic:claude-test")
+        dialog.get_by_label("Reasoning effort").select_option("high")
+        dialog.get_by_label("Temperature").fill("0.3")
+        dialog.get_by_role("button", name="Save").click()
+
+        answer = chat.send("Think, then answer")
+        chat.wait_for_status(answer, "complete")
+        body = app.upstream.requests[-1].body
+        assert body["thinking"]["type"] == "enabled"
+        assert "temperature" not in body
+        note = "temperature ignored (claude-test with extended thinking needs 1)"
+        expect(answer.locator(".metrics")).to_contain_text(f"· {note}")
+
+        chat.goto(page.url)  # the answer keeps saying so
+        expect(chat.answer().locator(".metrics")).to_contain_text(f"· {note}")
+        chat.assert_clean()
