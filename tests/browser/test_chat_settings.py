@@ -209,3 +209,27 @@ def test_a_temperature_claude_cannot_take_while_thinking_is_said_under_the_answe
         chat.goto(page.url)  # the answer keeps saying so
         expect(chat.answer().locator(".metrics")).to_contain_text(f"· {note}")
         chat.assert_clean()
+
+
+def test_a_new_chats_refused_setting_opens_the_panel_on_its_field(page: Page, live_app):
+    chat = open_chat(page, live_app)
+    dialog = open_by_keyboard(page, chat)
+    dialog.get_by_label("Top p").fill("3")
+    dialog.get_by_role("button", name="Save").click()
+    expect(dialog).to_be_hidden()  # a new chat's settings wait for its first message
+
+    chat.textarea.fill("Ahoy")
+    chat.textarea.press("Enter")
+    expect(dialog).to_be_visible()
+    top_p = dialog.get_by_label("Top p")
+    expect(top_p).to_have_value("3")
+    expect(top_p).to_be_focused()
+    expect(dialog.locator("#settings-top_p-error")).to_contain_text("top_p")
+    expect(chat.textarea).to_have_value("Ahoy")  # the message is back, to send again
+    assert len(live_app.upstream.requests) == 0  # nothing went upstream
+
+    top_p.fill("")
+    dialog.get_by_role("button", name="Save").click()
+    chat.wait_for_status(chat.send("Ahoy"), "complete")
+    assert "top_p" not in live_app.upstream.requests[-1].body
+    chat.assert_clean()
