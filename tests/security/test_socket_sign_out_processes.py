@@ -13,7 +13,6 @@ import websockets
 
 from tests.fakes.upstream import FakeUpstream
 from tests.processes.clients import Tab
-from tests.processes.conftest import shared_services  # noqa: F401 - a fixture
 from tests.processes.servers import Server, manage, running, server_env, sign_in
 
 pytestmark = pytest.mark.services
@@ -47,7 +46,7 @@ async def sign_out(server: Server, session: str) -> None:
 
 async def test_signing_out_and_deactivating_close_sockets_on_every_process(
     tmp_path,
-    shared_services,  # noqa: F811
+    shared_services,
 ):
     database_url, redis_url = shared_services
     with FakeUpstream() as fake:
