@@ -53,6 +53,24 @@ def fresh_process_state():
     journal.reset()
 
 
+@pytest.fixture(autouse=True)
+async def providers_closed_on_their_loop():
+    """Close the providers' HTTP clients on the loop of the test that used them: a client left
+    for the garbage collector is closed on whatever loop runs then, where its connections
+    (which belong to a closed loop) fail to close, and log an error into another test. In a
+    server there is one loop, and the clients live as long as it."""
+    yield
+    if not catalog.providers.cache_info().currsize:
+        return
+    for provider in catalog.providers().values():
+        if hasattr(provider, "aclose"):
+            try:
+                await provider.aclose()
+            except RuntimeError:
+                pass  # made on another loop (async_to_sync), already closed with it
+    catalog.providers.cache_clear()
+
+
 @pytest.fixture
 def alice(django_user_model):
     return django_user_model.objects.create_user("alice", password="correct horse battery")
