@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import gc
 import os
 import socket
 import uuid
@@ -40,7 +41,12 @@ def require_service(name: str, host: str, port: int) -> None:
 @pytest.fixture(autouse=True)
 def fresh_process_state():
     """Each test runs on its own event loop: forget loop-bound state from the one before."""
-    catalog.providers.cache_clear()
+    if catalog.providers.cache_info().currsize:
+        catalog.providers.cache_clear()
+        # The providers' HTTP clients, whose connections belong to the loop before, are
+        # collected now, while no loop runs: collected later, during a test, each would close
+        # itself on that test's loop, fail there and log an error into it.
+        gc.collect()
     ratelimit.frames.reset()
     sockets.open_sockets.reset()
     processes.reset()
@@ -51,24 +57,6 @@ def fresh_process_state():
     processes.reset()
     answer.reset()
     journal.reset()
-
-
-@pytest.fixture(autouse=True)
-async def providers_closed_on_their_loop():
-    """Close the providers' HTTP clients on the loop of the test that used them: a client left
-    for the garbage collector is closed on whatever loop runs then, where its connections
-    (which belong to a closed loop) fail to close, and log an error into another test. In a
-    server there is one loop, and the clients live as long as it."""
-    yield
-    if not catalog.providers.cache_info().currsize:
-        return
-    for provider in catalog.providers().values():
-        if hasattr(provider, "aclose"):
-            try:
-                await provider.aclose()
-            except RuntimeError:
-                pass  # made on another loop (async_to_sync), already closed with it
-    catalog.providers.cache_clear()
 
 
 @pytest.fixture
