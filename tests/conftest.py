@@ -41,12 +41,11 @@ def require_service(name: str, host: str, port: int) -> None:
 @pytest.fixture(autouse=True)
 def fresh_process_state():
     """Each test runs on its own event loop: forget loop-bound state from the one before."""
-    if catalog.providers.cache_info().currsize:
-        catalog.providers.cache_clear()
-        # The providers' HTTP clients, whose connections belong to the loop before, are
-        # collected now, while no loop runs: collected later, during a test, each would close
-        # itself on that test's loop, fail there and log an error into it.
-        gc.collect()
+    catalog.providers.cache_clear()
+    # The providers' HTTP clients dropped by the tests before (whose connections belong to
+    # their loops) are collected now, while no loop runs: collected later, during a test, each
+    # would close itself on that test's loop, fail there and log an error into it.
+    gc.collect()
     ratelimit.frames.reset()
     sockets.open_sockets.reset()
     processes.reset()
