@@ -134,10 +134,28 @@ class Conversation(models.Model):
         return {name: getattr(self, name) for name in SETTING_NAMES}
 
     def add_user_message(self, content: str) -> Message:
+        """The user's next message, at the end of the branch shown."""
         now = timezone.now()
+        last = self.messages.filter(role=Message.Role.USER, active=True).order_by("-seq").first()
         message = self.messages.create(
-            role=Message.Role.USER, text=content, seq=self.next_seq(), created_at=now
+            role=Message.Role.USER, text=content, seq=self.next_seq(), created_at=now, parent=last
         )
+        Conversation.objects.filter(pk=self.pk).update(updated_at=now)
+        return message
+
+    def add_edit(self, edited: Message, content: str) -> Message:
+        """A new version of the user's message ``edited``: in its place, on a branch of its
+        own, which becomes the one shown. What followed ``edited`` stays on its branch."""
+        now = timezone.now()
+        edited.versions().update(chosen=False)
+        message = self.messages.create(
+            role=Message.Role.USER,
+            text=content,
+            seq=edited.seq,
+            created_at=now,
+            parent_id=edited.parent_id,
+        )
+        self.show_chosen_branch()
         Conversation.objects.filter(pk=self.pk).update(updated_at=now)
         return message
 
@@ -145,9 +163,87 @@ class Conversation(models.Model):
         last = self.messages.aggregate(models.Max("seq"))["seq__max"]
         return (last or 0) + 1
 
+    def fork(self, at: Message) -> Conversation:
+        """A new conversation of the same owner with these settings, made of the branch shown
+        up to ``at`` (up to the message before it, for a user message, whose text is then
+        the new conversation's to send again). Answers still being written are left out."""
+        last_seq = at.seq - 1 if at.role == Message.Role.USER else at.seq
+        copy = Conversation(owner_id=self.owner_id, title=f"{self} (fork)"[:200])
+        for name in SETTING_NAMES:
+            setattr(copy, name, getattr(self, name))
+        if self.summary and self.summary_through_seq <= last_seq:
+            copy.summary, copy.summary_through_seq = self.summary, self.summary_through_seq
+        copy.save()
+        skip = {"id", "conversation", "reply_to", "parent", "owner_channel", "heartbeat_at"}
+        names = [f.attname for f in Message._meta.concrete_fields if f.name not in skip]
+        new_ids: dict[int, int] = {}
+        shown = self.current_messages().filter(seq__lte=last_seq).exclude(status__in=Message.LIVE)
+        for row in shown:
+            if row.reply_to_id is not None and row.reply_to_id not in new_ids:
+                continue  # a reply to a message not copied (still being written)
+            made = Message.objects.create(
+                conversation=copy,
+                reply_to_id=new_ids.get(row.reply_to_id) if row.reply_to_id else None,
+                parent_id=new_ids.get(row.parent_id) if row.parent_id else None,
+                **{name: getattr(row, name) for name in names},
+            )
+            new_ids[row.pk] = made.pk
+        return copy
+
     def current_messages(self) -> models.QuerySet[Message]:
-        """The messages shown and sent to the model: every version but the inactive ones."""
+        """The messages shown and sent to the model: those of the branch shown, in each place
+        the version chosen."""
         return self.messages.filter(active=True).order_by("seq")
+
+    def branch_shown(self) -> set[int]:
+        """The ids of the user messages on the branch shown: from the first, at each place
+        the version chosen, then the chosen one of those that follow it."""
+        children: dict[int | None, list[tuple[bool, object, int]]] = {}
+        rows = self.messages.filter(role=Message.Role.USER).values_list(
+            "pk", "parent_id", "chosen", "created_at"
+        )
+        for pk, parent_id, chosen, created_at in rows:
+            children.setdefault(parent_id, []).append((chosen, created_at, pk))
+        shown: set[int] = set()
+        parent: int | None = None
+        while parent in children:
+            parent = max(children[parent])[2]  # the chosen one; of several, the newest
+            shown.add(parent)
+        return shown
+
+    def show_chosen_branch(self) -> None:
+        """Mark the messages shown (``active``): a message is when it is the version chosen in
+        its place and its user message is on the branch shown (``branch_shown``). Messages of
+        no user message (system messages) are shown when chosen."""
+        users = self.branch_shown()
+        rows = list(
+            self.messages.values_list(
+                "pk", "role", "chosen", "active", "reply_to_id", "reply_to__reply_to_id"
+            )
+        )
+        role_of = {pk: role for pk, role, *_ in rows}
+        shown, hidden = [], []
+        for pk, role, chosen, active, reply_to, reply_to_reply in rows:
+            if role == Message.Role.USER:
+                turn: int | None = pk
+            elif reply_to is not None and role_of.get(reply_to) == Message.Role.USER:
+                turn = reply_to
+            else:
+                turn = reply_to_reply if reply_to is not None else None
+            now_active = chosen and (turn is None or turn in users)
+            if now_active != active:
+                (shown if now_active else hidden).append(pk)
+        if shown:
+            Message.objects.filter(pk__in=shown).update(active=True)
+        if hidden:
+            Message.objects.filter(pk__in=hidden).update(active=False)
+        changed = sorted(
+            seq for seq in self.messages.filter(pk__in=shown + hidden).values_list("seq", flat=True)
+        )
+        if changed and self.summary_through_seq >= changed[0]:
+            # The summary covers messages no longer shown: it is made again when needed.
+            Conversation.objects.filter(pk=self.pk).update(summary="", summary_through_seq=0)
+            self.summary, self.summary_through_seq = "", 0
 
 
 class Message(models.Model):
@@ -205,7 +301,21 @@ class Message(models.Model):
         related_name="answers",
         help_text="for an answer: the message it answers; versions of an answer share it",
     )
-    active = models.BooleanField(default=True, help_text="false for an earlier version")
+    parent = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="children",
+        help_text="for a user message: the user message before it on its branch; the versions "
+        "of an edited message share it",
+    )
+    chosen = models.BooleanField(
+        default=True, help_text="the version chosen in its place (of an answer, of an edit)"
+    )
+    active = models.BooleanField(
+        default=True, help_text="shown and sent to the model: chosen, on the branch shown"
+    )
     tool_calls = models.JSONField(default=list, blank=True)
     settings = models.JSONField(
         null=True,
@@ -250,16 +360,34 @@ class Message(models.Model):
         return self.status in self.LIVE
 
     def versions(self) -> models.QuerySet[Message]:
-        """Every version of this answer: a regenerated answer takes its predecessor's place
-        (same seq); answers from several models in compare mode sit at different seqs."""
+        """Every version of this message: a regenerated answer, an edited user message, takes
+        its predecessor's place (same seq); answers from several models in compare mode sit at
+        different seqs, and so does every message of a branch."""
         return Message.objects.filter(
             conversation_id=self.conversation_id, seq=self.seq, role=self.role
         ).order_by("created_at", "pk")
 
+    def turn(self) -> Message | None:
+        """The user message this one belongs to: itself, the one an answer replies to, or the
+        one the answer a tool result answers replies to."""
+        message: Message | None = self
+        while message is not None and message.role != Message.Role.USER:
+            message = message.reply_to
+        return message
+
     def make_current(self) -> None:
-        """Show this version, and send it to the model, instead of the others."""
-        self.versions().exclude(pk=self.pk).update(active=False)
-        Message.objects.filter(pk=self.pk).update(active=True)
+        """Show this version, and send it to the model, instead of the others; on another
+        branch, show that branch."""
+        chosen: Message | None = self
+        if self.role != Message.Role.USER:
+            self.versions().update(chosen=False)
+            Message.objects.filter(pk=self.pk).update(chosen=True)
+            chosen = self.turn()
+        while chosen is not None:  # the user message, and every one before it on its branch
+            chosen.versions().exclude(pk=chosen.pk).update(chosen=False)
+            Message.objects.filter(pk=chosen.pk).update(chosen=True)
+            chosen = chosen.parent
+        self.conversation.show_chosen_branch()
         self.active = True
 
 

@@ -26,5 +26,7 @@ urlpatterns = [
     ),
     path("api/messages/<int:message_id>/stream", api.stream, name="api_stream"),
     path("api/messages/<int:message_id>/stop", api.stop, name="api_stop"),
+    path("api/messages/<int:message_id>/edit", api.edit, name="api_edit"),
+    path("api/messages/<int:message_id>/fork", api.fork, name="api_fork"),
     path("admin/", admin.site.urls),
 ]

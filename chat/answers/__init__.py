@@ -54,8 +54,10 @@ __all__ = [
     "UnknownModel",
     "continue_answer",
     "default_model",
+    "edit",
     "error_frame",
     "follow",
+    "fork",
     "models",
     "reasoning_models",
     "regenerate",
@@ -66,6 +68,7 @@ __all__ = [
     "stop_answers",
     "stop_serving",
     "sweep_stale_answers",
+    "transcript",
 ]
 
 log = logging.getLogger(__name__)
@@ -100,6 +103,11 @@ def reasoning_models() -> list[str]:
     """The models offered whose reasoning follows the conversation's ``reasoning_effort``
     (the others ignore it)."""
     return catalog.reasoning_models()
+
+
+def transcript(conversation: Conversation) -> list[dict[str, Any]]:
+    """The messages shown of a conversation, as pages show them (the ``branch`` frame's)."""
+    return frames.transcript(conversation)
 
 
 # Starting answers ------------------------------------------------------------------------
@@ -167,6 +175,56 @@ async def _send_summarized(
         raise
 
 
+async def edit(
+    user: Any, message_id: int, content: str, model: str | None, subscriber: Subscriber
+) -> Following:
+    """A new version of the user's message ``message_id``, on a branch of its own that is shown
+    from now on (what followed the old version stays on the old branch), and a new answer to it
+    by ``model`` (the conversation's model when None). ``subscriber`` is sent the branch now
+    shown (a ``branch`` frame), then the answer. A refused edit stores nothing."""
+    message = await _own_message(user, message_id, role=Message.Role.USER)
+    chosen = model or message.conversation.model
+    if chosen not in catalog.models():
+        raise UnknownModel(f"{chosen!r} is not one of the models offered here")
+    channel = await _owner_channel()
+    db = database_sync_to_async
+    args = (user, message, content, chosen, channel)
+    if settings.SUMMARIZE_DROPPED:
+        await db(starting.check_edited_message)(*args)
+        edited = await db(starting.store_edit)(message, content)
+        try:
+            await summaries.summarize_before(
+                message.conversation, chosen, edited.message.seq + 1, ""
+            )
+            ready = await db(starting.answers_to)(user.pk, edited.message, [chosen], channel)
+        except BaseException:
+            await db(starting.unstore_edit)(edited)
+            raise
+    else:
+        ready = await db(starting.edited_message)(*args)
+    await subscriber.deliver(await db(_branch_frame)(message.conversation_id))
+    answer = launch(_answer(ready[0], Sent()))
+    return await _subscribe(answer, subscriber, 0, 0)
+
+
+async def fork(user: Any, message_id: int) -> tuple[int, str]:
+    """A new conversation of the user's, with the conversation's settings, made of the branch
+    shown up to the message ``message_id`` (up to the one before it, for a user message): its
+    id, and the text to send in it (a user message's own, else empty)."""
+    message = await _own_message(user, message_id)
+    if message.is_live:
+        raise NotResumable("Wait for this answer to end, or stop it, before forking from it")
+    if not message.active:
+        raise CannotAnswer(starting.OTHER_BRANCH)
+    forked = await database_sync_to_async(message.conversation.fork)(message)
+    return forked.pk, message.text if message.role == Message.Role.USER else ""
+
+
+def _branch_frame(conversation_id: int) -> Frame:
+    conversation = Conversation.objects.get(pk=conversation_id)
+    return frames.branch(conversation)
+
+
 def _answer(ready: starting.Prepared, sent: Sent) -> Answer:
     return Answer(Header.of(ready.message, ready.title), sent, ready.provider, ready.request)
 
@@ -199,10 +257,20 @@ async def continue_answer(user: Any, message_id: int, subscriber: Subscriber) ->
 
 
 async def select_version(user: Any, message_id: int, subscriber: Subscriber) -> Following:
-    """Show (and send to the model) this version of an answer instead of the others."""
-    message = await _own_message(user, message_id, role=Message.Role.ASSISTANT)
+    """Show (and send to the model) this version of an answer, or of an edited user message,
+    instead of the others. An answer is replayed; a user message's version brings its own
+    branch, which the subscriber is sent as a ``branch`` frame (its answers still being written
+    are followed with ``resume``)."""
+    message = await _own_message(user, message_id)
+    if message.role not in (Message.Role.USER, Message.Role.ASSISTANT):
+        raise NotFound("No such message")
     await database_sync_to_async(message.make_current)()
-    await _replay(message.pk, 0, 0, subscriber)
+    if message.role == Message.Role.USER:
+        await subscriber.deliver(
+            await database_sync_to_async(_branch_frame)(message.conversation_id)
+        )
+    else:
+        await _replay(message.pk, 0, 0, subscriber)
     return Following(message.pk)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from chat.models import Message
+from chat.models import Conversation, Message
 
 
 class Frame:
@@ -198,3 +198,60 @@ def stored_frames(message: Message, offset: int, reasoning_offset: int = 0) -> l
             )
         )
     return frames
+
+
+# The transcript --------------------------------------------------------------------------
+
+
+def transcript(conversation: Conversation) -> list[dict[str, Any]]:
+    """The messages shown of ``conversation`` (the branch shown), as the page holds them: each
+    with the ids of its versions (of an answer, regenerated; of a user message, edited), in
+    one query for the versions instead of one per message."""
+    versions = _versions(conversation)
+    return [message_data(m, versions) for m in conversation.current_messages()]
+
+
+def message_data(m: Message, versions: dict[tuple[int, str], list[int]]) -> dict[str, Any]:
+    versioned = m.role in (Message.Role.USER, Message.Role.ASSISTANT)
+    return {
+        "id": m.pk,
+        "role": m.role,
+        "text": m.text,
+        "reasoning": m.reasoning,
+        "reasoning_redacted": m.reasoning_redacted,
+        "reasoning_ms": m.reasoning_ms,
+        "reasoning_tokens": m.reasoning_tokens,
+        "status": m.status,
+        "model": m.model,
+        "seq": m.seq,
+        "reply_to": m.reply_to_id,
+        "context_from_seq": m.context_from_seq,
+        "versions": versions.get((m.seq, m.role), [m.pk]) if versioned else [],
+        "tool_calls": m.tool_calls or [],
+        "tool_call_id": m.tool_call_id,
+        "ttft_ms": m.ttft_ms,
+        "tokens_per_second": m.tokens_per_second,
+        "output_tokens": m.output_tokens,
+        "error": m.error,
+        "settings_notes": settings_notes(m),
+    }
+
+
+def _versions(conversation: Conversation) -> dict[tuple[int, str], list[int]]:
+    """(seq, role) -> the ids of every version of the message there, oldest first (the order
+    of Message.versions())."""
+    versions: dict[tuple[int, str], list[int]] = {}
+    rows = (
+        conversation.messages.filter(role__in=(Message.Role.USER, Message.Role.ASSISTANT))
+        .order_by("created_at", "pk")
+        .values_list("seq", "role", "pk")
+    )
+    for seq, role, pk in rows:
+        versions.setdefault((seq, role), []).append(pk)
+    return versions
+
+
+def branch(conversation: Conversation) -> Frame:
+    """The branch now shown of a conversation (after an edit, or another version of a user
+    message chosen): every message of it, as the page data has them."""
+    return Frame(type="branch", conversation=conversation.pk, messages=transcript(conversation))

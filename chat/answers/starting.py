@@ -15,6 +15,7 @@ from typing import Any
 from django.db import transaction
 
 from chat.answers import catalog, context, storage
+from chat.answers.errors import CannotAnswer
 from chat.models import SETTING_NAMES, Conversation, Message, SettingsChange
 from streaming.events import ChatRequest
 from streaming.providers.base import Provider
@@ -113,6 +114,56 @@ def unstore(stored: Stored) -> None:
         )
 
 
+OTHER_BRANCH = "This message is on a branch that is not shown: show that branch first."
+
+
+@dataclass(frozen=True, slots=True)
+class Edited:
+    """A user's message edited into a new branch, and what ``unstore_edit`` needs to go back:
+    the version shown before."""
+
+    message: Message
+    before: Message
+
+
+def edited_message(
+    user: Any, edited: Message, content: str, model: str, channel: str
+) -> list[Prepared]:
+    """A new version of the user's message ``edited`` on a branch of its own, and an answer to
+    it by ``model``, all or nothing (as ``sent_message``)."""
+    with transaction.atomic():
+        storage.check_limit(user.pk)
+        message = store_edit(edited, content).message
+        return [_new_answer(message, model, channel, None)]
+
+
+def check_edited_message(
+    user: Any, edited: Message, content: str, model: str, channel: str
+) -> None:
+    """Raise what ``edited_message`` would refuse, storing nothing whatever happens."""
+    try:
+        with transaction.atomic():
+            edited_message(user, edited, content, model, channel)
+            raise _Checked
+    except _Checked:
+        pass
+
+
+def store_edit(edited: Message, content: str) -> Edited:
+    """The new version alone, for an answer made after it (summaries first)."""
+    conversation = Conversation.objects.get(pk=edited.conversation_id)
+    if not edited.active:
+        raise CannotAnswer(OTHER_BRANCH)
+    return Edited(conversation.add_edit(edited, content), edited)
+
+
+def unstore_edit(edited: Edited) -> None:
+    """Take back an edit whose answer was refused after it was stored."""
+    with transaction.atomic():
+        Message.objects.filter(pk=edited.message.pk).delete()
+        Message.objects.get(pk=edited.before.pk).make_current()
+
+
 def answers_to(user_id: int, reply_to: Message, models: list[str], channel: str) -> list[Prepared]:
     """An answer to the user's message ``reply_to`` by each model, all or none."""
     with transaction.atomic():
@@ -132,6 +183,8 @@ def new_answer(
 def _new_answer(reply_to: Message, model: str, channel: str, replaces: Message | None) -> Prepared:
     provider, _ = catalog.resolve(model)
     conversation = reply_to.conversation
+    if replaces is not None and not replaces.versions().filter(active=True).exists():
+        raise CannotAnswer(OTHER_BRANCH)
     seq = replaces.seq if replaces is not None else conversation.next_seq()
     planned = context.request_for(conversation, seq, model, "", 0)
     message = storage.create_answer(
@@ -150,6 +203,8 @@ def reopened_answer(user_id: int, answer: Message, channel: str) -> Prepared:
     """A stopped, failed or interrupted answer, to be continued from its stored text."""
     provider, _ = catalog.resolve(answer.model)
     conversation = answer.conversation
+    if not answer.active:
+        raise CannotAnswer(OTHER_BRANCH)
     with transaction.atomic():
         storage.check_limit(user_id)
         planned = context.request_for(conversation, answer.seq, answer.model, answer.text, 0)

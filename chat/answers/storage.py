@@ -71,7 +71,7 @@ def create_answer(
     now = timezone.now()
     with transaction.atomic():
         if replaces is not None:
-            replaces.versions().update(active=False)
+            replaces.versions().update(active=False, chosen=False)
         return Message.objects.create(
             conversation=reply_to.conversation,
             role=Message.Role.ASSISTANT,

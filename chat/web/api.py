@@ -21,6 +21,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
+from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -177,6 +178,35 @@ async def chat(request: HttpRequest, user: Any) -> HttpResponse:
     change = frame.settings_change()
     following = await answers.send(user, conversation, content, models, change, queue)
     return streaming_response(event_stream(queue, following))
+
+
+@csrf_exempt
+@require_POST
+@api_view
+async def edit(request: HttpRequest, user: Any, message_id: int) -> HttpResponse:
+    """A new version of a user message, on a branch of its own: the ``branch`` event, then the
+    new answer's events."""
+    frame = ClientFrame("edit", _json_body(request))
+    content, model = frame.content(), frame.text("model", optional=True) or None
+    queue = EventQueue()
+    following = await answers.edit(user, message_id, content, model, queue)
+    return streaming_response(event_stream(queue, [following]))
+
+
+@csrf_exempt
+@require_POST
+@api_view
+async def fork(request: HttpRequest, user: Any, message_id: int) -> HttpResponse:
+    """A new conversation made of the branch shown up to a message (docs/protocol.md)."""
+    conversation_id, draft = await answers.fork(user, message_id)
+    return JsonResponse(
+        {
+            "conversation": conversation_id,
+            "url": reverse("conversation", args=[conversation_id]),
+            "draft": draft,
+        },
+        status=201,
+    )
 
 
 MAX_OFFSET_DIGITS = 18

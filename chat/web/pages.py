@@ -45,37 +45,6 @@ def signup(request: HttpRequest) -> HttpResponse:
     return render(request, "registration/signup.html", {"form": form, "first": first})
 
 
-def _message_data(m: Message, versions: dict[int, list[int]]) -> dict[str, object]:
-    return {
-        "id": m.pk,
-        "role": m.role,
-        "text": m.text,
-        "reasoning": m.reasoning,
-        "reasoning_redacted": m.reasoning_redacted,
-        "reasoning_ms": m.reasoning_ms,
-        "reasoning_tokens": m.reasoning_tokens,
-        "status": m.status,
-        "model": m.model,
-        "seq": m.seq,
-        "reply_to": m.reply_to_id,
-        "context_from_seq": m.context_from_seq,
-        "versions": versions.get(m.seq, [m.pk]) if m.role == Message.Role.ASSISTANT else [],
-        "tool_calls": m.tool_calls or [],
-        "tool_call_id": m.tool_call_id,
-        "ttft_ms": m.ttft_ms,
-        "tokens_per_second": m.tokens_per_second,
-        "output_tokens": m.output_tokens,
-        "error": m.error,
-        "settings_notes": _settings_notes(m),
-    }
-
-
-def _settings_notes(m: Message) -> list[str]:
-    """What the provider adapted of an answer's settings, as its end frame said."""
-    notes = m.settings.get("notes") if isinstance(m.settings, dict) else None
-    return [str(note) for note in notes] if isinstance(notes, list) else []
-
-
 def _settings_defaults(models: list[str]) -> dict[str, object]:
     """What the settings panel shows for a setting left at its default."""
     ceiling = settings.MAX_OUTPUT_TOKENS
@@ -87,20 +56,6 @@ def _settings_defaults(models: list[str]) -> dict[str, object]:
         "max_output_tokens_ceiling": ceiling,
         "default_system_prompt": settings.DEFAULT_SYSTEM_PROMPT,
     }
-
-
-def _answer_versions(conversation: Conversation) -> dict[int, list[int]]:
-    """seq -> the ids of every version of the answer at that seq, oldest first (the order of
-    Message.versions()), in one query instead of one per answer."""
-    versions: dict[int, list[int]] = {}
-    rows = (
-        conversation.messages.filter(role=Message.Role.ASSISTANT)
-        .order_by("created_at", "pk")
-        .values_list("seq", "pk")
-    )
-    for seq, pk in rows:
-        versions.setdefault(seq, []).append(pk)
-    return versions
 
 
 def _conversation_data(c: Conversation) -> dict[str, object]:
@@ -144,8 +99,7 @@ def _chat_page(request: HttpRequest, conversation: Conversation | None) -> HttpR
     if conversation is not None:
         if conversation.current_messages().filter(status__in=Message.LIVE).exists():
             answers.sweep_stale_answers()  # show an answer whose process died as interrupted
-        versions = _answer_versions(conversation)
-        messages = [_message_data(m, versions) for m in conversation.current_messages()]
+        messages = answers.transcript(conversation)
     conversations = Conversation.objects.filter(owner=request.user)[:200]
     offered = answers.models()
     return render(

@@ -208,7 +208,7 @@ class ClientFrame:
         return change.merged(SettingsChange(values))
 
 
-TYPES = ("send", "stop", "resume", "regenerate", "continue", "select_version")
+TYPES = ("send", "edit", "stop", "resume", "regenerate", "continue", "select_version")
 
 
 def json_object(raw: str | bytes, what: str) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from chat.web.requests import BadSettings, ClientFrame, parse
 log = logging.getLogger(__name__)
 
 # The frames that start an answer: each first checks that the socket's sign-in still holds.
-STARTS_AN_ANSWER = {"send", "regenerate", "continue"}
+STARTS_AN_ANSWER = {"send", "edit", "regenerate", "continue"}
 
 _warned_unbounded = False
 
@@ -165,6 +165,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
         conversation = frame.id("conversation", optional=True)
         change = frame.settings_change()
         return await answers.send(self.user, conversation, content, models, change, self)
+
+    async def on_edit(self, frame: ClientFrame) -> list[answers.Following]:
+        content, message = frame.content(), frame.id("message")
+        model = frame.text("model", optional=True) or None
+        return [await answers.edit(self.user, message, content, model, self)]
 
     async def on_stop(self, frame: ClientFrame) -> list[answers.Following]:
         await answers.stop(self.user, frame.id("message"))
