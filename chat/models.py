@@ -196,19 +196,22 @@ class Conversation(models.Model):
         return self.messages.filter(active=True).order_by("seq")
 
     def branch_shown(self) -> set[int]:
-        """The ids of the user messages on the branch shown: from the first, at each place
-        the version chosen, then the chosen one of those that follow it."""
-        children: dict[int | None, list[tuple[bool, object, int]]] = {}
+        """The ids of the user messages on the branch shown: from the first, in each place the
+        version chosen (of several, the newest), then the places that follow it. User messages
+        stored without a parent (by hand) follow the ones before them in seq order."""
+        children: dict[int | None, list[tuple[int, bool, object, int]]] = {}
         rows = self.messages.filter(role=Message.Role.USER).values_list(
-            "pk", "parent_id", "chosen", "created_at"
+            "parent_id", "seq", "chosen", "created_at", "pk"
         )
-        for pk, parent_id, chosen, created_at in rows:
-            children.setdefault(parent_id, []).append((chosen, created_at, pk))
+        for parent_id, *rest in rows:
+            children.setdefault(parent_id, []).append(tuple(rest))
         shown: set[int] = set()
-        parent: int | None = None
-        while parent in children:
-            parent = max(children[parent])[2]  # the chosen one; of several, the newest
-            shown.add(parent)
+        waiting = children.get(None, [])
+        while waiting:
+            place = min(seq for seq, *_ in waiting)
+            chosen = max(row for row in waiting if row[0] == place)[3]
+            shown.add(chosen)
+            waiting = [row for row in waiting if row[0] > place] + children.get(chosen, [])
         return shown
 
     def show_chosen_branch(self) -> None:

@@ -212,7 +212,11 @@ def transcript(conversation: Conversation) -> list[dict[str, Any]]:
 
 
 def message_data(m: Message, versions: dict[tuple[int, str], list[int]]) -> dict[str, Any]:
-    versioned = m.role in (Message.Role.USER, Message.Role.ASSISTANT)
+    """One message as the page holds it. ``versions``: of an answer, every version's id (its
+    own alone when it has one); of a user message, those of its edits, and none until edited."""
+    mine = versions.get((m.seq, m.role), [m.pk])
+    if (m.role == Message.Role.USER and len(mine) < 2) or m.role not in _VERSIONED:
+        mine = []
     return {
         "id": m.pk,
         "role": m.role,
@@ -226,7 +230,7 @@ def message_data(m: Message, versions: dict[tuple[int, str], list[int]]) -> dict
         "seq": m.seq,
         "reply_to": m.reply_to_id,
         "context_from_seq": m.context_from_seq,
-        "versions": versions.get((m.seq, m.role), [m.pk]) if versioned else [],
+        "versions": mine,
         "tool_calls": m.tool_calls or [],
         "tool_call_id": m.tool_call_id,
         "ttft_ms": m.ttft_ms,
@@ -237,12 +241,15 @@ def message_data(m: Message, versions: dict[tuple[int, str], list[int]]) -> dict
     }
 
 
+_VERSIONED = (Message.Role.USER, Message.Role.ASSISTANT)
+
+
 def _versions(conversation: Conversation) -> dict[tuple[int, str], list[int]]:
     """(seq, role) -> the ids of every version of the message there, oldest first (the order
     of Message.versions())."""
     versions: dict[tuple[int, str], list[int]] = {}
     rows = (
-        conversation.messages.filter(role__in=(Message.Role.USER, Message.Role.ASSISTANT))
+        conversation.messages.filter(role__in=_VERSIONED)
         .order_by("created_at", "pk")
         .values_list("seq", "role", "pk")
     )

@@ -4,8 +4,12 @@ First a plan (what would go, exactly), then its application in small batches. Th
 
 - System messages, the conversation's system prompt and its stored summary stay.
 - A message still being written (pending, streaming) stays, and so does everything it needs.
-- The versions of a message (regenerated answers, at the same seq) go or stay together,
-  following the version that is shown.
+- The versions of a message (regenerated answers, edited user messages, at the same seq) go
+  or stay together, following the version that is shown.
+- A branch not shown (what followed an earlier version of an edited message) goes or stays
+  with the place it branches from: it is not counted by ``keep_last`` or dated by
+  ``older_than`` on its own, and it never outlives the message it follows, so no reply is
+  left without its question and no branch without its start.
 - ``keep_last`` keeps the newest N messages of each conversation; ``older_than`` deletes
   messages created before the cutoff, and conversations left empty whose last activity is
   before it too. Given both, a message goes only when both say so.
@@ -130,6 +134,7 @@ class _Row:
     status: str
     active: bool
     reply_to_id: int | None
+    parent_id: int | None
     tool_call_id: str
     call_ids: tuple[str, ...]
     created_at: datetime
@@ -143,6 +148,7 @@ ROW_FIELDS = (
     "status",
     "active",
     "reply_to_id",
+    "parent_id",
     "tool_call_id",
     "tool_calls",
     "created_at",
@@ -160,14 +166,16 @@ def _rows(conversations: QuerySet[Conversation]) -> Iterator[tuple[int, list[_Ro
     current = -1
     rows: list[_Row] = []
     for values in messages.iterator(chunk_size=5000):
-        pk, conversation_id, seq, role, status, active, reply_to_id, call_id, calls, created = (
+        pk, conversation_id, seq, role, status, active, reply_to, parent, call_id, calls, made = (
             values
         )
         if conversation_id != current:
             if rows:
                 yield current, rows
             current, rows = conversation_id, []
-        rows.append(_Row(pk, seq, role, status, active, reply_to_id, call_id, _ids(calls), created))
+        rows.append(
+            _Row(pk, seq, role, status, active, reply_to, parent, call_id, _ids(calls), made)
+        )
     if rows:
         yield current, rows
 
@@ -189,7 +197,8 @@ def _doomed(rows: list[_Row], keep_last: int | None, cutoff: datetime | None) ->
         active = [row for row in members if row.active]
         return max(active or members, key=lambda row: (row.created_at, row.id))
 
-    newest_first = sorted(slots, reverse=True)
+    branches = _branch_starts(rows, slots)
+    newest_first = sorted((slot for slot in slots if slot not in branches), reverse=True)
     doomed = set()
     for rank, slot in enumerate(newest_first):
         members = slots[slot]
@@ -200,11 +209,18 @@ def _doomed(rows: list[_Row], keep_last: int | None, cutoff: datetime | None) ->
         if cutoff is not None and shown(members).created_at >= cutoff:
             continue
         doomed.add(slot)
+    # A branch not shown goes with the place it starts from, unless it is being written.
+    doomed |= {
+        slot for slot in branches if not any(row.status in Message.LIVE for row in slots[slot])
+    }
 
     # What stays keeps what it depends on, until nothing changes.
     slot_of = {row.id: (row.seq, row.role) for row in rows}
     call_slot = {cid: (row.seq, row.role) for row in rows for cid in row.call_ids}
     needs: dict[Slot | int, set[Slot]] = defaultdict(set)
+    for slot, start in branches.items():
+        needs[slot].add(start)
+        needs[start].add(slot)
     for row in rows:
         me: Slot | int = row.id if row.role == Role.SYSTEM else (row.seq, row.role)
         if row.reply_to_id in slot_of:
@@ -219,6 +235,32 @@ def _doomed(rows: list[_Row], keep_last: int | None, cutoff: datetime | None) ->
                 doomed.discard(needed)
                 staying.append(needed)
     return doomed
+
+
+def _branch_starts(rows: list[_Row], slots: dict[Slot, list[_Row]]) -> dict[Slot, Slot]:
+    """The slots of the branches not shown (no version of them is shown), each with the slot
+    shown that its branch starts from: the place of an edited user message whose other
+    version is shown."""
+    by_id = {row.id: row for row in rows}
+    shown = {slot for slot, members in slots.items() if any(row.active for row in members)}
+
+    def start(row: _Row | None) -> Slot | None:
+        seen = set()
+        while row is not None and row.id not in seen:
+            seen.add(row.id)
+            if row.role != Role.USER:
+                row = by_id.get(row.reply_to_id)  # type: ignore[arg-type]
+                continue
+            if (row.seq, row.role) in shown:
+                return (row.seq, row.role)
+            row = by_id.get(row.parent_id)  # type: ignore[arg-type]
+        return None
+
+    starts = {}
+    for slot, members in slots.items():
+        if slot not in shown and (found := start(members[0])) is not None:
+            starts[slot] = found
+    return starts
 
 
 def plan_truncation(
