@@ -29,6 +29,8 @@ EXPORTED_MESSAGE_FIELDS = (
     "status",
     "model",
     "active",
+    "chosen",
+    "parent_id",
     "reply_to_id",
     "tool_calls",
     "tool_call_id",

@@ -24,6 +24,7 @@ from markdown_it.token import Token
 from markdown_it.utils import EnvType, OptionsDict
 
 from chat.models import Conversation, Message
+from chat.review.branches import branch_starts
 
 SCHEMES = frozenset({"http", "https", "mailto"})
 TAGS = frozenset(
@@ -96,7 +97,16 @@ class Entry:
     reasoning: Reasoning | None = None
     settings: AnswerSettings | None = None
     versions: list[Entry] = field(default_factory=list)
+    branches: list[Branch] = field(default_factory=list)  # those not shown that start here
     window_starts: bool = False  # the divider: messages above were not sent to the model
+
+
+@dataclass
+class Branch:
+    """A branch not shown: what followed the version ``version`` of an edited user message."""
+
+    version: Message
+    entries: list[Entry] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -239,16 +249,35 @@ def entries(conversation: Conversation, *, limit: int | None = None) -> Transcri
         if oldest:
             hidden = messages.filter(active=True, seq__lt=oldest[0]).count()
             messages = messages.filter(seq__gte=oldest[0])
+    rows = list(messages.order_by("seq", "created_at", "pk"))
+    starts = branch_starts(rows)
     slots: dict[tuple[int, str], list[Message]] = {}
-    for message in messages.order_by("seq", "created_at", "pk"):
+    for message in rows:
         slots.setdefault((message.seq, message.role), []).append(message)
 
     result: list[Entry] = []
-    for members in slots.values():
+    by_place: dict[tuple[int, str], Entry] = {}
+    branches: dict[int, Branch] = {}
+    for place, members in slots.items():
         shown = next((m for m in reversed(members) if m.active), members[-1])
         entry = _entry(shown)
         entry.versions = [_entry(m) for m in members if m is not shown]
-        result.append(entry)
+        start = starts.get(shown.pk)
+        if start is None:
+            result.append(entry)
+            by_place[place] = entry
+            continue
+        # A place of a branch not shown: under the place shown it starts from, with the rest
+        # of its branch (places come in seq order, so the start is already there).
+        (start_place, version_id), owner = start, by_place.get(start[0])
+        if owner is None:
+            result.append(entry)  # its start is older than the places shown
+            continue
+        if version_id not in branches:
+            version = next(m for m in slots[start_place] if m.pk == version_id)
+            branches[version_id] = Branch(version)
+            owner.branches.append(branches[version_id])
+        branches[version_id].entries.append(entry)
 
     answers = [e.message for e in result if e.message.role == Message.Role.ASSISTANT]
     from_seq = next(

@@ -36,6 +36,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from chat.models import Conversation, Message
+from chat.review.branches import branch_starts
 
 Role = Message.Role
 Slot = tuple[int, str]  # (seq, role): a message and its versions
@@ -197,7 +198,7 @@ def _doomed(rows: list[_Row], keep_last: int | None, cutoff: datetime | None) ->
         active = [row for row in members if row.active]
         return max(active or members, key=lambda row: (row.created_at, row.id))
 
-    branches = _branch_starts(rows, slots)
+    branches = _branch_starts(rows)
     newest_first = sorted((slot for slot in slots if slot not in branches), reverse=True)
     doomed = set()
     for rank, slot in enumerate(newest_first):
@@ -237,30 +238,10 @@ def _doomed(rows: list[_Row], keep_last: int | None, cutoff: datetime | None) ->
     return doomed
 
 
-def _branch_starts(rows: list[_Row], slots: dict[Slot, list[_Row]]) -> dict[Slot, Slot]:
-    """The slots of the branches not shown (no version of them is shown), each with the slot
-    shown that its branch starts from: the place of an edited user message whose other
-    version is shown."""
-    by_id = {row.id: row for row in rows}
-    shown = {slot for slot, members in slots.items() if any(row.active for row in members)}
-
-    def start(row: _Row | None) -> Slot | None:
-        seen = set()
-        while row is not None and row.id not in seen:
-            seen.add(row.id)
-            if row.role != Role.USER:
-                row = by_id.get(row.reply_to_id)  # type: ignore[arg-type]
-                continue
-            if (row.seq, row.role) in shown:
-                return (row.seq, row.role)
-            row = by_id.get(row.parent_id)  # type: ignore[arg-type]
-        return None
-
-    starts = {}
-    for slot, members in slots.items():
-        if slot not in shown and (found := start(members[0])) is not None:
-            starts[slot] = found
-    return starts
+def _branch_starts(rows: list[_Row]) -> dict[Slot, Slot]:
+    """The slots of the branches not shown, each with the slot shown its branch starts from."""
+    slot_of = {row.id: (row.seq, row.role) for row in rows}
+    return {slot_of[pk]: start for pk, (start, _) in branch_starts(rows).items()}
 
 
 def plan_truncation(

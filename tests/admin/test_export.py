@@ -107,3 +107,22 @@ def test_it_exports_the_reasoning_as_shown_and_not_the_providers_state(client, a
         assert message["reasoning_state_stored"] is False
     assert all("reasoning_state" not in message for message in exported["messages"])
     assert "sig-EuYBCkQYAiJA" not in raw
+
+
+@pytest.mark.django_db
+def test_it_exports_every_branch_with_what_says_which_is_shown(client, alice, reviewer):
+    oslo = make_conversation(alice)
+    question = oslo.messages.get(role="user")
+    edited = oslo.add_edit(question, "What should I pack for Bergen?")
+    add(oslo, "assistant", "A raincoat.", reply_to=edited)
+    client.force_login(reviewer)
+    messages = export(client, oslo)["conversations"][0]["messages"]
+    shown = [(m["text"], m["active"], m["chosen"]) for m in messages if m["role"] == "user"]
+    assert shown == [("What should I pack?", False, False), (edited.text, True, True)]
+    old, new = (m for m in messages if m["role"] == "user")
+    assert old["seq"] == new["seq"]
+    assert old["parent_id"] is None and new["parent_id"] is None
+    answers = {m["text"]: m for m in messages if m["role"] == "assistant"}
+    assert answers["A raincoat."]["active"] is True
+    assert answers["A raincoat."]["reply_to_id"] == new["id"]
+    assert all(not m["active"] for t, m in answers.items() if t != "A raincoat.")

@@ -280,3 +280,27 @@ def test_it_shows_the_settings_an_answer_was_made_with(client, alice):
     # An answer recorded before settings were (make_conversation's) shows none of it.
     assert html.count("Instructions as sent") == 1
     assert html.count(" output tokens</span>") == 1
+
+
+@pytest.mark.django_db
+def test_it_shows_the_branches_not_shown_under_the_place_they_start(client, alice):
+    from chat.models import Conversation
+
+    conversation = Conversation.objects.create(owner=alice, title="Branched", model="local:m")
+    q1 = conversation.add_user_message("Where is Oslo?")
+    add(conversation, "assistant", "In Norway.", reply_to=q1)
+    q2 = conversation.add_user_message("And Bergen?")
+    add(conversation, "assistant", "West of Oslo.", reply_to=q2)
+    edited = conversation.add_edit(q2, "And Trondheim?")
+    add(conversation, "assistant", "North of Oslo.", reply_to=edited)
+    html = page(client, conversation)
+    # The branch shown is the transcript; the other one sits, folded, under the place it
+    # branches from, and is labelled as not shown.
+    assert html.index("And Trondheim?") < html.index("North of Oslo.")
+    branch = html[html.index('<details class="chat-branch">') :]
+    branch = branch[: branch.index("</details>")]
+    assert "Branch not shown: after the version of #3" in branch
+    assert "West of Oslo." in branch
+    assert "on a branch not shown" in branch
+    assert "North of Oslo." not in branch
+    assert html.count('class="chat-shown"') == 1
