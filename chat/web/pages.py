@@ -81,6 +81,7 @@ def _page_urls() -> dict[str, str]:
             "rename_conversation",
             "delete_conversation",
             "api_conversation_settings",
+            "api_fork",
         )
     }
     return {
@@ -91,6 +92,7 @@ def _page_urls() -> dict[str, str]:
         "rename": by_id["rename_conversation"],
         "delete": by_id["delete_conversation"],
         "settings": by_id["api_conversation_settings"],
+        "fork": by_id["api_fork"],  # {id}: a message's
     }
 
 

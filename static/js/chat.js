@@ -31,6 +31,8 @@ const transcript = new Transcript(document.getElementById("messages"), {
     regenerate: (view) => protocol.regenerate(view),
     continueAnswer: (view) => protocol.continueAnswer(view),
     selectVersion: (view, step) => protocol.selectVersion(view, step),
+    edit: editMessage,
+    fork: forkFrom,
     keep: (element, change) => stick.keep(element, change),
     reading: (element) => stick.reading(element),
   },
@@ -45,6 +47,21 @@ const protocol = new Protocol({
   onRefused: (frame) => {
     showNotice(frame.detail || "The server refused that.");
     if (frame.code === "bad_settings") settingsPanel.refused(frame);
+  },
+  onBranch: (frame, entry) => {
+    composer.setStreaming(anyStreaming());
+    if (entry?.kind === "edit") {
+      stick.jumpToLatest();
+      composer.focus();
+    } else if (entry?.kind === "branch") {
+      // The chosen version, where the one switched from was, and the keyboard still on "‹ ›".
+      const view = store.messages.get(entry.target);
+      if (!view) return;
+      view.element.scrollIntoView({ block: "nearest" });
+      const [towards, back] = [view.previousButton, view.nextButton];
+      const step = entry.step < 0 ? [towards, back] : [back, towards];
+      (step.find((node) => !node.disabled) || composer).focus();
+    }
   },
 });
 
@@ -114,6 +131,52 @@ function sendMessage({ content, models }) {
   stick.jumpToLatest();
 }
 
+/** Sends the user's message `view` again as `content`, a new branch, to the composer's model. */
+function editMessage(view, content) {
+  showNotice("");
+  protocol.edit(view, content, composer.settings().model, () => view.editRefused());
+}
+
+const DRAFT_KEY = "streamchat:draft:";
+
+/**
+ * A new chat made of this conversation up to `view` (the server copies it), opened in its
+ * place; forking from one of the user's messages puts its text in the new chat's composer.
+ */
+async function forkFrom(view) {
+  showNotice("");
+  view.setBusy(true);
+  try {
+    const response = await fetch(urlFor(page.urls.fork, view.id), {
+      method: "POST",
+      headers: { "X-CSRFToken": csrfToken, Accept: "application/json" },
+    });
+    const data = await response.json().catch(() => ({}));
+    if (!response.ok) throw new Error(data.detail || "This chat could not be forked.");
+    try {
+      if (data.draft) sessionStorage.setItem(DRAFT_KEY + data.conversation, data.draft);
+    } catch {
+      // Storage may be off: the new chat opens without the text.
+    }
+    location.assign(data.url);
+  } catch (error) {
+    view.setBusy(false);
+    showNotice(error.message || "This chat could not be forked.");
+  }
+}
+
+/** The text a fork left for this conversation's composer, once. */
+function takeDraft() {
+  try {
+    const key = DRAFT_KEY + store.conversation;
+    const draft = sessionStorage.getItem(key);
+    sessionStorage.removeItem(key);
+    if (draft) composer.restore(draft);
+  } catch {
+    // No storage, no draft.
+  }
+}
+
 /**
  * An answer starts: the page follows its conversation (a new chat gets the address and the
  * title the server gave it) and the sidebar moves that conversation to the top.
@@ -166,4 +229,5 @@ composer.setStreaming(anyStreaming());
 
 // The textarea comes disabled from the server: until now, a message typed would go nowhere.
 composer.enable();
+if (store.conversation) takeDraft();
 app.dataset.ready = "true";

@@ -110,8 +110,10 @@ export class MessageView {
     };
     this.versionIndex = 0;
     this.versionCount = 1;
+    this.versionIds = data.versions?.length ? [...data.versions] : [this.id];
     this.build(data);
     this.renderStored(data);
+    if (this.footer) this.updateButtons();
   }
 
   /** The text received so far. */
@@ -161,28 +163,94 @@ export class MessageView {
     this.copyButton = button("Copy", "action", () => copyWithFeedback(this.copyButton, this.text),
       this.role === "assistant" ? "Copy answer" : "Copy message");
     actions.append(this.copyButton);
+    this.versions = element("div", "versions");
+    this.versions.setAttribute("role", "group");
+    const what = this.role === "assistant" ? "answer" : "message";
+    this.versions.setAttribute("aria-label", `Versions of this ${what}`);
+    const step = (by) => () => this.actions.selectVersion(this, by);
+    this.previousButton = button("‹", "action version-step", step(-1), "Previous version");
+    this.versionLabel = element("span", "version-label");
+    this.nextButton = button("›", "action version-step", step(1), "Next version");
+    this.versions.append(this.previousButton, this.versionLabel, this.nextButton);
+    this.versions.hidden = true;
+    const fork = () => this.actions.fork(this);
+    this.forkButton = button("Fork", "action", fork, "Start a new chat from here");
     if (this.role === "assistant") {
-      this.versions = element("div", "versions");
-      this.versions.setAttribute("role", "group");
-      this.versions.setAttribute("aria-label", "Versions of this answer");
-      const step = (by) => () => this.actions.selectVersion(this, by);
-      this.previousButton = button("‹", "action version-step", step(-1), "Previous version");
-      this.versionLabel = element("span", "version-label");
-      this.nextButton = button("›", "action version-step", step(1), "Next version");
-      this.versions.append(this.previousButton, this.versionLabel, this.nextButton);
-      this.versions.hidden = true;
       const regenerate = () => this.actions.regenerate(this);
       const resume = () => this.actions.continueAnswer(this);
       this.regenerateButton = button("Regenerate", "action", regenerate, "Regenerate answer");
       this.continueButton = button("Continue", "action", resume, "Continue answer");
-      actions.append(this.regenerateButton, this.continueButton);
+      actions.append(this.regenerateButton, this.continueButton, this.forkButton);
       this.metricsLine = element("p", "metrics");
       this.footer.append(this.versions, actions, this.metricsLine);
       root.append(this.tools, this.note, this.footer);
     } else {
-      this.footer.append(actions);
+      this.editButton = button("Edit", "action", () => this.startEditing(), "Edit message");
+      actions.append(this.editButton, this.forkButton);
+      this.footer.append(this.versions, actions);
       root.append(this.footer);
     }
+  }
+
+  // Editing (user messages) ------------------------------------------------------------------
+
+  /**
+   * The message's text in a box in its place, to send again as a new version (a new branch):
+   * Send (or Ctrl/⌘+Enter) sends it, Cancel (or Escape) puts the message back.
+   */
+  startEditing() {
+    if (this.editor || this.id === null) return;
+    const form = element("form", "edit-form");
+    const box = element("textarea", "edit-box");
+    box.value = this.text;
+    box.rows = Math.min(12, Math.max(2, this.text.split("\n").length));
+    box.setAttribute("aria-label", "Edit your message");
+    const send = element("button", "primary", "Send");
+    send.type = "submit";
+    const cancel = button("Cancel", "action", () => this.stopEditing());
+    const controls = element("div", "edit-controls");
+    controls.append(cancel, send);
+    form.append(box, controls);
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const content = box.value;
+      if (!content.trim()) return;
+      if (content === this.text) {
+        this.stopEditing();
+        return;
+      }
+      send.disabled = true;
+      this.actions.edit(this, content);
+    });
+    box.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") {
+        event.preventDefault();
+        this.stopEditing();
+      } else if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+        event.preventDefault();
+        form.requestSubmit();
+      }
+    });
+    this.editor = form;
+    this.body.hidden = true;
+    this.footer.hidden = true;
+    this.body.after(form);
+    box.focus();
+    box.setSelectionRange(box.value.length, box.value.length);
+  }
+
+  /** The edit was refused: the box stays, with what was typed, to try again. */
+  editRefused() {
+    if (this.editor) this.editor.querySelector("button[type=submit]").disabled = false;
+  }
+
+  stopEditing() {
+    if (!this.editor) return;
+    this.editor.remove();
+    this.editor = null;
+    this.body.hidden = false;
+    this.footer.hidden = false;
+    this.editButton.focus();
   }
 
   renderStored(data) {
@@ -215,6 +283,7 @@ export class MessageView {
   setId(id) {
     this.id = id;
     this.element.dataset.messageId = id;
+    if (this.footer) this.updateButtons();
   }
 
   setStatus(status) {
@@ -231,21 +300,25 @@ export class MessageView {
   }
 
   updateButtons() {
-    if (this.role !== "assistant") return;
     const settled = !this.live && !this.busy;
+    this.previousButton.disabled = !settled || this.versionIndex <= 0;
+    this.nextButton.disabled = !settled || this.versionIndex >= this.versionCount - 1;
+    this.forkButton.hidden = !settled || this.id === null;
+    if (this.role !== "assistant") {
+      this.editButton.hidden = this.busy || this.id === null;
+      return;
+    }
     this.footer.hidden = this.live && !this.text;
     this.copyButton.hidden = this.live;
     this.regenerateButton.hidden = !settled;
     this.continueButton.hidden = !settled || !CONTINUABLE.has(this.status);
-    this.previousButton.disabled = !settled || this.versionIndex <= 0;
-    this.nextButton.disabled = !settled || this.versionIndex >= this.versionCount - 1;
   }
 
-  /** Shows "‹ 2/3 ›" when the answer has more than one version. */
+  /** Shows "‹ 2/3 ›" when the message has more than one version. */
   setVersions(index, count) {
     this.versionIndex = index;
     this.versionCount = count;
-    if (this.role !== "assistant") return;
+    if (!this.versions) return;
     this.versions.hidden = count < 2;
     this.versionLabel.textContent = `${index + 1}/${count}`;
     this.updateButtons();

@@ -1,5 +1,5 @@
 // The page's side of the wire protocol (docs/protocol.md). Every request the page makes goes out
-// from here (send, stop, resume, regenerate, continue, select_version), with what has to be
+// from here (send, edit, stop, resume, regenerate, continue, select_version), with what has to be
 // remembered about them: the ledger of requests the server has yet to answer, and the answers a
 // resume is on its way for. Frames from the server come in here too and go on to the
 // transcript, which shows them and calls back here for what the reader asks of an answer.
@@ -11,12 +11,15 @@ export class Protocol {
    * transcript: the Transcript (transcript.js) showing the conversation. send(frame): puts a
    * frame on the socket. onStart(frame): an answer starts, before it is shown. onSending(bool):
    * whether a message sent still waits for its answer. onRefused(frame): the server refused a
-   * request (its error frame).
+   * request (its error frame). onBranch(frame, entry): another branch is shown, after
+   * the request `entry` of the ledger: an "edit", or a version chosen ("branch", with its
+   * `target` and `step`).
    */
-  constructor({ transcript, send, onStart, onSending, onRefused }) {
+  constructor({ transcript, send, onStart, onSending, onRefused, onBranch }) {
     this.transcript = transcript;
     this.send = send;
     this.onStart = onStart;
+    this.onBranch = onBranch;
     this.onSending = onSending;
     this.onRefused = onRefused;
     // Requests the server has not answered yet, oldest first: {kind, matches(frame), undo()}.
@@ -128,9 +131,36 @@ export class Protocol {
     );
   }
 
+  /**
+   * A new version of the user's message `view` with `content`, answered by `model`: the
+   * server sends the branch it starts, then its answer. `refused()` runs if it is refused.
+   */
+  edit(view, content, model, refused) {
+    this.request(
+      { type: "edit", message: view.id, content, model },
+      { kind: "edit", matches: (f) => f.type === "branch", undo: refused },
+    );
+  }
+
   /** Shows the version `step` (-1 or 1) away from `view`, and makes it the current one. */
   selectVersion(view, step) {
     if (view.live || view.busy) return;
+    if (view.role === "user") {
+      const target = this.transcript.otherVersion(view, step);
+      if (target === undefined) return;
+      view.setBusy(true);
+      this.request(
+        { type: "select_version", message: target },
+        {
+          kind: "branch",
+          target,
+          step,
+          matches: (f) => f.type === "branch",
+          undo: () => view.setBusy(false),
+        },
+      );
+      return;
+    }
     const shown = this.transcript.showVersion(view, step);
     if (!shown) return;
     shown.setBusy(true);
@@ -151,6 +181,9 @@ export class Protocol {
     switch (frame.type) {
       case "message.start":
         this.started(frame);
+        break;
+      case "branch":
+        this.branch(frame);
         break;
       case "delta":
         this.delta(frame);
@@ -177,6 +210,21 @@ export class Protocol {
     this.resuming.delete(frame.message);
     this.transcript.start(frame);
     this.onSending(this.sending);
+  }
+
+  /**
+   * Another branch is shown (an edit, or another version of a user message chosen): it takes
+   * the place of the one on screen. Its answers still being written are followed, but for
+   * an edit's own answer, which the server follows already (its start frame comes next).
+   */
+  branch(frame) {
+    const index = this.waiting.findIndex((entry) => entry.matches(frame));
+    const entry = index >= 0 ? this.waiting.splice(index, 1)[0] : null;
+    const live = this.transcript.reload(frame.messages);
+    const users = frame.messages.filter((m) => m.role === "user");
+    const edited = entry?.kind === "edit" ? users[users.length - 1]?.id : undefined;
+    this.join(live.filter((view) => view.replyTo !== edited));
+    this.onBranch(frame, entry);
   }
 
   delta(frame) {

@@ -4,6 +4,8 @@
 //
 // An answer lives in a slot: the place on screen of one answer, showing one of its versions.
 // Regenerating adds a version to the slot; "‹ 2/3 ›" shows another one in the same place.
+// An edited user message has versions too, each starting a branch: choosing one (or editing)
+// brings the whole branch, which the server sends and `reload` shows in place of this one.
 
 import { element } from "./dom.js";
 import { MessageView } from "./message.js";
@@ -45,6 +47,7 @@ export class Transcript {
     const view = this.addView({ ...data, role: "user" });
     this.append(view.element);
     if (view.id !== null) this.rows.set(view.id, view.element);
+    view.setVersions(view.versionIds.indexOf(view.id), view.versionIds.length);
     return view;
   }
 
@@ -93,6 +96,22 @@ export class Transcript {
     }
     this.showContextDivider(messages);
     return [...store.messages.values()].filter((view) => view.live);
+  }
+
+  /**
+   * Another branch of the conversation (the server's `branch` frame): its messages replace
+   * those shown. Returns the answers of it still being written, as `load` does.
+   */
+  reload(messages) {
+    for (const view of store.messages.values()) view.element.remove();
+    this.container.querySelectorAll(".answers, .context-divider").forEach((node) => node.remove());
+    store.messages.clear();
+    this.slots.clear();
+    this.groups.clear();
+    this.regenerating.clear();
+    this.rows.clear();
+    this.pendingUser = null;
+    return this.load(messages);
   }
 
   /**
@@ -230,6 +249,11 @@ export class Transcript {
   /** No new version of `view` is coming after all. */
   forgetVersion(view) {
     this.regenerating.delete(`${view.replyTo} ${view.model}`);
+  }
+
+  /** The id of the version `step` away from the user message `view`, or undefined. */
+  otherVersion(view, step) {
+    return view.versionIds[view.versionIds.indexOf(view.id) + step];
   }
 
   /** Shows the version `step` away from `view` in its place; returns its view, or null. */
