@@ -9,8 +9,8 @@ from django.db.migrations.executor import MigrationExecutor
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
-BEFORE = [("chat", "0003_conversation_settings")]
-AFTER = [("chat", "0004_branches")]
+BEFORE = [("chat", "0004_presets")]
+AFTER = [("chat", "0005_branches")]
 
 
 def migrate(targets):

@@ -41,7 +41,7 @@ def flatten(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("chat", "0003_conversation_settings"),
+        ("chat", "0004_presets"),
     ]
 
     operations = [
