@@ -9,7 +9,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.template.response import TemplateResponse
@@ -17,12 +17,13 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
-from django.utils.text import smart_split
+from django.utils.text import Truncator, smart_split
 
-from chat.models import Conversation, Message
+from chat.models import SETTING_NAMES, Conversation, Message, Preset
 from chat.review import dashboard, transcripts
 from chat.review.export import export
 from chat.review.truncation import apply_truncation, plan_truncation, summary
+from chat.web.requests import BadSettings, conversation_settings
 
 Role = Message.Role
 Status = Message.Status
@@ -368,3 +369,74 @@ class ConversationAdmin(admin.ModelAdmin):
             ],
         }
         return TemplateResponse(request, "admin/chat/dashboard.html", context)
+
+
+# Presets --------------------------------------------------------------------------------------
+
+
+class PresetForm(forms.ModelForm):
+    class Meta:
+        model = Preset
+        fields = ("name", "owner", "settings")
+        help_texts = {
+            "owner": "Leave empty for a site-wide preset, offered to every user.",
+            "settings": (
+                'A JSON object with any of: {}. For example {{"temperature": 0.2, '
+                '"tools": ["calculator"]}}.'.format(", ".join(SETTING_NAMES))
+            ),
+        }
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        if not name:
+            raise forms.ValidationError("A preset needs a name.")
+        return name
+
+    def clean_settings(self):
+        # The same check as the settings API's, so a preset saved here can always be applied.
+        try:
+            change = conversation_settings(self.cleaned_data["settings"])
+        except BadSettings as refused:
+            raise forms.ValidationError(f"{refused.field}: {refused.detail}") from None
+        if not change.values:
+            raise forms.ValidationError("A preset holds at least one setting.")
+        return dict(change.values)
+
+
+class PresetKindFilter(admin.SimpleListFilter):
+    title = "kind"
+    parameter_name = "kind"
+
+    def lookups(self, request, model_admin):
+        return [("site", "site-wide"), ("user", "a user's")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "site":
+            return queryset.filter(owner__isnull=True)
+        if self.value() == "user":
+            return queryset.filter(owner__isnull=False)
+        return queryset
+
+
+@admin.register(Preset)
+class PresetAdmin(admin.ModelAdmin):
+    """Site-wide presets are defined here (with no owner); users' own are made in the chat's
+    settings panel and shown here too."""
+
+    form = PresetForm
+    list_display = ("name", "owner_", "settings_", "created_at")
+    list_select_related = ("owner",)
+    list_filter = (PresetKindFilter,)
+    search_fields = ("name", "owner__username")
+    raw_id_fields = ("owner",)
+    ordering = (F("owner").asc(nulls_first=True), "name")
+
+    @admin.display(description="owner", ordering="owner__username")
+    def owner_(self, obj):
+        return obj.owner or "site-wide"
+
+    @admin.display(description="settings")
+    def settings_(self, obj):
+        return ", ".join(
+            f"{name}={Truncator(repr(value)).chars(40)}" for name, value in obj.settings.items()
+        )

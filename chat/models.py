@@ -394,6 +394,67 @@ class Message(models.Model):
         self.active = True
 
 
+class Preset(models.Model):
+    """Named settings a user (or, with no owner, the site) keeps to start conversations from or
+    to fill the settings panel with: any of ``SETTING_NAMES``, checked as the settings API
+    checks them."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="presets",
+        help_text="empty: a site-wide preset, offered to everyone",
+    )
+    name = models.CharField(max_length=100)
+    settings = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="any of: " + ", ".join(SETTING_NAMES),
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "name"],
+                condition=models.Q(owner__isnull=False),
+                name="preset_name_unique_per_owner",
+                violation_error_message="You already have a preset with this name.",
+            ),
+            models.UniqueConstraint(
+                fields=["name"],
+                condition=models.Q(owner__isnull=True),
+                name="preset_name_unique_site_wide",
+                violation_error_message="There is already a site-wide preset with this name.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def site_wide(self) -> bool:
+        return self.owner_id is None
+
+    @classmethod
+    def offered_to(cls, user: object) -> models.QuerySet[Preset]:
+        """The site-wide presets, then the user's own, each by name."""
+        return cls.objects.filter(models.Q(owner__isnull=True) | models.Q(owner=user)).order_by(
+            models.F("owner").asc(nulls_first=True), "name", "pk"
+        )
+
+    @classmethod
+    def keep(cls, owner: object, name: str, change: SettingsChange) -> tuple[Preset, bool]:
+        """The user's preset ``name`` holding ``change``'s values: a new one, or the one of that
+        name with its settings replaced; and whether it is new."""
+        return cls.objects.update_or_create(
+            owner=owner, name=name, defaults={"settings": dict(change.values)}
+        )
+
+
 class APIToken(models.Model):
     """A personal token for the SSE API. Only a hash is stored; the token is shown once."""
 

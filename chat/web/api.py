@@ -157,7 +157,7 @@ def api_view(
     return checked
 
 
-def _json_body(request: HttpRequest) -> dict[str, Any]:
+def json_body(request: HttpRequest) -> dict[str, Any]:
     try:
         body = request.body
     except RequestDataTooBig:
@@ -171,7 +171,7 @@ def _json_body(request: HttpRequest) -> dict[str, Any]:
 @require_POST
 @api_view
 async def chat(request: HttpRequest, user: Any) -> HttpResponse:
-    frame = ClientFrame("send", _json_body(request))
+    frame = ClientFrame("send", json_body(request))
     content, models = frame.content(), frame.models()
     conversation = frame.id("conversation", optional=True)
     queue = EventQueue()
@@ -186,7 +186,7 @@ async def chat(request: HttpRequest, user: Any) -> HttpResponse:
 async def edit(request: HttpRequest, user: Any, message_id: int) -> HttpResponse:
     """A new version of a user message, on a branch of its own: the ``branch`` event, then the
     new answer's events."""
-    frame = ClientFrame("edit", _json_body(request))
+    frame = ClientFrame("edit", json_body(request))
     content, model = frame.content(), frame.text("model", optional=True) or None
     queue = EventQueue()
     following = await answers.edit(user, message_id, content, model, queue)
@@ -269,5 +269,5 @@ async def conversation_settings_view(
     request: HttpRequest, user: Any, conversation_id: int
 ) -> HttpResponse:
     """``GET``: the conversation's settings; ``PUT``: change any of them (docs/protocol.md)."""
-    change = conversation_settings(_json_body(request)) if request.method == "PUT" else None
+    change = conversation_settings(json_body(request)) if request.method == "PUT" else None
     return JsonResponse(await _settings_of(user, conversation_id, change))

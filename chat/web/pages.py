@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from chat import answers
 from chat.models import APIToken, Conversation, Message
 from chat.web import api_tokens as api_tokens_module
-from chat.web import ratelimit
+from chat.web import presets, ratelimit
 from streaming.limits import default_output_tokens
 from streaming.tools import TOOLS
 
@@ -72,7 +72,8 @@ def _model_groups(models: list[str]) -> list[tuple[str, list[tuple[str, str]]]]:
 
 
 def _page_urls() -> dict[str, str]:
-    """The addresses the page's scripts use; ``{id}`` stands for a conversation's id."""
+    """The addresses the page's scripts use; ``{id}`` stands for a conversation's (or a
+    preset's) id."""
     placeholder = 999999999  # reversed as a number, then swapped for the placeholder
     by_id = {
         name: reverse(name, args=[placeholder]).replace(str(placeholder), "{id}")
@@ -82,6 +83,7 @@ def _page_urls() -> dict[str, str]:
             "delete_conversation",
             "api_conversation_settings",
             "api_fork",
+            "api_preset",
         )
     }
     return {
@@ -93,6 +95,8 @@ def _page_urls() -> dict[str, str]:
         "delete": by_id["delete_conversation"],
         "settings": by_id["api_conversation_settings"],
         "fork": by_id["api_fork"],  # {id}: a message's
+        "presets": reverse("api_presets"),
+        "preset": by_id["api_preset"],
     }
 
 
@@ -119,6 +123,7 @@ def _chat_page(request: HttpRequest, conversation: Conversation | None) -> HttpR
                 "reasoning_models": answers.reasoning_models(),
                 "settings": conversation.conversation_settings() if conversation else None,
                 "settings_defaults": _settings_defaults(offered),
+                "presets": presets.offered(request.user),
                 "conversations": [_conversation_data(c) for c in conversations],
                 "urls": _page_urls(),
             },

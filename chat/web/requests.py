@@ -23,7 +23,7 @@ class BadFrame(Exception):
 
 
 class BadSettings(BadFrame):
-    """A conversation setting that cannot be taken; ``field`` names it."""
+    """A conversation setting (or a preset's name) that cannot be taken; ``field`` names it."""
 
     def __init__(self, field: str, detail: str) -> None:
         super().__init__("bad_settings", detail)
@@ -117,6 +117,21 @@ def conversation_settings(data: object) -> SettingsChange:
                 str(name), f"'{name}' is not a setting; the settings are {', '.join(PARSERS)}"
             )
     return SettingsChange({name: PARSERS[name](value) for name, value in data.items()})
+
+
+PRESET_NAME_CHARS = 100
+
+
+def preset(data: dict[str, Any]) -> tuple[str, SettingsChange]:
+    """A preset's body, ``{"name": str, "settings": {...}}``: its name, stripped (1 to 100
+    characters), and its settings, checked by ``conversation_settings`` (at least one)."""
+    name = data.get("name")
+    if not isinstance(name, str) or not 1 <= len(name.strip()) <= PRESET_NAME_CHARS:
+        raise BadSettings("name", f"'name' must be a name of 1 to {PRESET_NAME_CHARS} characters")
+    change = conversation_settings(data.get("settings"))
+    if not change.values:
+        raise BadSettings("settings", "'settings' must hold at least one setting")
+    return name.strip(), change
 
 
 @dataclass(frozen=True)

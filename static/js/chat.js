@@ -3,6 +3,7 @@
 
 import { Composer } from "./composer.js";
 import { Connection } from "./connection.js";
+import { PresetList } from "./presets.js";
 import { Protocol } from "./protocol.js";
 import { StickToBottom } from "./scroll.js";
 import { SettingsPanel } from "./settings.js";
@@ -85,6 +86,12 @@ const settingsPanel = new SettingsPanel({
   conversation: () => store.conversation,
   url: page.urls.settings,
   csrfToken,
+  presets: new PresetList({
+    presets: page.presets,
+    url: page.urls.presets,
+    itemUrl: page.urls.preset,
+    csrfToken,
+  }),
 });
 
 const sidebar = new Sidebar({

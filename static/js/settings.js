@@ -5,7 +5,11 @@
 // send): the panel shows them when it opens and puts them back on Save. The other settings live
 // here. An open conversation saves them with a PUT of the fields changed; a new chat keeps them
 // until its first message, which carries them as `settings`.
+//
+// A preset (presets.js) chosen in the panel fills its fields; on a new chat it is kept at
+// once, in the composer and for the first message, as Save would keep it.
 
+import { PresetControls } from "./presets.js";
 import { urlFor } from "./urls.js";
 
 // The panel's own settings, held here; the composer holds the rest.
@@ -22,9 +26,10 @@ export class SettingsPanel {
    * dialog: the <dialog>; form: the <template> of its form; openButton opens it. composer: the
    * Composer. settings: the page data's for the conversation shown (null for a new chat);
    * defaults: its settings_defaults. conversation(): the id of the open conversation (null on
-   * a new chat). url: the settings address ("{id}" for the conversation).
+   * a new chat). url: the settings address ("{id}" for the conversation). presets: the
+   * PresetList.
    */
-  constructor({ dialog, form, openButton, composer, settings, defaults, conversation, url, csrfToken }) {
+  constructor({ dialog, form, openButton, composer, settings, defaults, conversation, url, csrfToken, presets }) {
     this.dialog = dialog;
     this.template = form; // the panel's form, made afresh each time it opens
     this.openButton = openButton;
@@ -33,9 +38,11 @@ export class SettingsPanel {
     this.conversation = conversation;
     this.url = url;
     this.csrfToken = csrfToken;
+    this.presets = presets;
     this.saved = { ...EMPTY, ...settings }; // the panel's own settings as they stand
     this.pending = {}; // a new chat's settings changed here, for its first message
     this.shown = null; // what the panel showed when it opened
+    this.base = null; // what it showed before presets were chosen, since the last edit
     this.saving = false;
 
     openButton.addEventListener("click", () => this.open());
@@ -63,7 +70,19 @@ export class SettingsPanel {
       event.preventDefault();
       this.save();
     });
-    this.form.addEventListener("input", (event) => this.clearError(event.target.name));
+    this.form.addEventListener("input", (event) => {
+      // An edit of the reader's own: the next preset chosen goes over it.
+      if (FIELDS.includes(event.target.name)) this.base = null;
+      this.clearError(event.target.name);
+    });
+    this.presetControls = new PresetControls(this.dialog, this.presets, {
+      apply: (preset) => this.applyPreset(preset),
+      appliedNote: (name) =>
+        this.conversation() ? `“${name}” is filled in: Save to use it here.` : `“${name}” is set for this new chat.`,
+      values: () => this.presetValues(),
+      showError: (name, detail) => this.showError(name, detail),
+      showProblem: (text) => this.showProblem(text),
+    });
   }
 
   /** The model, effort and tool choices are the composer's own options, copied. */
@@ -85,6 +104,7 @@ export class SettingsPanel {
     const values = { ...this.saved, ...this.pending, ...this.composer.settings() };
     this.fill(values);
     this.shown = this.read();
+    this.base = null;
     this.scope.textContent = this.conversation()
       ? "For this conversation."
       : "For this new chat, from its first message on.";
@@ -139,16 +159,67 @@ export class SettingsPanel {
     this.tokensHint.textContent = parts.join(" ");
   }
 
+  /** True after saying which number field holds what is not a number. */
+  unreadable() {
+    const name = ["temperature", "top_p", "max_output_tokens"].find(
+      (field) => this.form.elements[field].validity.badInput,
+    );
+    if (name) this.showError(name, "Enter a number, or leave it empty for the default.");
+    return Boolean(name);
+  }
+
+  /**
+   * Fills the fields with `preset`'s settings over what they showed before presets were
+   * chosen (so choosing one after another does not mix them); a new chat keeps them at once.
+   * Returns notes on what of it is not offered here.
+   */
+  applyPreset(preset) {
+    this.base ??= this.read();
+    const { model, tools, ...rest } = preset.settings;
+    const values = { ...this.base, ...rest };
+    const notes = [];
+    if (model !== undefined) {
+      if ([...this.form.elements.model.options].some((option) => option.value === model)) values.model = model;
+      else notes.push(`Its model, ${model}, is not offered here.`);
+    }
+    if (tools !== undefined) {
+      const offered = this.toolBoxes().map((box) => box.value);
+      values.tools = tools.filter((name) => offered.includes(name));
+    }
+    this.clearErrors();
+    this.fill(values);
+    if (!this.conversation()) this.keepForNewChat();
+    return notes;
+  }
+
+  /** A new chat takes what the panel shows: the composer's part, and the rest pending. */
+  keepForNewChat() {
+    const values = this.read();
+    for (const name of OWN) {
+      if (same(values[name], this.saved[name])) delete this.pending[name];
+      else this.pending[name] = values[name];
+    }
+    this.composer.applySettings(values);
+    this.shown = values;
+  }
+
+  /**
+   * What "Save as preset" keeps: every setting shown, but empty instructions, which stand for
+   * the site's default (a preset leaves the instructions as they are then). Null when a
+   * number cannot be read.
+   */
+  presetValues() {
+    this.clearErrors();
+    if (this.unreadable()) return null;
+    const values = this.read();
+    if (!values.system_prompt) delete values.system_prompt;
+    return values;
+  }
+
   async save() {
     if (this.saving) return;
     this.clearErrors();
-    const unreadable = ["temperature", "top_p", "max_output_tokens"].find(
-      (name) => this.form.elements[name].validity.badInput,
-    );
-    if (unreadable) {
-      this.showError(unreadable, "Enter a number, or leave it empty for the default.");
-      return;
-    }
+    if (this.unreadable()) return;
     const values = this.read();
     const changes = {};
     for (const name of FIELDS) if (!same(values[name], this.shown[name])) changes[name] = values[name];

@@ -1,5 +1,5 @@
 """Editing a sent message into a new branch in the page, switching between branches with
-"‹ 1/2 ›" (mouse and keyboard), reloading, and forking a chat from an answer."""
+the version switcher (mouse and keyboard), reloading, and forking a chat from an answer."""
 
 from __future__ import annotations
 

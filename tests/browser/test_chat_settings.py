@@ -96,7 +96,7 @@ def test_a_value_the_server_refuses_is_named_beside_its_field(page: Page, live_a
     temperature = dialog.get_by_label("Temperature")
     temperature.fill("7")
     with page.expect_response(lambda r: r.request.method == "PUT") as saving:
-        dialog.get_by_role("button", name="Save").click()
+        dialog.get_by_role("button", name="Save", exact=True).click()
     assert saving.value.status == 400
     refusal = saving.value.json()
     assert refusal["field"] == "temperature"
@@ -125,7 +125,7 @@ def test_a_new_chats_settings_go_with_its_first_message(page: Page, live_app):
     expect(dialog.get_by_text("For this new chat")).to_be_visible()
     dialog.get_by_label("Instructions").fill(INSTRUCTIONS)
     dialog.get_by_label("Top p").fill("0.5")
-    dialog.get_by_role("button", name="Save").click()
+    dialog.get_by_role("button", name="Save", exact=True).click()
     expect(dialog).to_be_hidden()
 
     answered(chat, "Ahoy")
@@ -172,7 +172,7 @@ def test_the_panel_and_the_composer_show_one_model_effort_and_tools(page: Page, 
     dialog.get_by_label("Model", exact=True).select_option("openai:gpt-test")
     dialog.get_by_label("Reasoning effort").select_option("high")
     dialog.get_by_label("calculator").check()
-    dialog.get_by_role("button", name="Save").click()
+    dialog.get_by_role("button", name="Save", exact=True).click()
     expect(dialog).to_be_hidden()
     expect(composer.get_by_label("Model", exact=True)).to_have_value("openai:gpt-test")
     expect(composer.get_by_label("Reasoning effort")).to_have_value("high")
@@ -196,7 +196,7 @@ def test_a_temperature_claude_cannot_take_while_thinking_is_said_under_the_answe
         dialog.get_by_label("Model", exact=True).select_option("anthropic:claude-test")
         dialog.get_by_label("Reasoning effort").select_option("high")
         dialog.get_by_label("Temperature").fill("0.3")
-        dialog.get_by_role("button", name="Save").click()
+        dialog.get_by_role("button", name="Save", exact=True).click()
 
         answer = chat.send("Think, then answer")
         chat.wait_for_status(answer, "complete")
@@ -215,7 +215,7 @@ def test_a_new_chats_refused_setting_opens_the_panel_on_its_field(page: Page, li
     chat = open_chat(page, live_app)
     dialog = open_by_keyboard(page, chat)
     dialog.get_by_label("Top p").fill("3")
-    dialog.get_by_role("button", name="Save").click()
+    dialog.get_by_role("button", name="Save", exact=True).click()
     expect(dialog).to_be_hidden()  # a new chat's settings wait for its first message
 
     chat.textarea.fill("Ahoy")
@@ -229,7 +229,7 @@ def test_a_new_chats_refused_setting_opens_the_panel_on_its_field(page: Page, li
     assert len(live_app.upstream.requests) == 0  # nothing went upstream
 
     top_p.fill("")
-    dialog.get_by_role("button", name="Save").click()
+    dialog.get_by_role("button", name="Save", exact=True).click()
     chat.wait_for_status(chat.send("Ahoy"), "complete")
     assert "top_p" not in live_app.upstream.requests[-1].body
     chat.assert_clean()

@@ -60,7 +60,7 @@ def test_existing_conversations_become_one_branch_each(old_schema, django_user_m
     Message = apps.get_model("chat", "Message")
     after = sorted(Message.objects.values_list("pk", "text", "seq", "active"))
     assert after == before  # nothing lost, nothing else shown
-    for name, (conversation, q1, a1, q2) in made.items():
+    for conversation, q1, _a1, q2 in made.values():
         rows = Message.objects.filter(conversation_id=conversation)
         assert rows.get(pk=q1).parent_id is None
         assert rows.get(pk=q2).parent_id == q1  # its own conversation's, not the other's

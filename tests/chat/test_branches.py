@@ -45,7 +45,7 @@ def shown(conversation: int) -> list[tuple[str, str]]:
 
 
 async def test_an_edit_branches_and_the_model_is_sent_the_new_branch_only(alice, upstream):
-    ws, conversation, (q1, q2, q3) = await three_turns(alice, upstream)
+    ws, conversation, (_q1, q2, _q3) = await three_turns(alice, upstream)
     upstream.enqueue(Script(text="B2."), Script(text="B3."))
     await ws.send_json_to({"type": "edit", "message": q2, "content": "Q2 edited"})
     branch = await ws.receive_json_from(timeout=10)
@@ -102,7 +102,7 @@ async def test_an_edit_branches_and_the_model_is_sent_the_new_branch_only(alice,
 
 
 async def test_choosing_the_old_version_brings_back_its_branch_and_is_kept(alice, upstream):
-    ws, conversation, (q1, q2, q3) = await three_turns(alice, upstream)
+    ws, conversation, (_q1, q2, _q3) = await three_turns(alice, upstream)
     upstream.enqueue(Script(text="B2."), Script(text="after switching back"))
     await ws.send_json_to({"type": "edit", "message": q2, "content": "Q2 edited"})
     edited = (await ws.receive_json_from(timeout=10))["messages"][2]["id"]
@@ -147,7 +147,7 @@ async def test_choosing_the_old_version_brings_back_its_branch_and_is_kept(alice
 
 
 async def test_nested_branches_keep_their_own_choices(alice, upstream):
-    ws, conversation, (q1, q2, q3) = await three_turns(alice, upstream)
+    ws, conversation, (q1, _q2, _q3) = await three_turns(alice, upstream)
     upstream.enqueue(Script(text="B1."), Script(text="B2."), Script(text="C2."))
     # Edit the first message, go on, then edit the message after it on the new branch.
     await ws.send_json_to({"type": "edit", "message": q1, "content": "P1"})
@@ -176,7 +176,7 @@ async def test_nested_branches_keep_their_own_choices(alice, upstream):
 
 async def test_regenerate_and_its_versions_work_within_a_branch(alice, upstream, settings):
     settings.OPENAI_MODELS = ["gpt-test", "gpt-other"]
-    ws, conversation, (q1, q2, q3) = await three_turns(alice, upstream)
+    ws, conversation, (_q1, q2, _q3) = await three_turns(alice, upstream)
     upstream.enqueue(Script(text="B2."), Script(text="B2 by the other model."))
     await ws.send_json_to({"type": "edit", "message": q2, "content": "Q2 edited"})
     await ws.receive_json_from(timeout=10)
@@ -199,7 +199,7 @@ async def test_regenerate_and_its_versions_work_within_a_branch(alice, upstream,
 
 async def test_an_edit_can_pick_its_model(alice, upstream, settings):
     settings.OPENAI_MODELS = ["gpt-test", "gpt-other"]
-    ws, conversation, (q1, q2, q3) = await three_turns(alice, upstream)
+    ws, _conversation, (_q1, _q2, q3) = await three_turns(alice, upstream)
     upstream.enqueue(Script(text="Other."))
     await ws.send_json_to(
         {"type": "edit", "message": q3, "content": "Q3?", "model": "openai:gpt-other"}
@@ -230,7 +230,7 @@ async def test_bad_edit_frames_are_refused(alice, frame, code, settings):
 
 
 async def test_edits_that_cannot_apply_store_nothing(alice, bob, upstream):
-    ws, conversation, (q1, q2, q3) = await three_turns(alice, upstream)
+    ws, _conversation, (q1, q2, q3) = await three_turns(alice, upstream)
     answer = await sync_to_async(lambda: Message.objects.get(reply_to_id=q1).pk)()
     before = await sync_to_async(lambda: list(Message.objects.values_list("pk", "active")))()
     # An answer is not a user message; someone else's message is no one's to edit.
@@ -261,7 +261,7 @@ async def test_edits_that_cannot_apply_store_nothing(alice, bob, upstream):
 
 
 async def test_an_edit_refused_for_its_size_leaves_the_branch_as_it_was(alice, upstream, settings):
-    ws, conversation, (q1, q2, q3) = await three_turns(alice, upstream)
+    ws, _conversation, (_q1, _q2, q3) = await three_turns(alice, upstream)
     before = await sync_to_async(lambda: list(Message.objects.values_list("pk", "active")))()
     settings.MODEL_CONTEXT_LENGTHS = {MODEL: 300}
     await ws.send_json_to({"type": "edit", "message": q3, "content": "word " * 2000})
@@ -274,7 +274,7 @@ async def test_an_edit_refused_for_its_size_leaves_the_branch_as_it_was(alice, u
 
 
 async def test_edit_over_http_streams_the_branch_then_the_answer(alice, upstream):
-    ws, conversation, (q1, q2, q3) = await three_turns(alice, upstream)
+    ws, conversation, (_q1, q2, _q3) = await three_turns(alice, upstream)
     await ws.disconnect()
     _, token = await sync_to_async(api_tokens.create)(alice, "script")
     upstream.enqueue(Script(text="By HTTP."))
@@ -305,7 +305,7 @@ async def test_edit_over_http_streams_the_branch_then_the_answer(alice, upstream
 
 
 async def test_fork_copies_the_branch_shown_up_to_a_message(alice, bob, upstream):
-    ws, conversation, (q1, q2, q3) = await three_turns(alice, upstream)
+    ws, conversation, (_q1, q2, q3) = await three_turns(alice, upstream)
     await ws.disconnect()
     source = await Conversation.objects.aget(pk=conversation)
     source.system_prompt, source.temperature = "Be brief.", 0.5
@@ -354,7 +354,7 @@ async def test_fork_copies_the_branch_shown_up_to_a_message(alice, bob, upstream
 
 
 async def test_a_summary_of_messages_no_longer_shown_is_dropped(alice, upstream):
-    ws, conversation, (q1, q2, q3) = await three_turns(alice, upstream)
+    ws, conversation, (_q1, q2, _q3) = await three_turns(alice, upstream)
     stored = await Conversation.objects.aget(pk=conversation)
     q2_seq = (await Message.objects.aget(pk=q2)).seq
     stored.summary, stored.summary_through_seq = "They said Q1 and Q2.", q2_seq + 1
