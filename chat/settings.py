@@ -208,7 +208,12 @@ DEFAULT_MODEL = os.environ.get("DEFAULT_MODEL", "")
 DEFAULT_SYSTEM_PROMPT = os.environ.get("DEFAULT_SYSTEM_PROMPT", "")
 
 # Generations.
-MAX_OUTPUT_TOKENS = int(env_number("MAX_OUTPUT_TOKENS", 1024, minimum=1))
+# The operator's ceiling on an answer's length; unset, each model's own limit applies.
+MAX_OUTPUT_TOKENS = (
+    int(env_number("MAX_OUTPUT_TOKENS", 0, minimum=1))
+    if os.environ.get("MAX_OUTPUT_TOKENS")
+    else None
+)
 MAX_MESSAGE_CHARS = int(env_number("MAX_MESSAGE_CHARS", 32_000, minimum=1))
 MAX_FRAME_BYTES = int(env_number("MAX_FRAME_BYTES", 64_000, minimum=1024))
 MAX_CONCURRENT_GENERATIONS = int(env_number("MAX_CONCURRENT_GENERATIONS", 4, minimum=1))
@@ -236,6 +241,10 @@ try:
     MODEL_CONTEXT_LENGTHS = parse_context_lengths(os.environ.get("MODEL_CONTEXT_LENGTHS", ""))
 except ValueError as exc:
     raise ImproperlyConfigured(f"MODEL_CONTEXT_LENGTHS: {exc}") from None
+try:
+    MODEL_OUTPUT_TOKENS = parse_context_lengths(os.environ.get("MODEL_OUTPUT_TOKENS", ""))
+except ValueError as exc:
+    raise ImproperlyConfigured(f"MODEL_OUTPUT_TOKENS: {exc}") from None
 SUMMARIZE_DROPPED = env_bool("SUMMARIZE_DROPPED", False)
 
 # Security (docs/security.md) ----------------------------------------------------------------

@@ -1,8 +1,9 @@
 """How long an answer may be by default: the output-token limit of each model family.
 
-Matched like the context lengths (``streaming.window``): a prefix of the model's bare name, the
-longest prefix winning. They are the vendors' published output limits; the operator's ceiling
-(``MAX_OUTPUT_TOKENS``) caps each, and a conversation may ask for less.
+Matched like the context lengths (``streaming.window``): an override for the model
+(``MODEL_OUTPUT_TOKENS``), else a prefix of the model's bare name, the longest prefix winning.
+They are the vendors' published output limits; the operator's ceiling (``MAX_OUTPUT_TOKENS``),
+when set, caps each, and a conversation may ask for less.
 """
 
 from __future__ import annotations
@@ -29,32 +30,55 @@ MAX_OUTPUT_TOKENS: Mapping[str, int] = {
     "gemini-3": 65_536,
 }
 # A local model answers within its own context: a quarter of it leaves the rest for the chat.
+# So does a model of no known family when no ceiling says otherwise.
 LOCAL_SHARE = 4
+# The longest answer a conversation may ask for when the operator sets no ceiling: the longest
+# of any family.
+LONGEST = max(MAX_OUTPUT_TOKENS.values())
+
+
+def own_limit(model: str, overrides: Mapping[str, int] | None = None) -> int | None:
+    """The output limit of ``model`` itself: an override for the exact name, then for the name
+    without its provider, then its family's; None for a model of no known family."""
+    overrides = overrides or {}
+    if model in overrides:
+        return overrides[model]
+    _, sep, name = model.partition(":")
+    if sep and name in overrides:
+        return overrides[name]
+    bare = bare_model_name(model)
+    matches = [prefix for prefix in MAX_OUTPUT_TOKENS if bare.startswith(prefix)]
+    return MAX_OUTPUT_TOKENS[max(matches, key=len)] if matches else None
 
 
 def default_output_tokens(
-    model: str, ceiling: int, context_lengths: Mapping[str, int] | None = None
+    model: str,
+    ceiling: int | None,
+    context_lengths: Mapping[str, int] | None = None,
+    overrides: Mapping[str, int] | None = None,
 ) -> int:
     """The output-token limit of ``model`` (``provider:model``) when its conversation sets
-    none: its family's, a quarter of the context for a local model, at most ``ceiling``; a
-    model of no known family gets the ceiling."""
-    if model.startswith("local:"):
-        return max(1, min(ceiling, context_length(model, context_lengths) // LOCAL_SHARE))
-    bare = bare_model_name(model)
-    matches = [prefix for prefix in MAX_OUTPUT_TOKENS if bare.startswith(prefix)]
-    if not matches:
-        return ceiling
-    return min(ceiling, MAX_OUTPUT_TOKENS[max(matches, key=len)])
+    none: its own (``own_limit``), a quarter of the context for a local model, at most
+    ``ceiling`` (None: no ceiling); a model of no known family gets the ceiling, or a quarter
+    of its context without one."""
+    quarter = max(1, context_length(model, context_lengths) // LOCAL_SHARE)
+    limit = own_limit(model, overrides)
+    if limit is None and model.startswith("local:"):
+        limit = quarter
+    if limit is None:
+        limit = ceiling if ceiling is not None else quarter
+    return max(1, min(limit, ceiling)) if ceiling is not None else limit
 
 
 def output_tokens(
     model: str,
     chosen: int | None,
-    ceiling: int,
+    ceiling: int | None,
     context_lengths: Mapping[str, int] | None = None,
+    overrides: Mapping[str, int] | None = None,
 ) -> int:
     """What an answer of ``model`` may take: the conversation's ``chosen`` limit (capped by
     the ceiling, which may have come down since), else the model's default."""
     if chosen is not None:
-        return max(1, min(chosen, ceiling))
-    return default_output_tokens(model, ceiling, context_lengths)
+        return max(1, min(chosen, ceiling)) if ceiling is not None else chosen
+    return default_output_tokens(model, ceiling, context_lengths, overrides)

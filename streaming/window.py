@@ -134,7 +134,7 @@ def parse_context_lengths(value: str) -> dict[str, int]:
         except ValueError:
             raise ValueError(f"{entry!r}: {number.strip()!r} is not a whole number") from None
         if tokens < 1:
-            raise ValueError(f"{entry!r}: the context length must be at least 1")
+            raise ValueError(f"{entry!r}: the number of tokens must be at least 1")
         lengths[model] = tokens
     return lengths
 

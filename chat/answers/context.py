@@ -316,13 +316,30 @@ class Planned:
 
 def answer_tokens(conversation: Conversation, model_name: str) -> int:
     """How long an answer of ``model_name`` in ``conversation`` may be, in tokens: its own
-    limit, else the model's, at most ``MAX_OUTPUT_TOKENS``."""
+    limit, else the model's, at most ``MAX_OUTPUT_TOKENS`` when it is set."""
     return output_tokens(
         model_name,
         conversation.max_output_tokens,
         settings.MAX_OUTPUT_TOKENS,
         settings.MODEL_CONTEXT_LENGTHS,
+        settings.MODEL_OUTPUT_TOKENS,
     )
+
+
+# An answer may take at most this share of its model's context: the rest is the conversation.
+ANSWER_SHARE = 2
+
+
+def _within_context(max_tokens: int, model_name: str) -> tuple[int, str]:
+    """``max_tokens``, at most half the model's context (a local model, a model given a short
+    context, cannot answer at length and still read the conversation), and a note when it was
+    lowered."""
+    whole = context_length(model_name, settings.MODEL_CONTEXT_LENGTHS)
+    most = max(1, whole // ANSWER_SHARE)
+    if max_tokens <= most:
+        return max_tokens, ""
+    name = model_name.partition(":")[2] or model_name
+    return most, f"max_output_tokens lowered to {most}: {name} takes {whole} tokens in all"
 
 
 def request_for(
@@ -331,7 +348,7 @@ def request_for(
     """The provider request for an answer at ``answer_seq`` (``prefill``: the text of an answer
     being continued) with the conversation's settings, as the provider adapts it. Raises
     ``CannotAnswer`` when the newest message does not fit the model."""
-    max_tokens = answer_tokens(conversation, model_name)
+    max_tokens, lowered = _within_context(answer_tokens(conversation, model_name), model_name)
     try:
         context = build_context(
             conversation,
@@ -356,6 +373,8 @@ def request_for(
     provider = catalog.providers().get(model_name.partition(":")[0])
     if provider is not None:
         request, notes = provider.adapt(request)
+    if lowered and conversation.max_output_tokens is not None:
+        notes = (lowered, *notes)
     return Planned(request, context.from_seq, answer_settings(model_name, request, notes))
 
 

@@ -20,7 +20,7 @@ from chat import answers
 from chat.models import APIToken, Conversation, Message
 from chat.web import api_tokens as api_tokens_module
 from chat.web import presets, ratelimit
-from streaming.limits import default_output_tokens
+from streaming.limits import LONGEST, default_output_tokens
 from streaming.tools import TOOLS
 
 
@@ -50,10 +50,12 @@ def _settings_defaults(models: list[str]) -> dict[str, object]:
     ceiling = settings.MAX_OUTPUT_TOKENS
     return {
         "max_output_tokens_by_model": {
-            model: default_output_tokens(model, ceiling, settings.MODEL_CONTEXT_LENGTHS)
+            model: default_output_tokens(
+                model, ceiling, settings.MODEL_CONTEXT_LENGTHS, settings.MODEL_OUTPUT_TOKENS
+            )
             for model in models
         },
-        "max_output_tokens_ceiling": ceiling,
+        "max_output_tokens_ceiling": ceiling if ceiling is not None else LONGEST,
         "default_system_prompt": settings.DEFAULT_SYSTEM_PROMPT,
     }
 

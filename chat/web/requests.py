@@ -12,6 +12,7 @@ from django.conf import settings
 from chat import answers
 from chat.models import SETTING_NAMES, SettingsChange
 from streaming.events import REASONING_EFFORTS
+from streaming.limits import LONGEST
 from streaming.tools import TOOLS
 
 
@@ -53,7 +54,7 @@ def _top_p(value: object) -> float | None:
 
 
 def _max_output_tokens(value: object) -> int | None:
-    ceiling = settings.MAX_OUTPUT_TOKENS
+    ceiling = settings.MAX_OUTPUT_TOKENS or LONGEST
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= ceiling:

@@ -136,6 +136,38 @@ async def test_a_refused_answer_takes_back_the_new_conversation(alice, upstream,
     assert await sync_to_async(database)() == before
 
 
+async def test_an_answer_longer_than_its_model_can_hold_is_lowered_and_says_so(
+    alice, upstream, settings
+):
+    settings.MAX_OUTPUT_TOKENS = None
+    settings.MODEL_CONTEXT_LENGTHS = {MODEL: 4000}
+    upstream.enqueue(Script(text="Short."))
+    ws = await connect(alice)
+    await ws.send_json_to(send({"max_output_tokens": 100_000}))
+    frames = await receive_until(ws, "message.end")
+    await ws.disconnect()
+    assert upstream.requests[-1].body["max_tokens"] == 2000
+    assert frames[-1]["settings_notes"] == [
+        "max_output_tokens lowered to 2000: gpt-test takes 4000 tokens in all"
+    ]
+    conversation = await Conversation.objects.aget(pk=frames[0]["conversation"])
+    assert conversation.max_output_tokens == 100_000  # kept: another model may take it
+
+
+async def test_without_a_ceiling_a_model_gets_its_own_limit(alice, upstream, settings):
+    settings.MAX_OUTPUT_TOKENS = None
+    settings.OPENAI_MODELS = ["gpt-4o", "gpt-test"]
+    settings.MODEL_OUTPUT_TOKENS = {"openai:gpt-test": 3000}
+    upstream.enqueue(Script(text="One."), Script(text="Two."))
+    ws = await connect(alice)
+    await ws.send_json_to({**send(), "model": "openai:gpt-4o"})
+    await receive_until(ws, "message.end")
+    await ws.send_json_to(send())
+    await receive_until(ws, "message.end")
+    await ws.disconnect()
+    assert [r.body["max_tokens"] for r in upstream.requests] == [16_384, 3000]
+
+
 def test_a_new_conversation_starts_with_the_default_instructions(alice, settings):
     settings.DEFAULT_SYSTEM_PROMPT = "You are terse."
     started = Conversation.start(alice, MODEL, "hi")

@@ -89,6 +89,10 @@ def test_it_reads_the_proxy_header_as_django_wants_it(tmp_path):
         ("MAX_SOCKETS_PER_ADDRESS", "fifty"),
         ("MAX_SOCKET_BACKLOG_BYTES", "1000"),
         ("OPENAI_API", "assistants"),
+        ("MAX_OUTPUT_TOKENS", "0"),
+        ("MAX_OUTPUT_TOKENS", "long"),
+        ("MODEL_OUTPUT_TOKENS", "openai:my-model"),
+        ("MODEL_OUTPUT_TOKENS", "openai:my-model=0"),
     ],
 )
 def test_it_refuses_to_start_on_a_bad_value_naming_the_variable(tmp_path, name, value):

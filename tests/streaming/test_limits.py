@@ -35,3 +35,20 @@ def test_the_ceiling_caps_every_default_and_every_choice():
 
 def test_a_local_model_answers_within_its_own_context():
     assert default_output_tokens("local:smollm2", 100_000, {"local:smollm2": 4000}) == 1000
+
+
+def test_without_a_ceiling_each_model_gets_its_own_limit():
+    assert default_output_tokens("openai:gpt-5", None) == 128_000
+    assert default_output_tokens("anthropic:claude-sonnet-4-5", None) == 64_000
+    # No known family: a quarter of its context, as a local model.
+    assert default_output_tokens("openai:some-unknown-model", None) == 2048
+    assert default_output_tokens("openai:x", None, {"openai:x": 40_000}) == 10_000
+    assert output_tokens("openai:gpt-5", 200_000, None) == 200_000
+
+
+def test_an_operator_sets_a_models_own_limit():
+    overrides = {"openai:my-model": 12_000, "llama3.1": 6000}
+    assert default_output_tokens("openai:my-model", None, None, overrides) == 12_000
+    assert default_output_tokens("vllm:llama3.1", None, None, overrides) == 6000
+    assert default_output_tokens("openai:my-model", 4096, None, overrides) == 4096
+    assert default_output_tokens("local:llama3.1", None, None, overrides) == 6000

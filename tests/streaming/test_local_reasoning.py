@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from types import SimpleNamespace
 
 from streaming.events import ReasoningDelta, TextDelta, Usage
@@ -73,3 +74,24 @@ async def test_an_answer_without_tags_is_unchanged():
         " <b>text</b>\n",
         "<i>x</i>",
     ]
+
+
+class RecordingLlama(StubLlama):
+    def create_completion(self, prompt: str, **options):
+        self.options = options
+        yield from super().create_completion(prompt, **options)
+
+
+async def test_the_offline_model_takes_the_conversations_sampling_and_length():
+    provider = local(["Blue."])
+    provider._llama = RecordingLlama(["Blue."])
+    request = dataclasses.replace(ask(), temperature=0.2, top_p=0.5, max_tokens=77)
+    await run(provider.stream(request))
+    options = provider._llama.options
+    assert (options["temperature"], options["top_p"], options["max_tokens"]) == (0.2, 0.5, 77)
+
+    # Unset, llama.cpp's own defaults apply: nothing is sent for them.
+    provider._llama = RecordingLlama(["Blue."])
+    await run(provider.stream(dataclasses.replace(ask(), temperature=None, top_p=None)))
+    assert "temperature" not in provider._llama.options
+    assert "top_p" not in provider._llama.options
