@@ -24,7 +24,7 @@ from django.db import DatabaseError
 
 from chat.answers import catalog, frames, journal, processes, starting, storage
 from chat.answers.audience import Audience, Progress, RemoteWatcher, Subscriber
-from chat.answers.errors import PROVIDER_ERRORS, CannotAnswer
+from chat.answers.errors import CannotAnswer, provider_failure
 from chat.answers.frames import Frame
 from chat.models import Message
 from streaming import tools
@@ -417,7 +417,7 @@ class Answer:
             self._drop_pending()  # never sent: what is stored is exactly what clients saw
         except ProviderError as exc:
             self.status, detail = Status.FAILED, str(exc)
-            error = PROVIDER_ERRORS.get(exc.code) or "The model failed to answer."
+            error = provider_failure(exc, self.provider.display_name)
             self.finish_reason = "error"
         except Exception as exc:
             log.exception("answer %s failed", self.message_id)

@@ -253,6 +253,7 @@ def needs_adaptive(error: BadRequest) -> bool:
 
 class AnthropicProvider(Provider):
     name = "anthropic"
+    title = "Anthropic"
     key_env_var = "ANTHROPIC_API_KEY"
     default_models = ("claude-sonnet-4-5", "claude-haiku-4-5", "claude-opus-4-1")
 
