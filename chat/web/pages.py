@@ -66,6 +66,9 @@ def _message_data(m: Message, versions: dict[int, list[int]]) -> dict[str, objec
         "tokens_per_second": m.tokens_per_second,
         "output_tokens": m.output_tokens,
         "error": m.error,
+        "finish_reason": m.finish_reason,
+        "note": answers.ending_note(m.status, m.finish_reason) or None,
+        "continuable": m.continuable,
         "settings_notes": _settings_notes(m),
     }
 
