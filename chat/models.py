@@ -266,6 +266,8 @@ class Message(models.Model):
 
     LIVE = (Status.PENDING, Status.STREAMING)
     CONTINUABLE = (Status.STOPPED, Status.FAILED, Status.INTERRUPTED)
+    # A complete answer the model ended at its output limit can go on too (its finish reason).
+    LENGTH_LIMITED = "length"
 
     conversation = models.ForeignKey(
         Conversation, on_delete=models.CASCADE, related_name="messages"
@@ -361,6 +363,25 @@ class Message(models.Model):
     @property
     def is_live(self) -> bool:
         return self.status in self.LIVE
+
+    @property
+    def continuable(self) -> bool:
+        """Whether the answer can go on from its text: it was stopped, failed or interrupted, or
+        the model stopped at the length limit."""
+        return self.can_continue(self.status, self.finish_reason)
+
+    @classmethod
+    def can_continue(cls, status: str, finish_reason: str) -> bool:
+        return status in cls.CONTINUABLE or (
+            status == cls.Status.COMPLETE and finish_reason == cls.LENGTH_LIMITED
+        )
+
+    @classmethod
+    def continuable_answers(cls) -> models.Q:
+        """The answers ``continuable`` is true of, as a filter."""
+        return models.Q(status__in=cls.CONTINUABLE) | models.Q(
+            status=cls.Status.COMPLETE, finish_reason=cls.LENGTH_LIMITED
+        )
 
     def versions(self) -> models.QuerySet[Message]:
         """Every version of this message: a regenerated answer, an edited user message, takes

@@ -188,6 +188,9 @@ LOGGING = {
 OPENAI_API_KEY = os.environ.get("OPENAI_API_KEY", "")
 OPENAI_BASE_URL = os.environ.get("OPENAI_BASE_URL", "")
 OPENAI_MODELS = env_list("OPENAI_MODELS")
+# What users are told a compatible server is called ("Ollama", "our vLLM"); empty: "the local
+# server" for this machine, else "the server at <host>".
+OPENAI_SERVER_NAME = os.environ.get("OPENAI_SERVER_NAME", "")
 # Which OpenAI API: the Responses API (reasoning summaries) for OpenAI itself, Chat Completions
 # for a compatible server; empty picks by whether OPENAI_BASE_URL is set.
 OPENAI_API = os.environ.get("OPENAI_API", "")

@@ -151,7 +151,12 @@ Event = TextDelta | ReasoningDelta | ToolCall | ReasoningState | KeepAlive | Usa
 class ProviderError(Exception):
     """A provider failed. ``retryable`` says whether trying again may work; ``partial`` says
     whether anything had already been produced, text or reasoning (then it is never retried
-    from scratch)."""
+    from scratch).
+
+    ``message`` is the precise account, for operators. What the user is told is made from the
+    rest: ``status`` (the HTTP status the provider answered with, if any), ``reason`` (the
+    provider's own words: the error message of its body or of its in-stream error event, or
+    the type of that event), ``reached`` (false when no connection could be made at all)."""
 
     code = "provider_error"
     retryable = False
@@ -163,12 +168,16 @@ class ProviderError(Exception):
         status: int | None = None,
         retry_after: float | None = None,
         partial: bool = False,
+        reason: str = "",
+        reached: bool = True,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
         self.retry_after = retry_after
         self.partial = partial
+        self.reason = reason
+        self.reached = reached
 
 
 class RateLimited(ProviderError):
@@ -191,6 +200,7 @@ class UpstreamUnavailable(ProviderError):
 class IdleTimeout(ProviderError):
     code = "idle_timeout"
     retryable = True
+    seconds: float | None = None  # how long the provider was silent
 
 
 class AuthenticationFailed(ProviderError):

@@ -78,10 +78,12 @@ async def guarded(
                 except TimeoutError:
                     if not idle.expired():
                         raise
-                    raise IdleTimeout(
+                    timeout = IdleTimeout(
                         f"{provider.name or 'The provider'} sent nothing for "
                         f"{policy.idle_timeout:g} seconds"
-                    ) from None
+                    )
+                    timeout.seconds = policy.idle_timeout
+                    raise timeout from None
                 if isinstance(event, KeepAlive):
                     continue
                 # "Reasoning has begun" shows nothing yet: trying again repeats nothing.

@@ -244,11 +244,14 @@ async def regenerate(
 
 
 async def continue_answer(user: Any, message_id: int, subscriber: Subscriber) -> Following:
-    """Go on with a stopped, failed or interrupted answer from its stored text (and its
-    reasoning so far: more of it may follow)."""
+    """Go on with a stopped, failed or interrupted answer, or one the model ended at the
+    length limit, from its stored text (and its reasoning so far: more of it may follow)."""
     message = await _own_message(user, message_id, role=Message.Role.ASSISTANT)
-    if message.status not in Message.CONTINUABLE:
-        raise NotResumable("Only a stopped, failed or interrupted answer can continue")
+    if not message.continuable:
+        raise NotResumable(
+            "Only a stopped, failed or interrupted answer, or one stopped at the length limit, "
+            "can continue"
+        )
     channel = await _owner_channel()
     await summaries.summarize_before(message.conversation, message.model, message.seq, message.text)
     ready = await database_sync_to_async(starting.reopened_answer)(user.pk, message, channel)

@@ -24,13 +24,14 @@ from django.db import DatabaseError
 
 from chat.answers import catalog, frames, journal, processes, starting, storage
 from chat.answers.audience import Audience, Progress, RemoteWatcher, Subscriber
-from chat.answers.errors import PROVIDER_ERRORS, CannotAnswer
+from chat.answers.errors import CannotAnswer, provider_failure
 from chat.answers.frames import Frame
 from chat.models import Message
 from streaming import tools
 from streaming.events import (
     ChatRequest,
     Finish,
+    FinishReason,
     ProviderError,
     ReasoningDelta,
     ReasoningState,
@@ -51,6 +52,11 @@ running: dict[int, Answer] = {}
 tasks: set[asyncio.Task[None]] = set()
 # Set when this process stops serving: every answer is interrupted, and so is any that starts.
 closing = False
+
+# What an answer that ended with no text and no tool call, on the model's own terms, says. Such
+# an answer fails (a blank "complete" answer reads as if the page broke): it can be regenerated,
+# or continued, which asks again.
+EMPTY_ANSWER = "The model returned an empty answer."
 
 # How long an answer that ended keeps trying to store its outcome while the database is down.
 FINAL_SAVE_PATIENCE = 60.0
@@ -404,6 +410,7 @@ class Answer:
                 self.upstream.cancel()
             await self.upstream
             self.status = Status.COMPLETE
+            error, detail = self.ended_badly()
         except asyncio.CancelledError:
             if self.stopped:
                 self.status = Status.STOPPED
@@ -417,7 +424,7 @@ class Answer:
             self._drop_pending()  # never sent: what is stored is exactly what clients saw
         except ProviderError as exc:
             self.status, detail = Status.FAILED, str(exc)
-            error = PROVIDER_ERRORS.get(exc.code) or "The model failed to answer."
+            error = provider_failure(exc, self.provider.display_name)
             self.finish_reason = "error"
         except Exception as exc:
             log.exception("answer %s failed", self.message_id)
@@ -436,6 +443,21 @@ class Answer:
         await self.finish(error, detail, calls)
         if calls:
             await self.answer_after_tools(calls)
+
+    def ended_badly(self) -> tuple[str, str]:
+        """What to tell the user of a stream that finished without an answer, making the answer
+        failed: the provider said it went wrong, or it sent nothing to show. Cut off at the
+        length limit or by a content filter, it stays complete (its end frame says so); and
+        the detail, for operators."""
+        if self.finish_reason == FinishReason.ERROR:
+            self.status = Status.FAILED
+            error = f"{self.provider.display_name} could not finish the answer."
+            return error, "the stream finished with an error as its finish reason"
+        text = self.text + "".join(self.pending["text"])
+        if text.strip() or self.tool_calls or self.finish_reason not in ("", FinishReason.END):
+            return "", ""
+        self.status, self.finish_reason = Status.FAILED, "empty"
+        return EMPTY_ANSWER, "the stream finished with no text and no tool call"
 
     def run_tools(self) -> list[dict[str, object]]:
         """Run the tool calls the model made; each result goes back to it in the next round."""

@@ -42,6 +42,7 @@ def _configs() -> dict[str, ProviderConfig]:
             base_url=settings.OPENAI_BASE_URL,
             models=tuple(settings.OPENAI_MODELS),
             api=settings.OPENAI_API,
+            display_name=settings.OPENAI_SERVER_NAME,
         )
     if settings.ANTHROPIC_API_KEY:
         configs["anthropic"] = ProviderConfig(

@@ -90,6 +90,21 @@ def phase(message_id: int, name: str, elapsed_ms: int) -> Frame:
     return Frame(type="message.phase", message=message_id, phase=name, elapsed_ms=elapsed_ms)
 
 
+# What the page says under an answer the model ended before it was done, by finish reason.
+# Continuing one cut off by a content filter would send the filtered text back to the same
+# filter: only the length limit offers Continue (``Message.can_continue``); both can be
+# regenerated.
+ENDING_NOTES = {
+    "length": "Stopped at the length limit.",
+    "content_filter": "Stopped by the provider's content filter.",
+}
+
+
+def ending_note(status: str, finish_reason: str) -> str:
+    """What to say of how a completed answer ended, "" when the model simply finished."""
+    return ENDING_NOTES.get(finish_reason, "") if status == Message.Status.COMPLETE else ""
+
+
 def end(
     message_id: int,
     *,
@@ -109,12 +124,16 @@ def end(
     """The answer ended; ``length`` (``reasoning_length``) is how many code points its stored
     text (reasoning) has. A client holding more than that (sent by a process that died before
     storing it) was shown an end that is lost: the answer is the first ``length`` code points,
-    and continues from there."""
+    and continues from there. ``note`` says how a completed answer ended when the model
+    stopped before it was done (the length limit, a content filter); ``continuable`` whether
+    ``continue`` may take it up."""
     return Frame(
         type="message.end",
         message=message_id,
         status=status,
         finish_reason=finish_reason,
+        note=ending_note(status, finish_reason) or None,
+        continuable=Message.can_continue(status, finish_reason),
         length=length,
         reasoning_length=reasoning_length,
         usage={
@@ -237,6 +256,9 @@ def message_data(m: Message, versions: dict[tuple[int, str], list[int]]) -> dict
         "tokens_per_second": m.tokens_per_second,
         "output_tokens": m.output_tokens,
         "error": m.error,
+        "finish_reason": m.finish_reason,
+        "note": ending_note(m.status, m.finish_reason) or None,
+        "continuable": m.continuable,
         "settings_notes": settings_notes(m),
     }
 

@@ -94,9 +94,13 @@ def reopen_answer(
     channel: str,
     settings: dict[str, Any] | None = None,
 ) -> None:
-    """Make a stopped, failed or interrupted answer stream again, from its stored text, with
-    the conversation's settings of now."""
-    updated = Message.objects.filter(pk=answer.pk, status__in=Message.CONTINUABLE).update(
+    """Make a stopped, failed or interrupted answer, or one the model ended at the length
+    limit, stream again, from its stored text, with the conversation's settings of now. A
+    completed turn's reasoning state goes: the answer it belonged to goes on."""
+    continuable = Message.objects.filter(Message.continuable_answers(), pk=answer.pk)
+    updated = continuable.update(
+        reasoning_state=None,
+        finish_reason="",
         settings=settings,
         status=Status.STREAMING,
         owner_channel=channel,

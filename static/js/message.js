@@ -8,6 +8,7 @@ import { copyWithFeedback } from "./clipboard.js";
 import { button, element } from "./dom.js";
 import { Part } from "./part.js";
 import { PhaseLine, ReasoningBlock } from "./reasoning.js";
+import { SilenceNotice } from "./silence.js";
 
 const LIVE = new Set(["pending", "streaming"]);
 const CONTINUABLE = new Set(["stopped", "failed", "interrupted"]);
@@ -20,9 +21,17 @@ const NOTES = {
 // between two checkpoints, and the end the reader saw is gone.
 const LOST_END = "The server stopped; the last part of this answer was not saved.";
 
-/** What to say under an answer that did not complete. */
-function noteFor(status, error) {
-  return CONTINUABLE.has(status) ? error || NOTES[status] : error || "";
+/**
+ * What to say under an answer that did not complete, or that the model ended before it was
+ * done (`note`: "Stopped at the length limit.", from the end frame or the page data).
+ */
+function noteFor(status, error, note) {
+  return CONTINUABLE.has(status) ? error || NOTES[status] : error || note || "";
+}
+
+/** Whether Continue may take the answer up: the server says (`continuable`), else its status. */
+function canContinue(status, continuable) {
+  return continuable ?? CONTINUABLE.has(status);
 }
 
 function modelName(model) {
@@ -99,6 +108,7 @@ export class MessageView {
     this.replyTo = data.reply_to ?? null;
     this.answer = new Part(data.text || ""); // the text; rendered into the body (answers)
     this.status = data.status || "complete";
+    this.continuable = canContinue(this.status, data.continuable);
     this.actions = actions;
     this.busy = false; // a request about this answer awaits the server's reply
     this.metrics = {
@@ -154,6 +164,13 @@ export class MessageView {
       root.append(this.thought.element, this.phaseLine.element);
     }
     root.append(this.body);
+    if (this.role === "assistant") {
+      // Only once the text has begun: before, the phase line (or the reasoning) says it.
+      this.silence = new SilenceNotice(
+        () => this.live && this.text !== "" && this.element.dataset.phase === undefined,
+      );
+      root.append(this.silence.element);
+    }
     this.tools = element("div", "tool-calls");
     this.tools.hidden = true;
     this.note = element("p", "note");
@@ -264,7 +281,7 @@ export class MessageView {
     }
     this.answer.renderStored();
     for (const call of data.tool_calls || []) this.addToolCall(call, call.result);
-    this.showNote(noteFor(this.status, data.error));
+    this.showNote(noteFor(this.status, data.error, data.note));
     this.setStatus(this.status);
     this.showMetrics();
     if (!this.live) return;
@@ -276,8 +293,13 @@ export class MessageView {
 
   /** What the page data would say of this answer, to show it again. */
   data() {
-    const { id, text, status, model, replyTo } = this;
-    return { id, text, status, model, reply_to: replyTo, ...this.metrics, ...this.thought?.data() };
+    const { id, text, status, model, replyTo, continuable } = this;
+    // The note shown is what noteFor makes of it again.
+    const said = this.note?.textContent || null;
+    const note = CONTINUABLE.has(status) ? { error: said } : { note: said };
+    const reasoning = this.thought?.data();
+    const shown = { id, text, status, model, reply_to: replyTo, continuable, ...note };
+    return { ...shown, ...this.metrics, ...reasoning };
   }
 
   setId(id) {
@@ -311,7 +333,7 @@ export class MessageView {
     this.footer.hidden = this.live && !this.text;
     this.copyButton.hidden = this.live;
     this.regenerateButton.hidden = !settled;
-    this.continueButton.hidden = !settled || !CONTINUABLE.has(this.status);
+    this.continueButton.hidden = !settled || !this.continuable;
   }
 
   /** Shows "‹ 2/3 ›" when the message has more than one version. */
@@ -362,18 +384,22 @@ export class MessageView {
     if (frame.model) this.model = frame.model;
     this.busy = false;
     this.showNote("");
+    this.continuable = false;
     this.setStatus("streaming");
+    this.silence.heard();
     this.showMetrics();
     // What a live answer is doing, and since when (null for one read back after it ended).
     if (frame.phase) this.setPhase(frame.phase, frame.phase_elapsed_ms);
   }
 
   phase(frame) {
+    this.silence.heard();
     this.setPhase(frame.phase, frame.elapsed_ms);
   }
 
   /** Applies a delta; returns true when text is missing before it (the caller resumes). */
   delta(frame) {
+    this.silence.heard();
     if (frame.part === "reasoning") {
       if (!this.text && this.live) this.setPhase("thinking");
       return !this.thought.apply(frame);
@@ -403,9 +429,12 @@ export class MessageView {
     const lostText = this.answer.keepStored(frame.length);
     const lostReasoning = this.thought.end(frame);
     this.phaseLine.hide();
+    this.silence.stop();
     delete this.element.dataset.phase;
+    this.continuable = canContinue(frame.status, frame.continuable);
     this.setStatus(frame.status);
-    this.showNote(lostText || lostReasoning ? LOST_END : noteFor(frame.status, frame.error));
+    const note = noteFor(frame.status, frame.error, frame.note);
+    this.showNote(lostText || lostReasoning ? LOST_END : note);
     this.showMetrics();
     return Promise.all([this.answer.finish(), this.thought.finish()]).then(() => undefined);
   }

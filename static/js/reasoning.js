@@ -13,6 +13,9 @@ import { StickToBottom } from "./scroll.js";
 
 const HIDDEN = "Reasoning hidden by the provider";
 const PHASES = { waiting: "Waiting for the model…", tool: "Running a tool…" };
+// After this long with nothing from the model, the page says it still waits (silence.js).
+export const SILENCE_MS = 5000;
+export const STILL_WAITING = "Still waiting for the model…";
 
 /** "34 s", "2 min 5 s", "3 min". */
 export function duration(ms) {
@@ -86,6 +89,9 @@ export class PhaseLine {
     this.element.hidden = true;
     this.phase = null;
     this.clock = new Clock((ms) => {
+      // The label changes once (a screen reader hears it then); the seconds every second.
+      const label = this.phase === "waiting" && ms >= SILENCE_MS ? STILL_WAITING : PHASES[this.phase];
+      if (label && this.label.textContent !== label) this.label.textContent = label;
       this.time.textContent = ms < 1000 ? "" : duration(ms);
     });
   }

@@ -114,6 +114,23 @@ def to_anthropic(
     return system, messages, trimmed
 
 
+def plain_text(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The messages with each turn of one text block alone sent as a plain string, as the API
+    allows: some proxies in front of compatible servers turn a list of blocks into an empty
+    answer. Turns with tool uses or results, thinking, or several blocks keep their blocks."""
+    plain = []
+    for message in messages:
+        blocks = message["content"]
+        if (
+            len(blocks) == 1
+            and blocks[0].keys() == {"type", "text"}
+            and blocks[0]["type"] == "text"
+        ):
+            message = {**message, "content": blocks[0]["text"]}
+        plain.append(message)
+    return plain
+
+
 def loop_without_thinking(messages: list[dict[str, Any]]) -> bool:
     """Whether the conversation ends in tool results whose assistant turn has no thinking
     first: the API then refuses thinking ("a final assistant message must start with a
@@ -253,6 +270,7 @@ def needs_adaptive(error: BadRequest) -> bool:
 
 class AnthropicProvider(Provider):
     name = "anthropic"
+    title = "Anthropic"
     key_env_var = "ANTHROPIC_API_KEY"
     default_models = ("claude-sonnet-4-5", "claude-haiku-4-5", "claude-opus-4-1")
 
@@ -304,7 +322,7 @@ class AnthropicProvider(Provider):
         params: dict[str, Any] = {
             "model": request.model,
             "max_tokens": request.max_tokens,
-            "messages": messages,
+            "messages": plain_text(messages),
             "stream": True,
         }
         if values := sampling(request):

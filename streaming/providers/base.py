@@ -22,15 +22,24 @@ class ProviderConfig:
     # The OpenAI provider's API: "responses" or "chat_completions"; empty: the Responses API
     # for OpenAI itself, Chat Completions for any other server (a base URL).
     api: str = ""
+    # What users are told the provider is called ("the answer from <name> was cut off"); empty:
+    # the provider's own name (``Provider.title``), or for a compatible server, its address.
+    display_name: str = ""
 
 
 class Provider(ABC):
     name: str = ""
+    title: str = ""  # the vendor as users know it: "OpenAI", "Google Gemini"
     key_env_var: str = ""
     default_models: tuple[str, ...] = ()
 
     def __init__(self, config: ProviderConfig) -> None:
         self.config = config
+
+    @property
+    def display_name(self) -> str:
+        """Who answers, in the words of a sentence for the user ("OpenAI", "the local server")."""
+        return self.config.display_name or self.title or self.name
 
     @property
     def models(self) -> tuple[str, ...]:

@@ -85,23 +85,53 @@ def error_for_status(
     else:
         kind = ProviderError
     message = f"{provider} answered HTTP {status}: {detail}"
-    return kind(message, status=status, retry_after=retry_after)
+    return kind(message, status=status, retry_after=retry_after, reason=detail)
 
 
 def error_for_type(error_type: str, detail: str, *, provider: str) -> ProviderError:
     kind = _BY_TYPE.get(error_type, ProviderError)
-    return kind(f"{provider} reported an error mid-stream ({error_type or 'unknown'}): {detail}")
+    return kind(
+        f"{provider} reported an error mid-stream ({error_type or 'unknown'}): {detail}",
+        reason=detail or error_type,
+    )
+
+
+# Failures to open a connection at all (the SDKs wrap them in their connection errors).
+_NOT_CONNECTED = ("ConnectError", "ConnectTimeout")
 
 
 def connection_lost(exc: BaseException, *, provider: str) -> UpstreamUnavailable:
-    return UpstreamUnavailable(f"Lost the connection to {provider}: {exc or type(exc).__name__}")
+    """The connection failed: never made (refused, no route, timed out connecting), or cut
+    while the provider answered."""
+    reached = True
+    cause: BaseException | None = exc
+    while cause is not None:
+        if type(cause).__name__ in _NOT_CONNECTED:
+            reached = False
+        cause = cause.__cause__ or cause.__context__
+    return UpstreamUnavailable(
+        f"Lost the connection to {provider}: {exc or type(exc).__name__}", reached=reached
+    )
+
+
+def body_reason(body: Any, fallback: str) -> str:
+    """The error message of an error body (``{"error": {"message": …}}`` and its kin)."""
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and isinstance(inner.get("message"), str):
+            return inner["message"]
+        if isinstance(inner, str):
+            return inner
+    return fallback
 
 
 def from_status_error(exc: Any, *, provider: str) -> ProviderError:
     """An ``APIStatusError`` of the openai or anthropic SDK (they share the shape)."""
-    return error_for_status(
+    error = error_for_status(
         exc.status_code,
         exc.message,
         provider=provider,
         retry_after=retry_after(exc.response.headers),
     )
+    error.reason = body_reason(getattr(exc, "body", None), exc.message)
+    return error

@@ -236,6 +236,7 @@ class Translator:
 
 class GeminiProvider(Provider):
     name = "gemini"
+    title = "Google Gemini"
     key_env_var = "GEMINI_API_KEY"
     default_models = ("gemini-2.5-flash", "gemini-2.5-pro", "gemini-2.5-flash-lite")
 

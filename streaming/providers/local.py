@@ -50,6 +50,7 @@ def find_packaged_model() -> str:
 
 class LocalProvider(Provider):
     name = "local"
+    title = "the offline model"
     default_models = ("smollm2",)
 
     def __init__(self, config: ProviderConfig) -> None:

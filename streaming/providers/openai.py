@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import openai
 
@@ -93,6 +94,10 @@ def function(item: ToolCall | ToolSpec) -> dict[str, Any]:
     if isinstance(item, ToolCall):
         return {"name": item.name, "arguments": json.dumps(item.arguments)}
     return {"name": item.name, "description": item.description, "parameters": item.parameters}
+
+
+# Hosts that name this machine: a compatible server there is "the local server".
+LOOPBACK = ("localhost", "::1", "0.0.0.0")
 
 
 class Translator:
@@ -178,6 +183,7 @@ class Translator:
 
 class OpenAIProvider(Provider):
     name = "openai"
+    title = "OpenAI"
     key_env_var = "OPENAI_API_KEY"
     default_models = ("gpt-4o-mini", "gpt-4.1-mini", "gpt-4.1", "gpt-4o")
 
@@ -198,6 +204,15 @@ class OpenAIProvider(Provider):
         # Only other servers' content may hold <think> blocks.
         self.split_tags = not official
         self.starts_in_reasoning: set[str] = set()  # models seen omitting the opening tag
+
+    @property
+    def display_name(self) -> str:
+        if self.config.display_name or self.official:
+            return super().display_name
+        host = urlsplit(self.config.base_url).hostname or ""
+        if host in LOOPBACK or host.startswith("127."):
+            return "the local server"
+        return f"the server at {host}" if host else "the OpenAI-compatible server"
 
     def takes_reasoning_effort(self, model: str) -> bool:
         # Chat Completions sends no effort; the Responses API does, unless the model refused it.

@@ -73,3 +73,25 @@ async def test_a_rate_limit_before_the_first_token_is_retried(alice, provider, s
     assert frames[-1]["status"] == "complete"
     assert assemble(frames, frames[0]["message"]) == "After a retry."
     assert len(fake.requests) == 2
+
+
+async def test_text_alone_is_sent_as_a_plain_string_where_the_api_allows(alice, provider):
+    # Some proxies in front of compatible servers answer a list of text blocks with nothing.
+    fake, model = provider
+    fake.enqueue(Script(tokens=["One ", "two ", "three "], fault=Fault.drop(after=2)))
+    fake.enqueue(Script(text="three."))
+    ws = await connect(alice)
+    await ws.send_json_to({"type": "send", "conversation": None, "content": "hi", "model": model})
+    frames = await receive_until(ws, "message.end")
+    await ws.send_json_to({"type": "continue", "message": frames[0]["message"]})
+    await receive_until(ws, "message.end")
+    await ws.disconnect()
+    body = fake.requests[-1].body
+    if model.startswith("gemini"):  # the API has parts only
+        turns = [(c["role"], c["parts"]) for c in body["contents"]]
+        assert turns == [("user", [{"text": "hi"}]), ("model", [{"text": "One two "}])]
+        return
+    turns = [m for m in body["messages"] if m["role"] != "system"]
+    # Anthropic refuses a prefill ending in whitespace: it is trimmed.
+    said = "One two " if model.startswith("openai") else "One two"
+    assert turns == [{"role": "user", "content": "hi"}, {"role": "assistant", "content": said}]

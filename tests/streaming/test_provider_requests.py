@@ -105,7 +105,7 @@ async def test_anthropic_gets_system_apart_and_tool_results_as_user_blocks(
     assert body["system"] == "Be brief."
     assert body["max_tokens"] == 77
     assert body["messages"] == [
-        {"role": "user", "content": [{"type": "text", "text": "What is 2+2?"}]},
+        {"role": "user", "content": "What is 2+2?"},  # text alone: a plain string
         {
             "role": "assistant",
             "content": [
@@ -142,10 +142,7 @@ async def test_anthropic_prefill_loses_trailing_space_and_the_answer_its_leading
     chat = request(ChatMessage("user", "Count"), ChatMessage("assistant", "one, two, "))
     events, _ = await run(make_provider("anthropic").stream(chat))
     body = fake_upstream.requests[0].body
-    assert body["messages"][-1] == {
-        "role": "assistant",
-        "content": [{"type": "text", "text": "one, two,"}],
-    }
+    assert body["messages"][-1] == {"role": "assistant", "content": "one, two,"}
     assert [e.text for e in events if isinstance(e, TextDelta)] == ["three,", " four"]
 
 
