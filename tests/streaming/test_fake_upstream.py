@@ -180,6 +180,8 @@ def test_pacing_spaces_the_tokens_out(fake_upstream: FakeUpstream):
     client = openai.OpenAI(base_url=fake_upstream.openai_base_url, api_key="sk", max_retries=0)
     list(client.chat.completions.create(model="m", messages=USER, stream=True))
     record = fake_upstream.requests[0]
+    # The client has read the last chunk; the server records the end just after sending it.
+    assert fake_upstream.wait_for(lambda: record.finished_at is not None)
     # Lower bounds only: a busy machine can make it slower, never faster.
     assert record.first_token_at - record.received_at >= 0.1
     assert record.finished_at - record.first_token_at >= 4 / 20
