@@ -64,13 +64,27 @@ function styleToClass(match, tag, attributes) {
   return `<${tag}${rest}>`;
 }
 
+// Past this a formula is shown as its source: KaTeX is linear in it, but not a model's essay.
+const MAX_TEX_CHARS = 5000;
+
+function katexOrSource(tex, displayMode) {
+  if (tex.length <= MAX_TEX_CHARS) {
+    try {
+      return katex.renderToString(tex, { ...OPTIONS, displayMode });
+    } catch {
+      // Not a ParseError (those render in red, throwOnError is off): deep nesting overflows
+      // KaTeX's stack. The source is shown instead.
+    }
+  }
+  return `<span class="md-math-source">${escapeAttribute(tex)}</span>`;
+}
+
 /** KaTeX's HTML for `tex`, with its styles as classes and its drawings as masks. */
 function katexHtml(tex, displayMode) {
   const key = `${displayMode ? "D" : "I"}${tex}`;
   let html = cache.get(key);
   if (html !== undefined) return html;
-  html = katex
-    .renderToString(tex, { ...OPTIONS, displayMode })
+  html = katexOrSource(tex, displayMode)
     .replace(/<svg[^>]*>[\s\S]*?<\/svg>/g, svgToMask)
     .replace(/<([a-zA-Z]+)((?:\s[^>]*)?)>/g, styleToClass);
   if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value);
@@ -116,7 +130,12 @@ function mathInline(state, silent) {
   if (char === "\\") {
     const kind = src[pos + 1];
     if (kind !== "(" && kind !== "[") return false;
-    const close = src.indexOf(kind === "(" ? "\\)" : "\\]", pos + 2);
+    // Once a search found no closer, none after it will: a line of "\(" stays linear.
+    const unclosed = (state.mathUnclosed ??= {});
+    const closer = kind === "(" ? "\\)" : "\\]";
+    if (unclosed[closer] !== undefined && pos >= unclosed[closer]) return false;
+    const close = src.indexOf(closer, pos + 2);
+    if (close === -1) unclosed[closer] = pos;
     if (close === -1 || close + 2 > max) return false;
     return pushMath(state, silent, src.slice(pos + 2, close), kind === "[", `\\${kind}`, close + 2);
   }
