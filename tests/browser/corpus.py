@@ -48,7 +48,8 @@ MATH_BLOCKS = [
     "$$\n\\int_0^1 x^2\\,dx = \\frac{1}{3}\n$$",
     "\\[\n\\sum_{k=1}^{n} k = \\frac{n(n+1)}{2}\n\\]",
     "$$ a^2 + b^2 = c^2 $$",
-    "$$\n\\begin{aligned}\nf(x) &= \\left(\\frac{x}{2}\\right)^2 \\\\\n&= \\overrightarrow{AB}\n\\end{aligned}\n$$",
+    "$$\n\\begin{aligned}\nf(x) &= \\left(\\frac{x}{2}\\right)^2 \\\\\n"
+    "&= \\overrightarrow{AB}\n\\end{aligned}\n$$",
 ]
 
 DIAGRAMS = [
@@ -133,7 +134,8 @@ def _diagram(rng: random.Random) -> str:
 
 
 def _tasks(rng: random.Random) -> str:
-    items = [f"- [{rng.choice([' ', 'x', 'X'])}] {_sentence(rng)}" for _ in range(rng.randint(2, 4))]
+    count = rng.randint(2, 4)
+    items = [f"- [{rng.choice([' ', 'x', 'X'])}] {_sentence(rng)}" for _ in range(count)]
     return "\n".join(items)
 
 

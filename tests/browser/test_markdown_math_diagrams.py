@@ -134,8 +134,8 @@ def test_task_lists_show_disabled_checkboxes(harness_page: Page) -> None:
             harness.oneShot(text);
             const root = document.getElementById("oneshot");
             return {
-              boxes: Array.from(root.querySelectorAll("li.md-task > .md-task-box, li.md-task > p > .md-task-box"))
-                .map((box) => [box.getAttribute("aria-checked"), box.getAttribute("aria-disabled")]),
+              boxes: Array.from(root.querySelectorAll("li.md-task .md-task-box")).map((box) =>
+                [box.getAttribute("aria-checked"), box.getAttribute("aria-disabled")]),
               items: Array.from(root.querySelectorAll("li")).map((li) => li.textContent.trim()),
               inputs: root.querySelectorAll("input").length,
             };
