@@ -32,12 +32,12 @@ const SVG_CONFIG = {
 
 const HOST_CSS = `
 :host { display: block; }
-.diagram { overflow-x: auto; padding: 0.75em; border: 1px solid var(--md-border); border-radius: 6px; }
+.diagram { overflow-x: auto; padding: 0.75em; }
 .diagram svg { display: block; margin: 0 auto; height: auto; }
-.note { margin: 0 0 0.4em; font-size: 0.85em; color: var(--md-muted); }
-details { margin-top: 0.3em; font-size: 0.85em; color: var(--md-muted); }
-summary { cursor: pointer; }
-details[open] summary { margin-bottom: 0.3em; }
+.note { margin: 0; padding: 0.4em 0.8em; font-size: 0.85em; color: var(--md-muted); }
+details { font-size: 0.85em; color: var(--md-muted); border-top: 1px solid var(--md-border); }
+summary { padding: 0.3em 0.8em; cursor: pointer; background: var(--md-bar-bg); }
+details[open] summary { border-bottom: 1px solid var(--md-border); }
 `;
 const hostSheet = new CSSStyleSheet();
 hostSheet.replaceSync(HOST_CSS);
