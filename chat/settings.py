@@ -288,6 +288,18 @@ CONTENT_SECURITY_POLICY = os.environ.get(
     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
     "frame-ancestors 'none'",
 )
+# The one page that differs: the sandboxed frame Mermaid draws diagrams in
+# (static/js/markdown/diagram-frame.html). Mermaid measures text in a live document and writes
+# inline styles as it goes, so this frame allows them; it loads nothing but its own scripts,
+# may only be framed by this site, and its sandbox gives it no origin (no cookies, no storage,
+# no reach into the page).
+DIAGRAM_FRAME_PATH = STATIC_URL.rstrip("/") + "/js/markdown/diagram-frame.html"
+if not DIAGRAM_FRAME_PATH.startswith("/"):
+    DIAGRAM_FRAME_PATH = "/" + DIAGRAM_FRAME_PATH
+DIAGRAM_FRAME_CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src data:; "
+    "font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
+)
 
 # A provider key that reaches a log record anyway is written as [redacted].
 LOGGING["filters"] = {"redact_secrets": {"()": "chat.redaction.RedactSecrets"}}

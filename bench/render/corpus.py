@@ -1,4 +1,6 @@
-"""Markdown answers of a given size, shaped like what chat models write, for the benchmark."""
+"""Markdown answers of a given size, shaped like what chat models write, for the benchmark:
+prose, lists, code, tables, and the math (inline and display), Mermaid diagrams and task lists
+models write too."""
 
 from __future__ import annotations
 
@@ -18,6 +20,25 @@ SNIPPETS = [
     "[the documentation](https://example.com/docs/streaming)",
     "https://example.org/reference",
     "~~old approach~~",
+    "$O(n \\log n)$",
+    "\\(p_{99} \\le 25\\,\\text{ms}\\)",
+    "$\\sqrt{\\sigma^2 + \\mu^2}$",
+    "$5 and $10",
+]
+
+MATH = [
+    "$$\n\\bar{x} = \\frac{1}{n} \\sum_{i=1}^{n} x_i, \\qquad "
+    "s^2 = \\frac{1}{n-1} \\sum_{i=1}^{n} (x_i - \\bar{x})^2\n$$",
+    "\\[\nT(n) = 2\\,T\\!\\left(\\frac{n}{2}\\right) + O(n) \\implies T(n) = O(n \\log n)\n\\]",
+    "$$\n\\begin{pmatrix} a & b \\\\ c & d \\end{pmatrix}^{-1} = "
+    "\\frac{1}{ad - bc} \\begin{pmatrix} d & -b \\\\ -c & a \\end{pmatrix}\n$$",
+]
+
+DIAGRAMS = [
+    "graph TD\n  Client -->|send| Server\n  Server -->|delta| Client\n"
+    "  Server --> DB[(Postgres)]\n",
+    "sequenceDiagram\n  Browser->>Daphne: send\n  Daphne->>Provider: stream\n"
+    "  Provider-->>Daphne: tokens\n  Daphne-->>Browser: deltas\n",
 ]
 
 CODE = [
@@ -41,6 +62,12 @@ CODE = [
 ]
 
 
+KINDS = [
+    "paragraph", "bullets", "numbered", "code", "table", "quote", "heading", "math", "diagram",
+    "tasks",
+]  # fmt: skip
+
+
 def _sentence(rng: random.Random) -> str:
     words = [rng.choice(WORDS) for _ in range(rng.randint(6, 18))]
     if rng.random() < 0.5:
@@ -50,10 +77,15 @@ def _sentence(rng: random.Random) -> str:
 
 
 def _block(rng: random.Random, number: int) -> str:
-    kind = rng.choices(
-        ["paragraph", "bullets", "numbered", "code", "table", "quote", "heading"],
-        weights=[30, 14, 10, 14, 6, 4, 8],
-    )[0]
+    kind = rng.choices(KINDS, weights=[30, 14, 10, 14, 6, 4, 8, 6, 2, 3])[0]
+    if kind == "math":
+        return rng.choice(MATH)
+    if kind == "diagram":
+        return f"```mermaid\n{rng.choice(DIAGRAMS)}```"
+    if kind == "tasks":
+        return "\n".join(
+            f"- [{rng.choice(' x')}] {_sentence(rng)}" for _ in range(rng.randint(2, 5))
+        )
     if kind == "paragraph":
         return " ".join(_sentence(rng) for _ in range(rng.randint(2, 5)))
     if kind == "bullets":

@@ -46,6 +46,13 @@ CHROMIUM_ARGS = [
     "--disable-dev-shm-usage",
 ]
 CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:"
+# The frame Mermaid draws in has a policy of its own (DIAGRAM_FRAME_CONTENT_SECURITY_POLICY in
+# chat/settings.py).
+DIAGRAM_FRAME_PATH = "/static/js/markdown/diagram-frame.html"
+DIAGRAM_FRAME_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src data:; "
+    "font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
+)
 KB = 1024
 NAIVE_SAMPLES = 100
 LONG_TASK_MS = 50
@@ -69,7 +76,10 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         return str(HARNESS_DIR / "missing")
 
     def end_headers(self) -> None:
-        if urlsplit(self.path).path.endswith(".html"):
+        path = urlsplit(self.path).path
+        if path == DIAGRAM_FRAME_PATH:
+            self.send_header("Content-Security-Policy", DIAGRAM_FRAME_CSP)
+        elif path.endswith(".html"):
             self.send_header("Content-Security-Policy", CSP)
         super().end_headers()
 

@@ -24,6 +24,7 @@ from markdown_it.token import Token
 from markdown_it.utils import EnvType, OptionsDict
 
 from chat.models import Conversation, Message
+from chat.review import markup
 from chat.review.branches import branch_starts
 
 SCHEMES = frozenset({"http", "https", "mailto"})
@@ -69,19 +70,24 @@ def _markdown() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
     md.validateLink = is_safe_url  # type: ignore[method-assign]
     md.add_render_rule("image", _image_as_link)
+    md.use(markup.math_and_tasks)
     return md
 
 
 def render_markdown(text: str) -> str:
     """``text`` as sanitized HTML; safe to mark safe in a template."""
     html = _markdown().render(text)
-    return nh3.clean(
+    clean = nh3.clean(
         html,
-        tags=set(TAGS),
-        attributes=ATTRIBUTES,
+        tags=set(TAGS | markup.TAGS),
+        attributes={**ATTRIBUTES, **markup.ATTRIBUTES},
+        allowed_classes=markup.CLASSES,
         url_schemes=set(SCHEMES),
         link_rel="noopener noreferrer",
     )
+    # A class none of whose names is allowed (a fence's language-…) leaves class="" behind;
+    # text never holds that (the quotes of text are escaped).
+    return clean.replace(' class=""', "")
 
 
 # The transcript as the user saw it ---------------------------------------------------------

@@ -108,3 +108,32 @@ def test_it_shows_images_that_are_not_on_the_web_as_text():
 
 def test_it_shows_relative_links_as_text():
     assert render_markdown("[x](/admin/)") == "<p>[x](/admin/)</p>\n"
+
+
+def test_it_keeps_math_as_its_tex_with_the_backslashes():
+    html = render_markdown(
+        "Inline $x^2 + \\sqrt{y}$ and \\(\\frac{a}{b}\\), prices $5 and $10.\n\n"
+        "$$\n\\int_0^1 f(x)\\,dx\n$$\n"
+    )
+    assert '<code class="md-math">$x^2 + \\sqrt{y}$</code>' in html
+    assert '<code class="md-math">\\(\\frac{a}{b}\\)</code>' in html
+    assert "prices $5 and $10." in html
+    assert '<pre class="md-math"><code>$$\n\\int_0^1 f(x)\\,dx\n$$</code></pre>' in html
+
+
+def test_it_shows_task_lists_with_the_chat_pages_checkboxes():
+    html = render_markdown("- [ ] open\n- [x] done\n- [y] not a task\n")
+    assert html == (
+        "<ul>\n"
+        '<li class="md-task"><span class="md-task-box" role="checkbox" aria-checked="false" '
+        'aria-disabled="true" aria-label="Not done"></span>open</li>\n'
+        '<li class="md-task"><span class="md-task-box" role="checkbox" aria-checked="true" '
+        'aria-disabled="true" aria-label="Done"></span>done</li>\n'
+        "<li>[y] not a task</li>\n"
+        "</ul>\n"
+    )
+
+
+def test_it_lets_no_other_class_through():
+    html = render_markdown("```python\nx = 1\n```\n")
+    assert "class" not in html

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import Locator, Page, Response, WebSocket, expect
 
-from tests.browser.conftest import STRICT_CSP, wait_until
+from tests.browser.conftest import DIAGRAM_FRAME_CSP, DIAGRAM_FRAME_PATH, STRICT_CSP, wait_until
 from tests.browser.live import LiveApp
 from tests.fakes.upstream import FakeUpstream
 from tests.processes.servers import Server, manage, server_env, sign_in
@@ -48,6 +48,7 @@ class ChatPage:
         self.url = url
         self.errors: list[str] = []
         self.policies: list[str | None] = []
+        self.frame_policies: list[str | None] = []
         self.console: list[str] = []
         page.on("pageerror", lambda error: self.errors.append(str(error)))
         page.on("console", lambda message: self.console.append(f"{message.type}: {message.text}"))
@@ -64,7 +65,12 @@ class ChatPage:
 
     def _record_policy(self, response: Response) -> None:
         if response.request.resource_type == "document" and response.status < 300:
-            self.policies.append(response.headers.get("content-security-policy"))
+            policy = response.headers.get("content-security-policy")
+            if urlsplit(response.url).path == DIAGRAM_FRAME_PATH:
+                # The sandboxed frame diagrams are drawn in has a policy of its own.
+                self.frame_policies.append(policy)
+            else:
+                self.policies.append(policy)
 
     # Finding things -------------------------------------------------------------------------
 
@@ -166,6 +172,7 @@ class ChatPage:
         # Every page was under the strict policy, so "no violations" means it works under it.
         assert self.policies, "no page was seen"
         assert set(self.policies) == {STRICT_CSP}, self.policies
+        assert set(self.frame_policies) <= {DIAGRAM_FRAME_CSP}, self.frame_policies
 
 
 def open_chat(page: Page, live_app, username: str = "admin") -> ChatPage:

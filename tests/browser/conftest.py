@@ -45,6 +45,12 @@ STRICT_CSP = (
     "frame-ancestors 'none'"
 )
 
+DIAGRAM_FRAME_PATH = "/static/js/markdown/diagram-frame.html"
+DIAGRAM_FRAME_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src data:; "
+    "font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
+)
+
 
 # Package scope: one Chromium for all of tests/browser/, closed as soon as the last of them is
 # done. While Playwright's sync API is alive its event loop counts as running in this thread,
@@ -123,7 +129,10 @@ class _HarnessHandler(http.server.SimpleHTTPRequestHandler):
 
     def end_headers(self) -> None:
         parts = urlsplit(self.path)
-        if parts.path.endswith(".html") and "csp=off" not in parts.query:
+        if parts.path == DIAGRAM_FRAME_PATH:
+            # The frame Mermaid draws in has a policy of its own (chat/settings.py).
+            self.send_header("Content-Security-Policy", DIAGRAM_FRAME_CSP)
+        elif parts.path.endswith(".html") and "csp=off" not in parts.query:
             self.send_header("Content-Security-Policy", STRICT_CSP)
         self.send_header("Cache-Control", "no-store")
         super().end_headers()

@@ -1,7 +1,8 @@
 """A long, varied markdown answer for the renderer's equivalence tests.
 
 Deterministic for a seed; it mixes the constructs a model writes (headings, lists, code fences,
-tables, quotes, links) with the ones that trip incremental renderers: setext headings, blocks
+tables, quotes, links, math, Mermaid diagrams, task lists) with the ones that trip incremental
+renderers: setext headings, blocks
 that interrupt a paragraph, loose and nested lists, fences inside lists and fences longer than
 their content's backticks, indented code, CRLF line endings, emoji and other characters that
 are two UTF-16 units or several code points.
@@ -37,6 +38,24 @@ INLINE = [
     "snake_case_identifier and 2 * 3 = 6",
     "a hard break  \nafter two spaces",
     "[relative links](/admin/) stay text",
+    "inline math $e^{i\\pi} + 1 = 0$ and $\\sqrt{x^2+y^2}$",
+    "parenthesized \\(\\frac{a}{b} \\le \\binom{n}{k}\\) math",
+    "prices like $5 and $10 stay text",
+    "an escaped \\$ dollar and $x_{i,j}$",
+]
+
+MATH_BLOCKS = [
+    "$$\n\\int_0^1 x^2\\,dx = \\frac{1}{3}\n$$",
+    "\\[\n\\sum_{k=1}^{n} k = \\frac{n(n+1)}{2}\n\\]",
+    "$$ a^2 + b^2 = c^2 $$",
+    "$$\n\\begin{aligned}\nf(x) &= \\left(\\frac{x}{2}\\right)^2 \\\\\n"
+    "&= \\overrightarrow{AB}\n\\end{aligned}\n$$",
+]
+
+DIAGRAMS = [
+    "graph TD\n  A[Client] -->|frames| B(Server)\n  B --> C{Cached?}\n  C -->|yes| D[Reply]\n",
+    "sequenceDiagram\n  Browser->>Daphne: send\n  Daphne-->>Browser: delta\n",
+    "graph LR\n  broken -->\n",
 ]
 
 CODE = {
@@ -103,6 +122,23 @@ def _ordered(rng: random.Random) -> str:
     return separator.join(items)
 
 
+def _math(rng: random.Random) -> str:
+    block = rng.choice(MATH_BLOCKS)
+    if rng.random() < 0.3:
+        return f"{_sentence(rng)}\n{block}"  # display math right under a paragraph
+    return block
+
+
+def _diagram(rng: random.Random) -> str:
+    return f"```mermaid\n{rng.choice(DIAGRAMS)}```"
+
+
+def _tasks(rng: random.Random) -> str:
+    count = rng.randint(2, 4)
+    items = [f"- [{rng.choice([' ', 'x', 'X'])}] {_sentence(rng)}" for _ in range(count)]
+    return "\n".join(items)
+
+
 def _quote(rng: random.Random) -> str:
     lines = [f"> {_sentence(rng)}", f"lazy continuation {rng.choice(WORDS)}", ">", "> - a list"]
     lines.append("> - in a quote")
@@ -115,7 +151,8 @@ def _section(rng: random.Random, number: int) -> str:
         parts.append(f"Setext heading {number}\n{'=' * rng.randint(1, 10)}")
     else:
         parts.append(f"{'#' * rng.randint(1, 4)} Section {number}: {rng.choice(WORDS)}")
-    builders = [_paragraph, _paragraph, _bullets, _ordered, _fence, _table, _quote]
+    builders = [_paragraph, _paragraph, _bullets, _ordered, _fence, _table, _quote, _math]
+    builders += [_diagram, _tasks]
     for _ in range(rng.randint(3, 6)):
         parts.append(rng.choice(builders)(rng))
     text = "\n\n".join(parts)

@@ -89,3 +89,17 @@ async def test_it_secures_the_event_stream(alice, upstream):
     assert_secured(response, "event stream")
     async for _ in response.streaming_content:
         pass
+
+
+def test_the_diagram_frame_has_its_own_policy_and_may_be_framed_by_the_site(client: Client):
+    # Mermaid measures text with inline styles (static/js/markdown/diagrams.js): its frame, and
+    # only it, allows them; it loads nothing but this site's scripts and fonts.
+    response = client.get("/static/js/markdown/diagram-frame.html")
+    assert response.status_code == 200
+    assert response["Content-Security-Policy"] == (
+        "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src data:; "
+        "font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
+    )
+    assert response["X-Frame-Options"] == "SAMEORIGIN"
+    script = client.get("/static/js/markdown/diagram-frame.js")
+    assert_secured(script, "the frame's script")

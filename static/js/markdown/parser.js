@@ -1,7 +1,11 @@
 // The one markdown-it instance every rendering path shares, configured for model output:
 // raw HTML is shown as text, links are limited to http(s) and mailto, images become a
-// click-to-load placeholder, and code blocks get a header with a copy button.
+// click-to-load placeholder, code blocks get a header with a copy button (a ```mermaid block is
+// marked to become a diagram once it is finished, see diagrams.js), math goes to KaTeX, and
+// "- [ ]" items are task lists.
 import markdownit from "../../vendor/markdown-it.js";
+import { mathPlugin } from "./math.js";
+import { taskListPlugin } from "./tasks.js";
 
 const LINK_SCHEMES = /^(?:https?:|mailto:)/i;
 const IMAGE_SCHEMES = /^https?:/i;
@@ -21,6 +25,9 @@ export const md = markdownit({ html: false, linkify: true, typographer: false })
 // www. or is an e-mail address.
 md.linkify.set({ fuzzyLink: false });
 
+md.use(mathPlugin);
+md.use(taskListPlugin);
+
 // markdown-it's own check only rejects a few bad schemes; relative links and every other scheme
 // would still render. A link that fails here stays as its markdown text.
 md.validateLink = isAllowedLink;
@@ -29,8 +36,9 @@ const escapeHtml = md.utils.escapeHtml;
 
 function codeBlockHtml(content, lang) {
   const langClass = lang ? ` class="language-${escapeHtml(lang)}"` : "";
+  const diagram = lang.toLowerCase() === "mermaid" ? " md-diagram" : "";
   return (
-    '<div class="md-code"><div class="md-code-bar">' +
+    `<div class="md-code${diagram}"><div class="md-code-bar">` +
     `<span class="md-code-lang">${escapeHtml(lang)}</span>` +
     '<button type="button" class="md-copy" aria-label="Copy code">Copy</button>' +
     `</div><pre><code${langClass}>${escapeHtml(content)}</code></pre></div>\n`

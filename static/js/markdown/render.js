@@ -1,5 +1,6 @@
 // Markdown text to safe, wired DOM: the single path every piece of rendered output takes.
 import { wireCopyButtons, highlightCode } from "./code.js";
+import { drawDiagrams } from "./diagrams.js";
 import { wireImageButtons } from "./images.js";
 import { md } from "./parser.js";
 import { sanitizeToFragment } from "./sanitize.js";
@@ -16,6 +17,7 @@ export function renderFragment(text, env = {}) {
 export function renderMarkdown(text) {
   const fragment = renderFragment(normalizeNewlines(text));
   for (const code of fragment.querySelectorAll("pre > code")) highlightCode(code);
+  drawDiagrams(fragment);
   return fragment;
 }
 

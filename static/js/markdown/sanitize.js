@@ -14,7 +14,12 @@ const CONFIG = {
     "h6", "hr", "li", "ol", "p", "pre", "s", "span", "strong", "table", "tbody", "td", "th",
     "thead", "tr", "ul",
   ],
-  ALLOWED_ATTR: ["aria-label", "class", "data-alt", "data-src", "href", "start", "title", "type"],
+  // role and the aria-* states: KaTeX's hidden struts and the task lists' checkboxes; data-tex:
+  // a formula's source, for copying.
+  ALLOWED_ATTR: [
+    "aria-checked", "aria-disabled", "aria-hidden", "aria-label", "class", "data-alt",
+    "data-src", "data-tex", "href", "role", "start", "title", "type",
+  ],
   ALLOW_DATA_ATTR: false,
   RETURN_DOM_FRAGMENT: true,
 };

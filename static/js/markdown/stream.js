@@ -12,6 +12,7 @@
 // same syntax), which change links anywhere in the message: such a message is re-rendered
 // whole. The end result is the same DOM a one-shot render of the whole text gives.
 import { highlightWhenIdle } from "./code.js";
+import { drawDiagrams } from "./diagrams.js";
 import { closesFence, lineStarts, topLevelBlocks } from "./blocks.js";
 import { normalizeNewlines, renderFragment } from "./render.js";
 import { repairTail } from "./repair.js";
@@ -91,6 +92,7 @@ export class StreamingMarkdown {
         for (const code of this.element.querySelectorAll("pre > code")) {
           this.highlights.push(highlightWhenIdle(code));
         }
+        drawDiagrams(this.element);
       } else {
         const length = this.frozenLength;
         const stale = this.tailNodes;
@@ -198,12 +200,16 @@ export class StreamingMarkdown {
     return frozen;
   }
 
-  /** Bookkeeping for nodes that now show finished blocks: their code gets highlighted. */
+  /**
+   * Bookkeeping for nodes that now show finished blocks: their code gets highlighted, their
+   * diagrams drawn.
+   */
   settle(frozen) {
     this.tailShown = null;
     this.stats.freezes += 1;
     for (const node of frozen) {
       if (node.nodeType !== Node.ELEMENT_NODE) continue;
+      drawDiagrams(node);
       const codes = node.matches("pre > code") ? [node] : node.querySelectorAll("pre > code");
       for (const code of codes) this.highlights.push(highlightWhenIdle(code));
     }
