@@ -181,7 +181,8 @@ async def edit(
     """A new version of the user's message ``message_id``, on a branch of its own that is shown
     from now on (what followed the old version stays on the old branch), and a new answer to it
     by ``model`` (the conversation's model when None). ``subscriber`` is sent the branch now
-    shown (a ``branch`` frame), then the answer. A refused edit stores nothing."""
+    shown (a ``branch`` frame), then the answer. Answers still being written on the branch
+    left are stopped: nobody is shown them any more. A refused edit stores nothing."""
     message = await _own_message(user, message_id, role=Message.Role.USER)
     chosen = model or message.conversation.model
     if chosen not in catalog.models():
@@ -202,6 +203,7 @@ async def edit(
             raise
     else:
         ready = await db(starting.edited_message)(*args)
+    await stop_answers(await db(_hidden_live)(message.conversation_id))
     await subscriber.deliver(await db(_branch_frame)(message.conversation_id))
     answer = launch(_answer(ready[0], Sent()))
     return await _subscribe(answer, subscriber, 0, 0)
@@ -218,6 +220,15 @@ async def fork(user: Any, message_id: int) -> tuple[int, str]:
         raise CannotAnswer(starting.OTHER_BRANCH)
     forked = await database_sync_to_async(message.conversation.fork)(message)
     return forked.pk, message.text if message.role == Message.Role.USER else ""
+
+
+def _hidden_live(conversation_id: int) -> list[Message]:
+    """The answers of a conversation still being written on a branch no longer shown."""
+    return list(
+        Message.objects.filter(
+            conversation_id=conversation_id, status__in=Message.LIVE, active=False
+        )
+    )
 
 
 def _branch_frame(conversation_id: int) -> Frame:

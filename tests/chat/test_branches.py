@@ -367,3 +367,26 @@ async def test_a_summary_of_messages_no_longer_shown_is_dropped(alice, upstream)
     await stored.arefresh_from_db()
     assert (stored.summary, stored.summary_through_seq) == ("", 0)
     assert all("They said" not in m["content"] for m in upstream.requests[-1].body["messages"])
+
+
+async def test_an_edit_stops_the_answer_being_written_on_the_branch_it_leaves(alice, upstream):
+    upstream.enqueue(Script(word_count=2000, tokens_per_second=50), Script(text="The new answer."))
+    ws = await connect(alice)
+    await ws.send_json_to(send("Tell me a long story"))
+    start = await ws.receive_json_from(timeout=10)
+    question, old = start["reply_to"], start["message"]
+    await ws.send_json_to({"type": "edit", "message": question, "content": "A short one"})
+    frames = []
+    ends = {}
+    while len(ends) < 2:
+        frame = await ws.receive_json_from(timeout=20)
+        frames.append(frame)
+        if frame["type"] == "message.end":
+            ends[frame["message"]] = frame
+    await ws.disconnect()
+    new = next(f["message"] for f in frames if f["type"] == "message.start")
+    assert ends[old]["status"] == "stopped"
+    assert ends[new]["status"] == "complete"
+    assert assemble(frames, new) == "The new answer."
+    stored = await Message.objects.aget(pk=old)
+    assert (stored.status, stored.active) == ("stopped", False)
