@@ -18,11 +18,14 @@ from django.contrib.auth import get_user_model
 from chat.models import Conversation, Message
 owner = get_user_model().objects.get(username="admin")
 for number in range({count}):
-    c = Conversation.objects.create(owner=owner, title=f"Chat number {{number}}", model="openai:gpt-test")
+    c = Conversation.objects.create(
+        owner=owner, title=f"Chat number {{number}}", model="openai:gpt-test"
+    )
     Message.objects.create(conversation=c, role="user", seq=1, text=f"Question {{number}}")
     Message.objects.create(conversation=c, role="assistant", seq=2, text=f"Answer {{number}}",
                            status="complete", model="openai:gpt-test")
 """
+
 
 def with_chats(page: Page, live_app, count: int = 13) -> ChatPage:
     chat = open_chat(page, live_app)

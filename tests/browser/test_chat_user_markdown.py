@@ -12,10 +12,12 @@ from tests.fakes.script import Script
 
 pytestmark = pytest.mark.browser
 
-PASTED = "Why does this fail?\n\n```python\ndef add(a, b):\n    return a + b\n```\n\nThanks **a lot**."
+PASTED = (
+    "Why does this fail?\n\n```python\ndef add(a, b):\n    return a + b\n```\n\nThanks **a lot**."
+)
 HOSTILE = (
     "<script>window.__pwned = 'script'</script>\n\n"
-    '<img src=x onerror="window.__pwned = \'img\'">\n\n'
+    "<img src=x onerror=\"window.__pwned = 'img'\">\n\n"
     "[click](javascript:window.__pwned='link') and <b onmouseover=\"window.__pwned='b'\">b</b>"
 )
 LONG = "\n".join(f"Line {n} of a long paste." for n in range(1, 41))
@@ -134,9 +136,7 @@ def test_copy_and_edit_take_the_text_as_typed(page: Page, live_app):
     box.fill(PASTED.replace("add(a, b)", "add(a, b, c)"))
     box.press("Control+Enter")
     edited = page.locator("[data-role=user]").last
-    expect(edited.locator(".body pre > code")).to_have_text(
-        "def add(a, b, c):\n    return a + b\n"
-    )
+    expect(edited.locator(".body pre > code")).to_have_text("def add(a, b, c):\n    return a + b\n")
     expect(edited.locator(".version-label")).to_have_text("2/2")
     chat.wait_for_status(chat.answer(), "complete")
     chat.assert_clean()
