@@ -19,6 +19,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 
 from chat.answers import catalog, frames
+from chat.answers.errors import UnknownModel
 from chat.answers.frames import Frame
 from chat.models import Conversation, Message
 from streaming.events import ChatMessage, ChatRequest, ProviderError
@@ -136,7 +137,7 @@ async def name_conversation(
         title = ""
         try:
             title = cleaned(await catalog.complete(model_name, request_for(first_message, answer)))
-        except ProviderError as exc:
+        except (ProviderError, UnknownModel) as exc:  # the model failed, or is offered no more
             log.warning("the title of conversation %s failed: %s", conversation_id, exc)
         title = title or fallback(first_message) or f"Conversation {conversation_id}"
         if not await database_sync_to_async(_store)(conversation_id, title):

@@ -54,8 +54,6 @@ export class Shortcuts {
       this.closeSheet();
       this.actions.search();
     } else if (mod && event.shiftKey && !event.altKey && (key === "c" || event.code === "KeyC")) {
-      // Text selected in the page is the reader's to copy with the browser's own keys.
-      if (String(window.getSelection?.() || "") && !typing(event.target)) return;
       this.actions.copyLastAnswer();
     } else if (mod && !event.altKey && (key === "/" || event.code === "Slash")) {
       this.toggleSheet();
