@@ -59,6 +59,11 @@ class Conversation(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="conversations"
     )
     title = models.CharField(max_length=200, blank=True)
+    title_pending = models.BooleanField(
+        default=True,
+        help_text="the title is still the start of the first message: the model names the "
+        "conversation once its first answer completes (a rename or a fork keeps its own)",
+    )
     model = models.CharField(max_length=200, help_text="provider:model used for new answers")
     system_prompt = models.TextField(blank=True)
     temperature = models.FloatField(
@@ -168,7 +173,9 @@ class Conversation(models.Model):
         up to ``at`` (up to the message before it, for a user message, whose text is then
         the new conversation's to send again). Answers still being written are left out."""
         last_seq = at.seq - 1 if at.role == Message.Role.USER else at.seq
-        copy = Conversation(owner_id=self.owner_id, title=f"{self} (fork)"[:200])
+        copy = Conversation(
+            owner_id=self.owner_id, title=f"{self} (fork)"[:200], title_pending=False
+        )
         for name in SETTING_NAMES:
             setattr(copy, name, getattr(self, name))
         if self.summary and self.summary_through_seq <= last_seq:

@@ -249,6 +249,8 @@ try:
 except ValueError as exc:
     raise ImproperlyConfigured(f"MODEL_OUTPUT_TOKENS: {exc}") from None
 SUMMARIZE_DROPPED = env_bool("SUMMARIZE_DROPPED", False)
+# Titles: after a new conversation's first answer, its model names it (docs/operations.md).
+GENERATE_TITLES = env_bool("GENERATE_TITLES", True)
 
 # Security (docs/security.md) ----------------------------------------------------------------
 # Strict by default when DEBUG=false: `manage.py check --deploy` passes with only SECRET_KEY and

@@ -22,7 +22,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import DatabaseError
 
-from chat.answers import catalog, frames, journal, processes, starting, storage
+from chat.answers import catalog, frames, journal, processes, starting, storage, titles
 from chat.answers.audience import Audience, Progress, RemoteWatcher, Subscriber
 from chat.answers.errors import CannotAnswer, provider_failure
 from chat.answers.frames import Frame
@@ -443,6 +443,19 @@ class Answer:
         await self.finish(error, detail, calls)
         if calls:
             await self.answer_after_tools(calls)
+        elif self.status == Status.COMPLETE and settings.GENERATE_TITLES:
+            # After the end frame, beside it: neither the answer nor the next one waits.
+            processes.detach(
+                titles.name_conversation(
+                    self.header.conversation, self.message_id, self.header.model, self.tell
+                ),
+                f"title-{self.header.conversation}",
+            )
+
+    async def tell(self, frame: Frame) -> None:
+        """A frame for everyone who followed this answer, after it ended."""
+        async with self.lock:
+            await self.audience.send(frame)
 
     def ended_badly(self) -> tuple[str, str]:
         """What to tell the user of a stream that finished without an answer, making the answer

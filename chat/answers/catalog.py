@@ -14,7 +14,8 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 
 from chat.answers.errors import UnknownModel
-from streaming.policy import StreamPolicy
+from streaming.events import ChatRequest, TextDelta
+from streaming.policy import StreamPolicy, guarded
 from streaming.providers.base import Provider, ProviderConfig
 from streaming.providers.local import LocalProvider  # cheap: llama.cpp loads on first use
 from streaming.window import context_length
@@ -102,6 +103,18 @@ def resolve(name: str) -> tuple[Provider, str]:
 def stream_policy() -> StreamPolicy:
     """How every provider stream is guarded: retries before the first token, the idle limit."""
     return StreamPolicy(retries=settings.PROVIDER_RETRIES, idle_timeout=settings.IDLE_TIMEOUT)
+
+
+async def complete(name: str, request: ChatRequest) -> str:
+    """The whole text ``name`` (``provider:model``) answers to a one-off ``request`` (a
+    summary, a title), read through the same guard as answers; raises ``ProviderError``."""
+    provider, model = resolve(name)
+    request = ChatRequest(model=model, messages=request.messages, max_tokens=request.max_tokens)
+    parts = []
+    async for event in guarded(provider, request, stream_policy()):
+        if isinstance(event, TextDelta):
+            parts.append(event.text)
+    return "".join(parts)
 
 
 @receiver(setting_changed)

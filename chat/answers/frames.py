@@ -156,6 +156,11 @@ def settings_notes(message: Message) -> list[str]:
     return [str(note) for note in notes] if isinstance(notes, list) else []
 
 
+def conversation_title(conversation_id: int, title: str) -> Frame:
+    """The conversation has a new title (made by its model after the first answer)."""
+    return Frame(type="conversation.title", conversation=conversation_id, title=title)
+
+
 def tool_call(message_id: int, call: dict[str, Any]) -> Frame:
     """A tool call the model made (id, name, arguments) and its result."""
     called = {k: v for k, v in call.items() if k != "result"}

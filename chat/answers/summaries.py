@@ -18,8 +18,7 @@ from django.conf import settings
 from chat.answers import catalog
 from chat.answers.context import MESSAGE_OVERHEAD, answer_tokens, fit_transcript, start_with_user
 from chat.models import Conversation
-from streaming.events import ChatMessage, ChatRequest, ProviderError, TextDelta
-from streaming.policy import guarded
+from streaming.events import ChatMessage, ChatRequest, ProviderError
 from streaming.tokens import count_tokens
 from streaming.window import WindowItem, WindowResult, context_length, units
 
@@ -194,17 +193,9 @@ async def summarize_before(
     ``before_seq`` (when summaries are on)."""
     if not settings.SUMMARIZE_DROPPED:
         return
-    provider, provider_model = catalog.resolve(model_name)
 
     async def complete(request: ChatRequest) -> str:
-        request = ChatRequest(
-            model=provider_model, messages=request.messages, max_tokens=request.max_tokens
-        )
-        parts = []
-        async for event in guarded(provider, request, catalog.stream_policy()):
-            if isinstance(event, TextDelta):
-                parts.append(event.text)
-        return "".join(parts)
+        return await catalog.complete(model_name, request)
 
     await summarize_dropped(
         conversation,

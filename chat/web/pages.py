@@ -182,8 +182,9 @@ def rename_conversation(request: HttpRequest, conversation_id: int) -> HttpRespo
     if not title:
         return JsonResponse({"error": "A title cannot be empty."}, status=400)
     conversation.title = title[: Conversation._meta.get_field("title").max_length]
+    conversation.title_pending = False  # the user's name is never replaced by a generated one
     # Not updated_at: a rename is not activity, and must not move it to "Today".
-    conversation.save(update_fields=["title"])
+    conversation.save(update_fields=["title", "title_pending"])
     if _wants_json(request):
         return JsonResponse(_conversation_data(conversation))
     return redirect("conversation", conversation.pk)

@@ -1,12 +1,14 @@
 // The chat page: wires the transcript, the composer, the sidebar and the scroller to the
 // protocol and the WebSocket, and follows the conversation the server names.
 
+import { copyWithFeedback } from "./clipboard.js";
 import { Composer } from "./composer.js";
 import { Connection } from "./connection.js";
 import { PresetList } from "./presets.js";
 import { Protocol } from "./protocol.js";
 import { StickToBottom } from "./scroll.js";
 import { SettingsPanel } from "./settings.js";
+import { Shortcuts } from "./shortcuts.js";
 import { Sidebar } from "./sidebar.js";
 import { anyStreaming, store } from "./store.js";
 import { Transcript } from "./transcript.js";
@@ -21,6 +23,7 @@ const jump = document.getElementById("jump");
 const connectionNote = document.getElementById("connection");
 const notice = document.getElementById("notice");
 const topbarTitle = document.getElementById("topbar-title");
+const announcer = document.getElementById("announce");
 
 function showNotice(text) {
   notice.textContent = text;
@@ -63,6 +66,11 @@ const protocol = new Protocol({
       const step = entry.step < 0 ? [towards, back] : [back, towards];
       (step.find((node) => !node.disabled) || composer).focus();
     }
+  },
+  onTitle: (frame) => {
+    // The model named the conversation after its first answer.
+    sidebar.retitle(frame.conversation, frame.title);
+    if (frame.conversation === store.conversation) setTitle(frame.title);
   },
 });
 
@@ -117,6 +125,53 @@ const stick = new StickToBottom(scroller, {
 });
 jump.addEventListener("click", () => {
   stick.jumpToLatest();
+  composer.focus();
+});
+
+/** Says `text` to assistive technology (the polite status line), without showing it. */
+function announce(text) {
+  announcer.textContent = "";
+  requestAnimationFrame(() => {
+    announcer.textContent = text;
+  });
+}
+
+/** The newest answer that has ended, the last on screen (the rightmost of a comparison). */
+function lastAnswer() {
+  const answers = [...document.querySelectorAll("#messages [data-role=assistant]")];
+  for (const element of answers.reverse()) {
+    const view = store.messages.get(Number(element.dataset.messageId));
+    if (view && !view.live && view.text) return view;
+  }
+  return null;
+}
+
+new Shortcuts({
+  dialog: document.getElementById("shortcuts"),
+  actions: {
+    newChat: () => location.assign(page.urls.home),
+    focusComposer: () => {
+      if (sidebar.isOpen) sidebar.close();
+      composer.focus();
+    },
+    search: () => sidebar.focusSearch(),
+    copyLastAnswer: async () => {
+      const view = lastAnswer();
+      if (!view) {
+        announce("There is no answer to copy yet.");
+        return;
+      }
+      await copyWithFeedback(view.copyButton, view.text);
+      announce(view.copyButton.textContent === "Copied" ? "Copied the last answer." : "Copy failed.");
+    },
+  },
+});
+document.getElementById("shortcuts-open").addEventListener("click", () => {
+  document.getElementById("shortcuts").showModal();
+});
+document.getElementById("skip-link").addEventListener("click", (event) => {
+  event.preventDefault();
+  if (sidebar.isOpen) sidebar.close();
   composer.focus();
 });
 

@@ -66,7 +66,8 @@ export class Composer {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing && event.keyCode !== 229) {
       event.preventDefault();
       this.submit();
-    } else if (event.key === "Escape" && this.streaming) {
+    } else if (event.key === "Escape" && !event.shiftKey && this.streaming) {
+      // Escape stops the answer being written (Shift+Escape is "go to the message box").
       event.preventDefault();
       this.onStop();
     }
@@ -155,13 +156,21 @@ export class Composer {
   }
 
   focus() {
-    this.textarea.focus();
+    this.textarea.focus({ preventScroll: true });
   }
 
-  /** Ready for typing (the page is wired up); a new chat starts with the cursor here. */
+  /**
+   * Ready for typing (the page is wired up): the cursor starts here, in a new chat and in one
+   * opened from the list alike. An open conversation on a touch screen is the exception:
+   * focusing the box would pop the on-screen keyboard up over the conversation the reader
+   * came to read, so a tap on the box is the way in there. "(hover: none)" with a coarse
+   * pointer is what touch-only devices report; a laptop with a touch screen still has a
+   * pointer that hovers, and gets the focus.
+   */
   enable() {
     this.textarea.disabled = false;
-    if (!this.form.dataset.conversation) this.focus();
+    const touchOnly = window.matchMedia?.("(hover: none) and (pointer: coarse)").matches;
+    if (!this.form.dataset.conversation || !touchOnly) this.focus();
   }
 
   resize() {

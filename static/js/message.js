@@ -2,10 +2,12 @@
 //
 // The element keeps the hooks tests and styles rely on: data-message-id, data-role and
 // data-status (kept current while the answer streams). Text from the network reaches the DOM
-// only through the sanitizing markdown renderer (answers) or textContent (everything else).
+// only through the sanitizing markdown renderer (answers and the user's own messages) or
+// textContent (everything else).
 
 import { copyWithFeedback } from "./clipboard.js";
 import { button, element } from "./dom.js";
+import { renderMarkdown } from "./markdown.js";
 import { Part } from "./part.js";
 import { PhaseLine, ReasoningBlock } from "./reasoning.js";
 import { SilenceNotice } from "./silence.js";
@@ -20,6 +22,16 @@ const NOTES = {
 // Said when the page showed more of an answer than was stored: the process sending it died
 // between two checkpoints, and the end the reader saw is gone.
 const LOST_END = "The server stopped; the last part of this answer was not saved.";
+
+// A user message longer than this is shown folded, with "Show more".
+const FOLD_LINES = 12;
+const FOLD_CHARS = 1200;
+let folds = 0; // for the ids the "Show more" buttons control
+
+/** Whether a message of the user's is long enough to be shown folded. */
+export function isLong(text) {
+  return text.length > FOLD_CHARS || text.split("\n").length > FOLD_LINES;
+}
 
 /**
  * What to say under an answer that did not complete, or that the model ended before it was
@@ -156,14 +168,19 @@ export class MessageView {
       root.setAttribute("aria-label", "Tool result");
       return;
     }
-    this.body = element("div", this.role === "assistant" ? "body markdown" : "body plain");
+    this.body = element("div", this.role === "assistant" ? "body markdown" : "body markdown mine");
     this.answer.element = this.body;
     if (this.role === "assistant") {
       this.thought = new ReasoningBlock(data, this.actions);
       this.phaseLine = new PhaseLine();
       root.append(this.thought.element, this.phaseLine.element);
+      root.append(this.body);
+    } else {
+      // The bubble: the message, and "Show more" under it when it is long.
+      this.bubble = element("div", "bubble");
+      this.bubble.append(this.body);
+      root.append(this.bubble);
     }
-    root.append(this.body);
     if (this.role === "assistant") {
       // Only once the text has begun: before, the phase line (or the reasoning) says it.
       this.silence = new SilenceNotice(
@@ -249,9 +266,9 @@ export class MessageView {
       }
     });
     this.editor = form;
-    this.body.hidden = true;
+    this.bubble.hidden = true;
     this.footer.hidden = true;
-    this.body.after(form);
+    this.bubble.after(form);
     box.focus();
     box.setSelectionRange(box.value.length, box.value.length);
   }
@@ -265,7 +282,7 @@ export class MessageView {
     if (!this.editor) return;
     this.editor.remove();
     this.editor = null;
-    this.body.hidden = false;
+    this.bubble.hidden = false;
     this.footer.hidden = false;
     this.editButton.focus();
   }
@@ -276,7 +293,7 @@ export class MessageView {
       return;
     }
     if (this.role !== "assistant") {
-      this.body.textContent = this.text;
+      this.showMine();
       return;
     }
     this.answer.renderStored();
@@ -289,6 +306,42 @@ export class MessageView {
     // Still thinking when the page was made: the block is open from the start, and the start
     // frame of the resume says since when.
     if (this.thought.held && !this.text) this.setPhase("thinking");
+  }
+
+  /**
+   * The user's own message, as markdown through the same sanitizing renderer as answers, in
+   * one go (it does not stream): a pasted code block shows as code, raw HTML as text. A long
+   * one is folded under "Show more". Copy and Edit take the text as typed (`this.text`).
+   */
+  showMine() {
+    const fragment = renderMarkdown(this.text, { breaks: true });
+    // The renderer's newlines between blocks are not part of the message's text.
+    for (const node of [...fragment.childNodes]) {
+      if (node.nodeType === Node.TEXT_NODE && !node.textContent.trim()) node.remove();
+    }
+    this.body.replaceChildren(fragment);
+    this.fold?.remove();
+    this.fold = null;
+    if (!isLong(this.text)) {
+      delete this.body.dataset.folded;
+      return;
+    }
+    this.body.id ||= `message-text-${++folds}`;
+    this.fold = button("Show more", "action fold", () => this.setFolded(!this.folded));
+    this.fold.setAttribute("aria-controls", this.body.id);
+    this.bubble.append(this.fold);
+    this.setFolded(true);
+  }
+
+  get folded() {
+    return this.body.dataset.folded === "true";
+  }
+
+  setFolded(folded) {
+    this.body.dataset.folded = String(folded);
+    this.fold.textContent = folded ? "Show more" : "Show less";
+    this.fold.setAttribute("aria-expanded", String(!folded));
+    if (folded && this.fold === document.activeElement) this.element.scrollIntoView({ block: "nearest" });
   }
 
   /** What the page data would say of this answer, to show it again. */

@@ -13,10 +13,11 @@ export class Protocol {
    * whether a message sent still waits for its answer. onRefused(frame): the server refused a
    * request (its error frame). onBranch(frame, entry): another branch is shown, after
    * the request `entry` of the ledger: an "edit", or a version chosen ("branch", with its
-   * `target` and `step`).
+   * `target` and `step`). onTitle(frame): a conversation has a new title.
    */
-  constructor({ transcript, send, onStart, onSending, onRefused, onBranch }) {
+  constructor({ transcript, send, onStart, onSending, onRefused, onBranch, onTitle }) {
     this.transcript = transcript;
+    this.onTitle = onTitle;
     this.send = send;
     this.onStart = onStart;
     this.onBranch = onBranch;
@@ -196,6 +197,9 @@ export class Protocol {
         break;
       case "message.end":
         this.transcript.end(frame);
+        break;
+      case "conversation.title":
+        this.onTitle?.(frame);
         break;
       case "error":
         this.error(frame);

@@ -1,15 +1,19 @@
 // The conversation list: grouped by date (Today, Yesterday, Previous 7 days, Older), with
 // rename, delete and search by title and content. On a phone it slides in behind a button.
+//
+// From the keyboard each conversation is one Tab stop, its link: its rename and delete are in
+// a menu behind a button beside it (→ from the link, or Shift+F10; ↑ ↓ move between
+// conversations), so Tab crosses the list quickly on the way to the composer.
 
 import { button, element, iconButton } from "./dom.js";
+import { Menu } from "./menu.js";
 import { urlFor } from "./urls.js";
 
 const GROUPS = ["Today", "Yesterday", "Previous 7 days", "Older"];
 const SEARCH_DELAY_MS = 200;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-const PENCIL = "M4 20h4L18.5 9.5a2.1 2.1 0 0 0-3-3L5 17v3z";
-const TRASH = "M4 7h16M9 7V4h6v3M6 7l1 13h10l1-13";
+const DOTS = "M5 12h.01M12 12h.01M19 12h.01";
 
 /** Which group a date falls in, counted in the reader's own calendar days. */
 export function groupOf(date, now = new Date()) {
@@ -88,13 +92,66 @@ export class Sidebar {
     link.href = urlFor(this.urls.conversation, c.id);
     link.title = c.title;
     if (c.id === this.current) link.setAttribute("aria-current", "page");
+    const opener = iconButton(`Options for “${c.title}”`, DOTS, () => {});
+    opener.classList.add("item-menu-button");
+    opener.tabIndex = -1; // reached from the link (→), so that each conversation is one Tab stop
+    const menu = new Menu(opener, `Options for “${c.title}”`, [
+      { label: "Rename", action: () => this.startRename(li, c) },
+      { label: "Delete", action: () => this.confirmDelete(li, c), className: "danger-item" },
+    ]);
+    link.addEventListener("keydown", (event) => this.onLinkKey(event, link, menu));
+    opener.addEventListener("keydown", (event) => {
+      if (event.key === "ArrowLeft") {
+        event.preventDefault();
+        link.focus();
+      }
+    });
     const actions = element("div", "item-actions");
-    actions.append(
-      iconButton(`Rename “${c.title}”`, PENCIL, () => this.startRename(li, c)),
-      iconButton(`Delete “${c.title}”`, TRASH, () => this.confirmDelete(li, c)),
-    );
+    actions.append(opener, menu.element);
     li.append(link, actions);
     return li;
+  }
+
+  /** → opens the way to the entry's menu; Shift+F10 (or the menu key) opens it; ↑ ↓ Home End
+   *  move between conversations. */
+  onLinkKey(event, link, menu) {
+    if (event.altKey || event.ctrlKey || event.metaKey) return;
+    if (event.key === "ArrowRight") {
+      event.preventDefault();
+      menu.button.focus();
+    } else if (event.key === "ContextMenu" || (event.key === "F10" && event.shiftKey)) {
+      event.preventDefault();
+      menu.open();
+    } else if (["ArrowDown", "ArrowUp", "Home", "End"].includes(event.key)) {
+      const links = [...this.list.querySelectorAll(".conversation-link")];
+      const at = links.indexOf(link);
+      const to = { ArrowDown: at + 1, ArrowUp: at - 1, Home: 0, End: links.length - 1 }[event.key];
+      if (links[to]) {
+        event.preventDefault();
+        links[to].focus();
+      }
+    }
+  }
+
+  /** Another title for conversation `id` (the model named it): shown wherever it is listed. */
+  retitle(id, title) {
+    const found = this.conversations.find((c) => c.id === id);
+    if (!found || found.title === title) return;
+    found.title = title;
+    const focused = document.activeElement?.closest?.(".conversation")?.dataset.conversationId;
+    this.render();
+    if (focused) this.focusItem(Number(focused));
+  }
+
+  focusItem(id) {
+    this.list.querySelector(`[data-conversation-id="${id}"] .conversation-link`)?.focus();
+  }
+
+  /** Focus the search box (Ctrl/⌘+K), opening the list first on a phone. */
+  focusSearch() {
+    if (getComputedStyle(this.openButton).display !== "none" && !this.isOpen) this.open();
+    this.searchInput.focus();
+    this.searchInput.select();
   }
 
   /** A conversation just started or written to: it goes to the top (a new one with `title`). */

@@ -51,6 +51,13 @@ def item(page: Page, conversation_id: int):
     return page.locator(f".conversation[data-conversation-id='{conversation_id}']")
 
 
+def choose(page: Page, conversation_id: int, title: str, action: str) -> None:
+    """Rename or Delete from the conversation's menu (its "Options" button)."""
+    entry = item(page, conversation_id)
+    entry.get_by_role("button", name=f"Options for “{title}”").click()
+    entry.get_by_role("menuitem", name=action).click()
+
+
 def test_conversations_are_listed_by_date_renamed_deleted_and_found(page: Page, live_app):
     live_app.upstream.enqueue(
         Script(text="Try a pastel de nata in Belém.", tokens_per_second=300),
@@ -91,7 +98,7 @@ def test_conversations_are_listed_by_date_renamed_deleted_and_found(page: Page, 
     )
 
     # Rename, with the keyboard; the open conversation's title follows.
-    item(page, lisbon).get_by_role("button", name="Rename “Plan a day in Lisbon”").click()
+    choose(page, lisbon, "Plan a day in Lisbon", "Rename")
     title = page.get_by_role("textbox", name="New title")
     expect(title).to_be_focused()
     title.fill("Lisbon, day one")
@@ -99,7 +106,7 @@ def test_conversations_are_listed_by_date_renamed_deleted_and_found(page: Page, 
     expect(item(page, lisbon).locator("a")).to_have_text("Lisbon, day one")
     expect(page).to_have_title("Lisbon, day one")
     # Escape leaves the title as it was.
-    item(page, soup).get_by_role("button", name="Rename “Onion soup for four”").click()
+    choose(page, soup, "Onion soup for four", "Rename")
     page.get_by_role("textbox", name="New title").fill("Not this")
     page.get_by_role("textbox", name="New title").press("Escape")
     expect(item(page, soup).locator("a")).to_have_text("Onion soup for four")
@@ -108,21 +115,17 @@ def test_conversations_are_listed_by_date_renamed_deleted_and_found(page: Page, 
     expect(item(page, soup).locator("a")).to_have_text("Onion soup for four")
 
     # Delete another conversation: asked first, then gone for good.
-    item(page, bread).get_by_role(
-        "button", name="Delete “How do I keep a sourdough starter?”"
-    ).click()
+    choose(page, bread, "How do I keep a sourdough starter?", "Delete")
     item(page, bread).get_by_role("button", name="Cancel").click()
     expect(item(page, bread).locator("a")).to_be_visible()
-    item(page, bread).get_by_role(
-        "button", name="Delete “How do I keep a sourdough starter?”"
-    ).click()
+    choose(page, bread, "How do I keep a sourdough starter?", "Delete")
     item(page, bread).get_by_role("button", name="Delete", exact=True).click()
     expect(item(page, bread)).to_have_count(0)
     expect(page).to_have_url(re.compile(rf"/c/{lisbon}/$"))
     assert page.request.get(f"{live_app.url}/c/{bread}/").status == 404
 
     # Deleting the open conversation goes to a new chat.
-    item(page, lisbon).get_by_role("button", name="Delete “Lisbon, day one”").click()
+    choose(page, lisbon, "Lisbon, day one", "Delete")
     item(page, lisbon).get_by_role("button", name="Delete", exact=True).click()
     expect(page).to_have_url(live_app.url + "/")
     expect(item(page, lisbon)).to_have_count(0)

@@ -133,6 +133,8 @@ def server_env(tmp_path: Path, upstream_url: str, **extra: str) -> dict[str, str
         OPENAI_BASE_URL=upstream_url,
         OPENAI_MODELS="gpt-test",
         LOCAL_MODEL_ENABLED="false",
+        # A generated title would take a scripted answer; the tests of titles turn it on.
+        GENERATE_TITLES="false",
         PYTHONUNBUFFERED="1",
         # Every client of a test comes from 127.0.0.1 (the soak opens hundreds of sockets);
         # the tests of this cap set their own.

