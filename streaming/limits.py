@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from streaming.window import bare_model_name, context_length
+from streaming.window import bare_model_name, context_length, override_for
 
 MAX_OUTPUT_TOKENS: Mapping[str, int] = {
     "gpt-4o": 16_384,
@@ -40,12 +40,9 @@ LONGEST = max(MAX_OUTPUT_TOKENS.values())
 def own_limit(model: str, overrides: Mapping[str, int] | None = None) -> int | None:
     """The output limit of ``model`` itself: an override for the exact name, then for the name
     without its provider, then its family's; None for a model of no known family."""
-    overrides = overrides or {}
-    if model in overrides:
-        return overrides[model]
-    _, sep, name = model.partition(":")
-    if sep and name in overrides:
-        return overrides[name]
+    overridden = override_for(model, overrides)
+    if overridden is not None:
+        return overridden
     bare = bare_model_name(model)
     matches = [prefix for prefix in MAX_OUTPUT_TOKENS if bare.startswith(prefix)]
     return MAX_OUTPUT_TOKENS[max(matches, key=len)] if matches else None

@@ -145,15 +145,22 @@ def bare_model_name(model: str) -> str:
     return name.rsplit("/", 1)[-1].lower()
 
 
-def context_length(model: str, overrides: Mapping[str, int] | None = None) -> int:
-    """The context length of ``model`` (``provider:model`` or a bare name): an override for the
-    exact name, then one for the name without its provider, then the family table."""
+def override_for(model: str, overrides: Mapping[str, int] | None) -> int | None:
+    """An operator's number for ``model`` (``provider:model``): the one for the exact name,
+    else the one for the name without its provider; None when neither is given."""
     overrides = overrides or {}
     if model in overrides:
         return overrides[model]
     _, sep, name = model.partition(":")
-    if sep and name in overrides:
-        return overrides[name]
+    return overrides.get(name) if sep else None
+
+
+def context_length(model: str, overrides: Mapping[str, int] | None = None) -> int:
+    """The context length of ``model`` (``provider:model`` or a bare name): an override for the
+    exact name, then one for the name without its provider, then the family table."""
+    overridden = override_for(model, overrides)
+    if overridden is not None:
+        return overridden
     bare = bare_model_name(model)
     matches = [prefix for prefix in CONTEXT_LENGTHS if bare.startswith(prefix)]
     if not matches:

@@ -3,27 +3,8 @@ import pytest
 from chat.models import Message
 from tests.conftest import assemble, connect, receive_until
 from tests.fakes.script import Fault, Script
-from tests.fakes.upstream import FakeUpstream
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-PROVIDERS = {
-    "openai": ("OPENAI", "openai_base_url", "gpt-test"),
-    "anthropic": ("ANTHROPIC", "anthropic_base_url", "claude-test"),
-    "gemini": ("GEMINI", "gemini_base_url", "gemini-test"),
-}
-
-
-@pytest.fixture(params=sorted(PROVIDERS))
-def provider(request, settings):
-    """Each hosted provider in turn, its real SDK pointed at the fake upstream."""
-    prefix, url, model = PROVIDERS[request.param]
-    with FakeUpstream() as fake:
-        setattr(settings, f"{prefix}_API_KEY", "test-key")
-        setattr(settings, f"{prefix}_BASE_URL", getattr(fake, url))
-        setattr(settings, f"{prefix}_MODELS", [model])
-        settings.PROVIDER_RETRIES = 0
-        yield fake, f"{request.param}:{model}"
 
 
 async def test_a_chat_streams_through_each_provider(alice, provider):
