@@ -1,4 +1,6 @@
-// The composer: a textarea that grows with its text (Enter sends, Shift+Enter is a new line),
+// The composer: a textarea that grows with its text (Enter sends, Shift+Enter is a new line;
+// on a touch screen, whose keyboard has no Shift+Enter to speak of, Enter is a new line and
+// the Send button, inside the box, sends),
 // the model picker, compare mode (two or three models side by side), the conversation's
 // reasoning effort (with a word on the models that ignore it), and send / stop.
 //
@@ -7,6 +9,8 @@
 // written (then Stop takes the place of Send).
 
 const MAX_COMPARE = 3;
+// A screen touched with a finger, with no hover: a phone or a tablet without a mouse.
+const TOUCH = window.matchMedia("(hover: none) and (pointer: coarse)");
 const MODEL_KEY = "chat.model";
 
 export class Composer {
@@ -39,6 +43,8 @@ export class Composer {
     // Required would make the browser's own bubble pop up on an empty Enter; an empty message
     // is simply not sent.
     this.textarea.required = false;
+    this.showTouch();
+    TOUCH.addEventListener("change", () => this.showTouch());
     this.restoreModel();
     this.textarea.addEventListener("input", () => this.resize());
     this.textarea.addEventListener("keydown", (event) => this.onKeydown(event));
@@ -63,7 +69,8 @@ export class Composer {
   }
 
   onKeydown(event) {
-    if (event.key === "Enter" && !event.shiftKey && !event.isComposing && event.keyCode !== 229) {
+    const typing = event.isComposing || event.keyCode === 229;
+    if (event.key === "Enter" && !event.shiftKey && !typing && !TOUCH.matches) {
       event.preventDefault();
       this.submit();
     } else if (event.key === "Escape" && !event.shiftKey && this.streaming) {
@@ -71,6 +78,12 @@ export class Composer {
       event.preventDefault();
       this.onStop();
     }
+  }
+
+  /** On a touch screen the box says how to send (its hint is about Shift+Enter otherwise). */
+  showTouch() {
+    this.form.classList.toggle("touch", TOUCH.matches);
+    this.textarea.enterKeyHint = TOUCH.matches ? "enter" : "send";
   }
 
   /** The models the next message goes to: the picker's, or the ones ticked for comparing. */
