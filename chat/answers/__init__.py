@@ -59,6 +59,7 @@ __all__ = [
     "follow",
     "fork",
     "models",
+    "provider_labels",
     "reasoning_models",
     "regenerate",
     "select_version",
@@ -97,6 +98,11 @@ def models() -> list[str]:
 
 def default_model() -> str:
     return catalog.default_model()
+
+
+def provider_labels() -> dict[str, str]:
+    """Each provider offered by the name badges and the model picker show."""
+    return catalog.provider_labels()
 
 
 def reasoning_models() -> list[str]:

@@ -85,6 +85,16 @@ def reasoning_models() -> list[str]:
     ]
 
 
+def provider_labels() -> dict[str, str]:
+    """Each provider offered, by the name a badge or a picker shows ("OpenAI", "Offline
+    model", an OpenAI-compatible server by its configured name or "Local server")."""
+    labels = {}
+    for name, provider in providers().items():
+        label = provider.display_name.removeprefix("the ")
+        labels[name] = label[:1].upper() + label[1:]
+    return labels
+
+
 def default_model() -> str:
     offered = models()
     if settings.DEFAULT_MODEL in offered:

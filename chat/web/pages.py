@@ -64,12 +64,16 @@ def _conversation_data(c: Conversation) -> dict[str, object]:
     return {"id": c.pk, "title": str(c), "updated_at": c.updated_at.isoformat()}
 
 
-def _model_groups(models: list[str]) -> list[tuple[str, list[tuple[str, str]]]]:
-    """The picker's options, grouped by provider: [(provider, [(value, model name)])]."""
-    groups: dict[str, list[tuple[str, str]]] = {}
+def _model_groups(models: list[str]) -> list[tuple[str, list[tuple[str, str, str]]]]:
+    """The picker's options, grouped by provider: [(provider's label, [(value, model name,
+    label)])]; each label names the provider too ("gpt-4o · OpenAI"), as a closed picker shows
+    the option alone, and two providers may serve models of the same name."""
+    labels = answers.provider_labels()
+    groups: dict[str, list[tuple[str, str, str]]] = {}
     for name in models:
         provider, _, model = name.partition(":")
-        groups.setdefault(provider, []).append((name, model or name))
+        label = labels.get(provider, provider)
+        groups.setdefault(label, []).append((name, model or name, f"{model or name} · {label}"))
     return list(groups.items())
 
 
@@ -123,6 +127,7 @@ def _chat_page(request: HttpRequest, conversation: Conversation | None) -> HttpR
                 "messages": messages,
                 "reasoning_effort": conversation.reasoning_effort if conversation else "off",
                 "reasoning_models": answers.reasoning_models(),
+                "provider_labels": answers.provider_labels(),
                 "settings": conversation.conversation_settings() if conversation else None,
                 "settings_defaults": _settings_defaults(offered),
                 "presets": presets.offered(request.user),

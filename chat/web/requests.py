@@ -206,7 +206,8 @@ class ClientFrame:
 
     def settings_change(self) -> SettingsChange:
         """What a ``send`` changes of its conversation's settings: ``settings`` (a settings
-        object, for a new conversation only), then ``tools`` and ``reasoning_effort``."""
+        object, for a new conversation only), then the ``model`` (one, not compare mode's),
+        ``tools`` and ``reasoning_effort``."""
         change = SettingsChange()
         if self.data.get("settings") is not None:
             if self.data.get("conversation") is not None:
@@ -217,6 +218,10 @@ class ClientFrame:
                 )
             change = conversation_settings(self.data["settings"])
         values: dict[str, object] = {}
+        if "models" not in self.data and isinstance(self.data.get("model"), str):
+            # The model picked goes on with the conversation (shown again after a reload); a
+            # model not offered is refused before anything is stored.
+            values["model"] = self.data["model"]
         if (tools := self.tools()) is not None:
             values["tools"] = tools
         if (effort := self.reasoning_effort()) is not None:

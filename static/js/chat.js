@@ -4,6 +4,7 @@
 import { copyWithFeedback } from "./clipboard.js";
 import { Composer } from "./composer.js";
 import { Connection } from "./connection.js";
+import { setProviderLabels } from "./message.js";
 import { PresetList } from "./presets.js";
 import { Protocol } from "./protocol.js";
 import { StickToBottom } from "./scroll.js";
@@ -16,6 +17,7 @@ import { urlFor } from "./urls.js";
 
 const page = JSON.parse(document.getElementById("page-data").textContent);
 store.conversation = page.conversation;
+setProviderLabels(page.provider_labels);
 
 const app = document.getElementById("app");
 const scroller = document.getElementById("transcript");

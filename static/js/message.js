@@ -46,6 +46,13 @@ function canContinue(status, continuable) {
   return continuable ?? CONTINUABLE.has(status);
 }
 
+let providerLabels = {}; // provider -> the name a badge shows ("OpenAI"), from the page data
+
+/** The providers' names, as the page data gives them (`provider_labels`). */
+export function setProviderLabels(labels) {
+  providerLabels = labels || {};
+}
+
 function modelName(model) {
   return model.includes(":") ? model.slice(model.indexOf(":") + 1) : model;
 }
@@ -173,7 +180,10 @@ export class MessageView {
     if (this.role === "assistant") {
       this.thought = new ReasoningBlock(data, this.actions);
       this.phaseLine = new PhaseLine();
-      root.append(this.thought.element, this.phaseLine.element);
+      // Which model answers, and from which provider: at the top, as in a compare column.
+      this.badge = element("p", "model-badge");
+      this.showBadge();
+      root.append(this.badge, this.thought.element, this.phaseLine.element);
       root.append(this.body);
     } else {
       // The bubble: the message, and "Show more" under it when it is long.
@@ -433,8 +443,18 @@ export class MessageView {
 
   // Frames ---------------------------------------------------------------------------------
 
+  /** "gpt-4o" and, quieter, "OpenAI" above the answer. */
+  showBadge() {
+    const provider = this.model.includes(":") ? this.model.slice(0, this.model.indexOf(":")) : "";
+    const label = providerLabels[provider] || provider;
+    this.badge.replaceChildren(element("span", "model-name", modelName(this.model)));
+    if (label) this.badge.append(element("span", "model-provider", label));
+    this.badge.hidden = !this.model;
+  }
+
   start(frame) {
     if (frame.model) this.model = frame.model;
+    this.showBadge();
     this.busy = false;
     this.showNote("");
     this.continuable = false;

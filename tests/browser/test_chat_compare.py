@@ -73,3 +73,32 @@ def test_two_models_answer_side_by_side(page: Page, four_models: LiveApp):
     expect(chat.answer(1).locator(".versions")).to_be_hidden()
     side_by_side()
     chat.assert_clean()
+
+
+def test_each_answer_and_compare_column_is_named_at_its_top(page: Page, four_models: LiveApp):
+    app = four_models
+    app.upstream.enqueue(
+        Script(text="A.", tokens_per_second=200), Script(text="B.", tokens_per_second=200)
+    )
+    chat = open_chat(page, app)
+    picker = page.get_by_label("Model", exact=True)
+    # The closed picker names the provider too: two providers may serve the same model name.
+    expect(picker.locator("option:checked")).to_have_text("gpt-test · Local server")
+    page.get_by_role("button", name="Compare").click()
+    page.get_by_role("checkbox", name="gpt-b").check()
+    chat.textarea.fill("Which?")
+    chat.textarea.press("Enter")
+    expect(chat.answers).to_have_count(2)
+    badges = set()
+    for index in range(2):
+        answer = chat.answer(index)
+        chat.wait_for_status(answer, "complete")
+        badge = answer.locator(".model-badge")
+        top, body = badge.bounding_box(), answer.locator(".body").bounding_box()
+        assert top["y"] < body["y"]  # above the text
+        badges.add(" ".join(badge.inner_text().split()))
+    assert badges == {"gpt-test Local server", "gpt-b Local server"}
+    page.reload()
+    chat.ready()
+    assert {" ".join(t.split()) for t in page.locator(".model-badge").all_inner_texts()} == badges
+    chat.assert_clean()

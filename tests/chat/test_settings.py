@@ -255,3 +255,34 @@ def test_the_page_shows_the_settings_again(alice, upstream, settings):
     }
     assert data["messages"][1]["settings_notes"] == ["top_p ignored: x"]
     assert page_data(client.get("/"))["settings"] is None
+
+
+async def test_the_model_picked_goes_on_with_the_conversation(alice, upstream, settings):
+    settings.OPENAI_MODELS = ["gpt-test", "gpt-other"]
+    upstream.enqueue(Script(text="One."), Script(text="Two."), Script(text="A."), Script(text="B."))
+    ws = await connect(alice)
+    await ws.send_json_to(send())
+    conversation = (await receive_until(ws, "message.end"))[0]["conversation"]
+    await ws.send_json_to({**send(conversation=conversation), "model": "openai:gpt-other"})
+    await receive_until(ws, "message.end")
+    stored = await Conversation.objects.aget(pk=conversation)
+    assert stored.model == "openai:gpt-other"
+    # Compare mode names several models: the conversation's own stays as it was.
+    await ws.send_json_to(
+        {
+            "type": "send",
+            "conversation": conversation,
+            "content": "both",
+            "models": ["openai:gpt-test", "openai:gpt-other"],
+        }
+    )
+    await receive_until(ws, "message.end")
+    await receive_until(ws, "message.end")
+    await ws.disconnect()
+    await stored.arefresh_from_db()
+    assert stored.model == "openai:gpt-other"
+    client = Client()
+    await sync_to_async(client.force_login)(alice)
+    html = (await sync_to_async(client.get)(f"/c/{conversation}/")).content.decode()
+    # The option names its provider: here an OpenAI-compatible server on this machine.
+    assert '<option value="openai:gpt-other" selected>gpt-other · Local server</option>' in html
