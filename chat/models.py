@@ -406,6 +406,32 @@ class Message(models.Model):
             message = message.reply_to
         return message
 
+    def keep_of_compared(self) -> None:
+        """Of the answers given side by side to its question (compare mode), go on with this
+        one: the others become its earlier versions, in its place, no longer sent to the
+        model. Raises ``ValueError`` with a sentence when it cannot."""
+        others = list(
+            Message.objects.filter(
+                conversation_id=self.conversation_id,
+                reply_to_id=self.reply_to_id,
+                role=Message.Role.ASSISTANT,
+                active=True,
+            ).exclude(pk=self.pk)
+        )
+        if not self.active or not others:
+            raise ValueError("This answer is not one of several compared side by side.")
+        if self.is_live or any(other.is_live for other in others):
+            raise ValueError("Wait for the answers compared to end before keeping one.")
+        compared = [self, *others]
+        used_tools = Message.objects.filter(
+            conversation_id=self.conversation_id, role=Message.Role.TOOL, reply_to__in=compared
+        ).exists()
+        if used_tools or any(m.tool_calls for m in compared):
+            raise ValueError("Answers that called tools cannot be kept apart from the others.")
+        Message.objects.filter(pk__in=[m.pk for m in others]).update(
+            seq=self.seq, chosen=False, active=False
+        )
+
     def make_current(self) -> None:
         """Show this version, and send it to the model, instead of the others; on another
         branch, show that branch."""

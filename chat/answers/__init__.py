@@ -58,6 +58,7 @@ __all__ = [
     "error_frame",
     "follow",
     "fork",
+    "keep",
     "models",
     "provider_labels",
     "reasoning_models",
@@ -291,6 +292,19 @@ async def select_version(user: Any, message_id: int, subscriber: Subscriber) -> 
         )
     else:
         await _replay(message.pk, 0, 0, subscriber)
+    return Following(message.pk)
+
+
+async def keep(user: Any, message_id: int, subscriber: Subscriber) -> Following:
+    """Of the answers compared side by side, go on with this one: the others become its earlier
+    versions (``Message.keep_of_compared``). The subscriber is sent the branch now shown, as
+    a ``branch`` frame."""
+    message = await _own_message(user, message_id, role=Message.Role.ASSISTANT)
+    try:
+        await database_sync_to_async(message.keep_of_compared)()
+    except ValueError as exc:
+        raise CannotAnswer(str(exc)) from None
+    await subscriber.deliver(await database_sync_to_async(_branch_frame)(message.conversation_id))
     return Following(message.pk)
 
 

@@ -229,7 +229,7 @@ class ClientFrame:
         return change.merged(SettingsChange(values))
 
 
-TYPES = ("send", "edit", "stop", "resume", "regenerate", "continue", "select_version")
+TYPES = ("send", "edit", "stop", "resume", "regenerate", "continue", "select_version", "keep")
 
 
 def json_object(raw: str | bytes, what: str) -> dict[str, Any]:

@@ -189,6 +189,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def on_continue(self, frame: ClientFrame) -> list[answers.Following]:
         return [await answers.continue_answer(self.user, frame.id("message"), self)]
 
+    async def on_keep(self, frame: ClientFrame) -> list[answers.Following]:
+        return [await answers.keep(self.user, frame.id("message"), self)]
+
     async def on_select_version(self, frame: ClientFrame) -> list[answers.Following]:
         return [await answers.select_version(self.user, frame.id("message"), self)]
 

@@ -38,6 +38,7 @@ const transcript = new Transcript(document.getElementById("messages"), {
     continueAnswer: (view) => protocol.continueAnswer(view),
     selectVersion: (view, step) => protocol.selectVersion(view, step),
     edit: editMessage,
+    keepAnswer: (view) => protocol.keep(view),
     fork: forkFrom,
     keep: (element, change) => stick.keep(element, change),
     reading: (element) => stick.reading(element),

@@ -158,6 +158,7 @@ export class Composer {
     }
     this.textarea.value = "";
     this.resize();
+    if (this.comparing) this.foldCompare(true); // the answers need the room now
     this.onSend({ content, models });
   }
 
@@ -215,7 +216,12 @@ export class Composer {
     this.sendButton.textContent = this.sending ? "Sending…" : "Send";
   }
 
+  /** Compare mode: on (its models listed), folded away once a message went (still on), off. */
   toggleCompare() {
+    if (this.comparing && this.compareBox.hidden) {
+      this.foldCompare(false); // folded: the click shows the models picked again
+      return;
+    }
     const on = !this.comparing;
     this.compareButton.setAttribute("aria-pressed", String(on));
     this.compareBox.hidden = !on;
@@ -226,7 +232,16 @@ export class Composer {
       if (current) current.checked = true;
       this.limitCompare();
     }
+    this.foldCompare(false);
     this.labelEffort();
+  }
+
+  /** Folds the list of models compared away (after a message went) or shows it again. */
+  foldCompare(folded) {
+    const count = this.checkboxes.filter((box) => box.checked).length;
+    this.compareBox.hidden = !this.comparing || folded;
+    this.compareButton.setAttribute("aria-expanded", String(!this.compareBox.hidden));
+    this.compareButton.textContent = this.comparing && folded ? `Compare (${count})` : "Compare";
   }
 
   limitCompare() {

@@ -224,7 +224,11 @@ export class MessageView {
       const resume = () => this.actions.continueAnswer(this);
       this.regenerateButton = button("Regenerate", "action", regenerate, "Regenerate answer");
       this.continueButton = button("Continue", "action", resume, "Continue answer");
-      actions.append(this.regenerateButton, this.continueButton, this.forkButton);
+      // Compared side by side with others: go on with this one (the others become versions).
+      this.compared = false;
+      const keep = () => this.actions.keepAnswer(this);
+      this.keepButton = button("Keep this one", "action", keep, "Continue with this answer");
+      actions.append(this.keepButton, this.regenerateButton, this.continueButton, this.forkButton);
       this.metricsLine = element("p", "metrics");
       this.footer.append(this.versions, actions, this.metricsLine);
       root.append(this.tools, this.note, this.footer);
@@ -397,6 +401,7 @@ export class MessageView {
     this.copyButton.hidden = this.live;
     this.regenerateButton.hidden = !settled;
     this.continueButton.hidden = !settled || !this.continuable;
+    this.keepButton.hidden = !settled || !this.compared;
   }
 
   /** Shows "‹ 2/3 ›" when the message has more than one version. */
@@ -442,6 +447,12 @@ export class MessageView {
   }
 
   // Frames ---------------------------------------------------------------------------------
+
+  /** One of several answers to its question, side by side (compare mode). */
+  setCompared(compared) {
+    this.compared = compared;
+    this.updateButtons();
+  }
 
   /** "gpt-4o" and, quieter, "OpenAI" above the answer. */
   showBadge() {

@@ -1,5 +1,5 @@
 // The page's side of the wire protocol (docs/protocol.md). Every request the page makes goes out
-// from here (send, edit, stop, resume, regenerate, continue, select_version), with what has to be
+// from here (send, edit, stop, resume, regenerate, continue, select_version, keep), with what has to be
 // remembered about them: the ledger of requests the server has yet to answer, and the answers a
 // resume is on its way for. Frames from the server come in here too and go on to the
 // transcript, which shows them and calls back here for what the reader asks of an answer.
@@ -140,6 +140,16 @@ export class Protocol {
     this.request(
       { type: "edit", message: view.id, content, model },
       { kind: "edit", matches: (f) => f.type === "branch", undo: refused },
+    );
+  }
+
+  /** Goes on with `view`, one of the answers compared: the server sends the branch now shown. */
+  keep(view) {
+    if (view.live || view.busy) return;
+    view.setBusy(true);
+    this.request(
+      { type: "keep", message: view.id },
+      { kind: "keep", matches: (f) => f.type === "branch", undo: () => view.setBusy(false) },
     );
   }
 

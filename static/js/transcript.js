@@ -14,7 +14,8 @@ import { store } from "./store.js";
 export class Transcript {
   /**
    * container: the element the messages go in. actions: what the answers' buttons ask for,
-   * {regenerate(view), continueAnswer(view), selectVersion(view, step)} (protocol.js), and
+   * {regenerate(view), continueAnswer(view), selectVersion(view, step), edit(view, content),
+   * fork(view), keepAnswer(view)} (protocol.js, chat.js), and
    * where the messages scroll, {keep(element, change), reading(element)} (scroll.js).
    * onChange(): an answer started or ended.
    */
@@ -64,9 +65,18 @@ export class Transcript {
     group.append(slot.element);
     group.classList.toggle("compare", group.childElementCount > 1);
     this.slots.set(view.id, slot);
+    this.markCompared(group);
     this.rows.set(view.id, group);
     view.setVersions(slot.versions.indexOf(view.id), slot.versions.length);
     return view;
+  }
+
+  /** Tells the answers of `group` whether they are compared side by side. */
+  markCompared(group) {
+    const compared = group.childElementCount > 1;
+    for (const slot of this.slots.values()) {
+      if (slot.element.parentElement === group) slot.view.setCompared(compared);
+    }
   }
 
   /** The stored transcript from the page data; returns the answers still being written. */
@@ -201,6 +211,7 @@ export class Transcript {
     }
     slot.view = view;
     this.slots.set(view.id, slot);
+    this.markCompared(slot.element.parentElement);
     this.rows.set(view.id, slot.element.parentElement);
     view.setVersions(slot.versions.indexOf(view.id), slot.versions.length);
     return view;

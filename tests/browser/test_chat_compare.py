@@ -102,3 +102,37 @@ def test_each_answer_and_compare_column_is_named_at_its_top(page: Page, four_mod
     chat.ready()
     assert {" ".join(t.split()) for t in page.locator(".model-badge").all_inner_texts()} == badges
     chat.assert_clean()
+
+
+def test_the_models_fold_away_once_sent_and_one_answer_is_kept(page: Page, four_models: LiveApp):
+    app = four_models
+    app.upstream.enqueue(
+        Script(text="A.", tokens_per_second=200), Script(text="B.", tokens_per_second=200)
+    )
+    chat = open_chat(page, app)
+    compare = page.get_by_role("button", name="Compare")
+    compare.click()
+    page.get_by_role("checkbox", name="gpt-b").check()
+    chat.textarea.fill("Which?")
+    chat.textarea.press("Enter")
+    # Sent: the list of models folds away, still comparing, and says how many.
+    expect(page.locator("#compare-models")).to_be_hidden()
+    expect(compare).to_have_text("Compare (2)")
+    expect(compare).to_have_attribute("aria-pressed", "true")
+    for index in range(2):
+        chat.wait_for_status(chat.answer(index), "complete")
+    kept_text = chat.answer(1).locator(".body").inner_text()
+    chat.answer(1).get_by_role("button", name="Continue with this answer").click()
+    # One answer goes on; the other is its earlier version, in its place.
+    expect(chat.answers).to_have_count(1)
+    expect(chat.answer().locator(".body")).to_have_text(kept_text)
+    expect(chat.answer().locator(".version-label")).to_have_text("2/2")
+    expect(chat.answer().get_by_role("button", name="Continue with this answer")).to_be_hidden()
+    page.reload()
+    chat.ready()
+    expect(chat.answers).to_have_count(1)
+    # Unfolded again with a click, the models picked are still ticked.
+    compare = page.get_by_role("button", name="Compare")
+    compare.click()
+    expect(page.locator("#compare-models")).to_be_visible()
+    chat.assert_clean()
