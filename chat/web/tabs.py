@@ -1,0 +1,43 @@
+"""A user's open tabs kept in sync: what one tab did (a message sent, a branch shown, a
+conversation renamed, deleted or created) is told to the user's other tabs, on every process,
+through the group each socket joins (``sockets.user_group``). The frames are the engine's
+(``chat.answers``); ``ChatConsumer.tabs_told`` hands them on.
+
+A socket that caused the news is named as its ``sender`` and is not told; news from a page's
+HTTP request (a rename, a delete) names none and reaches every tab, the asking one too, which
+already shows it. Telling the tabs never fails what caused it: with the channel layer away the
+other tabs show it on their next load."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+from chat import answers
+from chat.web import sockets
+
+log = logging.getLogger(__name__)
+
+TOLD = "tabs.told"  # the group message; ChatConsumer.tabs_told handles it
+
+
+async def tell(user_id: Any, news: Iterable[answers.Frame], sender: str | None = None) -> None:
+    """Send each frame of ``news`` to the user's tabs but ``sender`` (a socket's channel)."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        for frame in news:
+            message = {"type": TOLD, "frame": frame.data, "sender": sender}
+            await layer.group_send(sockets.user_group(user_id), message)
+    except Exception as exc:
+        log.warning("could not tell the other tabs of user %s: %r", user_id, exc)
+
+
+def tell_now(user_id: Any, news: Iterable[answers.Frame]) -> None:
+    """``tell``, from a view."""
+    async_to_sync(tell)(user_id, list(news))
