@@ -262,7 +262,7 @@ function toldByAnotherTab(frame) {
   const shown = id === store.conversation;
   switch (frame.type) {
     case "conversation.created":
-      sidebar.add(frame);
+      sidebar.add({ id, title: frame.title, updated_at: frame.updated_at });
       break;
     case "conversation.message":
       sidebar.touch({ id, title: frame.title }, { current: shown });
