@@ -154,9 +154,11 @@ def shared_services():
     admin = "postgresql://postgres@127.0.0.1:5432/postgres"
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    redis.Redis.from_url("redis://127.0.0.1:6379/14").flushdb()
+    # REDIS_URL picks another database, for runs that share the machine's Redis.
+    redis_url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/14"
+    redis.Redis.from_url(redis_url).flushdb()
     try:
-        yield f"postgres://postgres@127.0.0.1:5432/{name}", "redis://127.0.0.1:6379/14"
+        yield f"postgres://postgres@127.0.0.1:5432/{name}", redis_url
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
