@@ -62,6 +62,7 @@ __all__ = [
     "fork",
     "models",
     "news_of_branch",
+    "news_of_conversation",
     "news_of_message",
     "reasoning_models",
     "regenerate",
@@ -130,6 +131,12 @@ def _news_of_message(answer_ids: list[int], created: bool) -> list[Frame]:
     conversation = answer.conversation
     news = [frames.conversation_created(conversation)] if created else []
     return [*news, frames.conversation_message(conversation, answer.reply_to, answer_ids)]
+
+
+async def news_of_conversation(conversation_id: int) -> Frame:
+    """What the user's other tabs are told of a conversation made without a message (a fork)."""
+    conversation = await Conversation.objects.aget(pk=conversation_id)
+    return frames.conversation_created(conversation)
 
 
 async def news_of_branch(message_id: int) -> Frame:

@@ -128,15 +128,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.deliver(answers.Frame(**message["frame"]))
 
     async def tell_tabs(self, news: Any) -> None:
-        """Tell the user's other tabs what this one did; awaitable ``news`` gives the frames.
-        Whatever fails here, the frame that caused it has done its work."""
-        try:
-            frames = await news
-            await tabs.tell(
-                self.user.pk, frames if isinstance(frames, list) else [frames], self.channel_name
-            )
-        except Exception:
-            log.exception("could not tell the other tabs of user %s", self.user.pk)
+        """Tell the user's other tabs what this one did (the awaitable ``news``)."""
+        await tabs.tell_of(self.user.pk, news, self.channel_name)
 
     async def reply_error(self, code: str, detail: str, field: str | None = None) -> None:
         frame = answers.error_frame(code, detail)

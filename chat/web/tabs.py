@@ -3,15 +3,15 @@ conversation renamed, deleted or created) is told to the user's other tabs, on e
 through the group each socket joins (``sockets.user_group``). The frames are the engine's
 (``chat.answers``); ``ChatConsumer.tabs_told`` hands them on.
 
-A socket that caused the news is named as its ``sender`` and is not told; news from a page's
-HTTP request (a rename, a delete) names none and reaches every tab, the asking one too, which
-already shows it. Telling the tabs never fails what caused it: with the channel layer away the
-other tabs show it on their next load."""
+A socket that caused the news is named as its ``sender`` and is not told; news from an HTTP
+request (a rename, a delete, a fork; a message sent or edited through the API) names none and
+reaches every tab, the asking one too, which already shows it. Telling the tabs never fails
+what caused it: with the channel layer away the other tabs show it on their next load."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -36,6 +36,20 @@ async def tell(user_id: Any, news: Iterable[answers.Frame], sender: str | None =
             await layer.group_send(sockets.user_group(user_id), message)
     except Exception as exc:
         log.warning("could not tell the other tabs of user %s: %r", user_id, exc)
+
+
+async def tell_of(
+    user_id: Any,
+    news: Awaitable[answers.Frame | list[answers.Frame]],
+    sender: str | None = None,
+) -> None:
+    """``tell`` what ``news`` (the engine's, still to be read) gives; whatever fails here,
+    what caused it has done its work."""
+    try:
+        frames = await news
+        await tell(user_id, frames if isinstance(frames, list) else [frames], sender)
+    except Exception:
+        log.exception("could not tell the other tabs of user %s", user_id)
 
 
 def tell_now(user_id: Any, news: Iterable[answers.Frame]) -> None:

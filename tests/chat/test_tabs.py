@@ -179,3 +179,37 @@ async def test_a_channel_layer_that_fails_fails_no_message(alice, upstream, monk
     assert response.status_code == 200
     await asyncio.sleep(0)
     await ws.disconnect()
+
+
+async def test_a_message_sent_and_a_chat_forked_through_the_api_reach_every_tab(
+    alice, bob, upstream
+):
+    from django.test import AsyncClient
+
+    upstream.enqueue(Script(text="From a script."))
+    tab, bobs = await connect(alice), await connect(bob)
+    client = AsyncClient()
+    await sync_to_async(client.force_login)(alice)
+    response = await client.post(
+        "/api/chat",
+        {"conversation": None, "content": "From the API", "model": MODEL},
+        content_type="application/json",
+    )
+    assert response.status_code == 200
+    async for _ in response.streaming_content:
+        pass
+    created = await tab.receive_json_from(timeout=10)
+    told = await tab.receive_json_from(timeout=10)
+    assert created["type"] == "conversation.created"
+    assert told["type"] == "conversation.message"
+    assert told["message"]["text"] == "From the API"
+
+    response = await client.post(f"/api/messages/{told['answers'][0]}/fork")
+    assert response.status_code == 201
+    forked = response.json()["conversation"]
+    created = await tab.receive_json_from(timeout=10)
+    assert created["type"] == "conversation.created"
+    assert created["conversation"] == forked
+    await nothing_more(bobs)
+    for ws in (tab, bobs):
+        await ws.disconnect()
