@@ -1,6 +1,7 @@
 """Two tabs of one user in sync: a message sent in one shows in the other, its answer
-streaming there too; chats started, renamed and deleted in one are in the other's list, and a
-tab showing a chat deleted elsewhere says so and takes no more messages."""
+streaming there too, and so does an edit's branch; chats started, renamed and deleted in one
+are in the other's list, and a tab showing a chat deleted elsewhere says so and takes no more
+messages."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ def test_two_tabs_of_one_user_stay_in_sync(page: Page, live_app, tmp_path):
     live_app.upstream.enqueue(
         Script(text="Try a pastel de nata in Belém.", tokens_per_second=300),
         Script(word_count=60, tokens_per_second=40),
+        Script(word_count=40, tokens_per_second=40),
         Script(text="Chop the onions finely.", tokens_per_second=300),
     )
     tab_a = open_chat(page, live_app)
@@ -57,6 +59,19 @@ def test_two_tabs_of_one_user_stay_in_sync(page: Page, live_app, tmp_path):
     expected = Script(word_count=60).answer_text()
     expect(tab_b.answer().locator(".body")).to_have_text(expected)
     expect(tab_a.page.locator("[data-role=user]")).to_have_count(2)  # no echo in A
+
+    # An edit in A brings its branch to B, whose new answer streams there too.
+    question = tab_a.page.locator("[data-role=user]").last
+    question.hover()
+    question.get_by_role("button", name="Edit message").click()
+    box = question.get_by_role("textbox", name="Edit your message")
+    box.fill("And Porto in spring?")
+    box.press("Control+Enter")
+    expect(mine).to_have_text(["Plan a day in Lisbon", "And Porto in spring?"])
+    expect(tab_b.answers).to_have_count(2)
+    tab_b.wait_for_status(tab_b.answer(), "complete")
+    expect(tab_b.answer().locator(".body")).to_have_text(Script(word_count=40).answer_text())
+    tab_a.wait_for_status(tab_a.answer(), "complete")
 
     # A rename in A: B's list and B's title follow.
     choose(tab_a.page, lisbon, "Plan a day in Lisbon", "Rename")
