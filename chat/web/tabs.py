@@ -10,6 +10,7 @@ what caused it: with the channel layer away the other tabs show it on their next
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Iterable
 from typing import Any
@@ -24,16 +25,20 @@ log = logging.getLogger(__name__)
 
 TOLD = "tabs.told"  # the group message; ChatConsumer.tabs_told handles it
 
+# A layer that hangs (Redis unreachable) must not hold up the frame or the page that told.
+PATIENCE = 2.0  # seconds
+
 
 async def tell(user_id: Any, news: Iterable[answers.Frame], sender: str | None = None) -> None:
     """Send each frame of ``news`` to the user's tabs but ``sender`` (a socket's channel)."""
     layer = get_channel_layer()
     if layer is None:
         return
+    group = sockets.user_group(user_id)
     try:
         for frame in news:
             message = {"type": TOLD, "frame": frame.data, "sender": sender}
-            await layer.group_send(sockets.user_group(user_id), message)
+            await asyncio.wait_for(layer.group_send(group, message), PATIENCE)
     except Exception as exc:
         log.warning("could not tell the other tabs of user %s: %r", user_id, exc)
 

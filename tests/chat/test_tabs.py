@@ -213,3 +213,25 @@ async def test_a_message_sent_and_a_chat_forked_through_the_api_reach_every_tab(
     await nothing_more(bobs)
     for ws in (tab, bobs):
         await ws.disconnect()
+
+
+async def test_a_channel_layer_that_hangs_holds_up_no_message(alice, upstream, monkeypatch):
+    from channels.layers import InMemoryChannelLayer
+
+    from chat.web import tabs
+
+    async def hung(self, group, message):
+        await asyncio.sleep(60)
+
+    monkeypatch.setattr(tabs, "PATIENCE", 0.2)
+    upstream.enqueue(Script(text="Still answered."))
+    ws = await connect(alice)
+    monkeypatch.setattr(InMemoryChannelLayer, "group_send", hung)
+    await ws.send_json_to(send("Q1"))
+    frames = await receive_until(ws, "message.end", timeout=5)
+    assert assemble(frames, frames[0]["message"]) == "Still answered."
+    # The socket handles its frames in order: the next one is not kept waiting either.
+    await ws.send_json_to({"type": "resume", "message": frames[0]["message"], "offset": 0})
+    replayed = await receive_until(ws, "message.end", timeout=2)
+    assert assemble(replayed, frames[0]["message"]) == "Still answered."
+    await ws.disconnect()
