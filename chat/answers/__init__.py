@@ -36,7 +36,7 @@ from chat.answers.errors import (
     TooManyAnswers,
     UnknownModel,
 )
-from chat.answers.frames import Frame
+from chat.answers.frames import Frame, conversation_deleted, conversation_renamed
 from chat.answers.frames import error as error_frame
 from chat.models import Conversation, Message, SettingsChange
 
@@ -53,6 +53,8 @@ __all__ = [
     "TooManyAnswers",
     "UnknownModel",
     "continue_answer",
+    "conversation_deleted",
+    "conversation_renamed",
     "default_model",
     "edit",
     "error_frame",
@@ -60,6 +62,9 @@ __all__ = [
     "fork",
     "keep",
     "models",
+    "news_of_branch",
+    "news_of_conversation",
+    "news_of_message",
     "provider_labels",
     "reasoning_models",
     "regenerate",
@@ -115,6 +120,39 @@ def reasoning_models() -> list[str]:
 def transcript(conversation: Conversation) -> list[dict[str, Any]]:
     """The messages shown of a conversation, as pages show them (the ``branch`` frame's)."""
     return frames.transcript(conversation)
+
+
+# The user's other tabs ------------------------------------------------------------------
+
+
+async def news_of_message(answer_ids: list[int], created: bool) -> list[Frame]:
+    """What the user's other tabs are told of a message just sent, given the answers it
+    started: the conversation, when ``created`` by it, then the message and those answers."""
+    return await database_sync_to_async(_news_of_message)(answer_ids, created)
+
+
+def _news_of_message(answer_ids: list[int], created: bool) -> list[Frame]:
+    if not answer_ids:
+        return []
+    answer = Message.objects.select_related("reply_to", "conversation").get(pk=answer_ids[0])
+    conversation = answer.conversation
+    news = [frames.conversation_created(conversation)] if created else []
+    return [*news, frames.conversation_message(conversation, answer.reply_to, answer_ids)]
+
+
+async def news_of_conversation(conversation_id: int) -> Frame:
+    """What the user's other tabs are told of a conversation made without a message (a fork)."""
+    conversation = await Conversation.objects.aget(pk=conversation_id)
+    return frames.conversation_created(conversation)
+
+
+async def news_of_branch(message_id: int) -> Frame:
+    """What the user's other tabs are told when the message ``message_id`` (an edit, or a
+    version chosen) changed the branch its conversation shows."""
+    conversation_id = await database_sync_to_async(
+        lambda: Message.objects.values_list("conversation_id", flat=True).get(pk=message_id)
+    )()
+    return frames.conversation_branch(conversation_id)
 
 
 # Starting answers ------------------------------------------------------------------------

@@ -289,3 +289,43 @@ def branch(conversation: Conversation) -> Frame:
     """The branch now shown of a conversation (after an edit, or another version of a user
     message chosen): every message of it, as the page data has them."""
     return Frame(type="branch", conversation=conversation.pk, messages=transcript(conversation))
+
+
+# The user's other tabs -------------------------------------------------------------------
+# What one tab did, told to the user's other tabs (chat.web.tabs sends them).
+
+
+def conversation_created(conversation: Conversation) -> Frame:
+    return Frame(
+        type="conversation.created",
+        conversation=conversation.pk,
+        title=str(conversation),
+        updated_at=conversation.updated_at.isoformat(),
+    )
+
+
+def conversation_message(
+    conversation: Conversation, message: Message, answer_ids: list[int]
+) -> Frame:
+    """The user's message sent from another tab, as the page data has it, and the answers it
+    started, which the tab follows with ``resume``."""
+    return Frame(
+        type="conversation.message",
+        conversation=conversation.pk,
+        title=str(conversation),
+        message=message_data(message, {}),
+        answers=answer_ids,
+    )
+
+
+def conversation_renamed(conversation: Conversation) -> Frame:
+    return Frame(type="conversation.renamed", conversation=conversation.pk, title=str(conversation))
+
+
+def conversation_deleted(conversation_id: int) -> Frame:
+    return Frame(type="conversation.deleted", conversation=conversation_id)
+
+
+def conversation_branch(conversation_id: int) -> Frame:
+    """Another branch is shown of the conversation: the tab reads its messages again."""
+    return Frame(type="conversation.branch", conversation=conversation_id)

@@ -27,7 +27,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from chat import answers
 from chat.models import Conversation
-from chat.web import api_tokens, ratelimit
+from chat.web import api_tokens, ratelimit, tabs
 from chat.web.refusals import refusal
 from chat.web.requests import BadFrame, BadSettings, ClientFrame, conversation_settings, json_object
 
@@ -177,6 +177,8 @@ async def chat(request: HttpRequest, user: Any) -> HttpResponse:
     queue = EventQueue()
     change = frame.settings_change()
     following = await answers.send(user, conversation, content, models, change, queue)
+    ids = [f.message_id for f in following]
+    await tabs.tell_of(user.pk, answers.news_of_message(ids, created=conversation is None))
     return streaming_response(event_stream(queue, following))
 
 
@@ -190,6 +192,7 @@ async def edit(request: HttpRequest, user: Any, message_id: int) -> HttpResponse
     content, model = frame.content(), frame.text("model", optional=True) or None
     queue = EventQueue()
     following = await answers.edit(user, message_id, content, model, queue)
+    await tabs.tell_of(user.pk, answers.news_of_branch(message_id))
     return streaming_response(event_stream(queue, [following]))
 
 
@@ -199,6 +202,7 @@ async def edit(request: HttpRequest, user: Any, message_id: int) -> HttpResponse
 async def fork(request: HttpRequest, user: Any, message_id: int) -> HttpResponse:
     """A new conversation made of the branch shown up to a message (docs/protocol.md)."""
     conversation_id, draft = await answers.fork(user, message_id)
+    await tabs.tell_of(user.pk, answers.news_of_conversation(conversation_id))
     return JsonResponse(
         {
             "conversation": conversation_id,

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from chat import answers
 from chat.models import APIToken, Conversation, Message
 from chat.web import api_tokens as api_tokens_module
-from chat.web import presets, ratelimit
+from chat.web import presets, ratelimit, tabs
 from streaming.limits import LONGEST, default_output_tokens
 from streaming.tools import TOOLS
 
@@ -147,6 +147,9 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 def conversation(request: HttpRequest, conversation_id: int) -> HttpResponse:
     found = get_object_or_404(Conversation, pk=conversation_id, owner=request.user)
+    if _wants_json(request):
+        # Its messages read again by a tab whose branch changed in another tab.
+        return JsonResponse({"conversation": found.pk, "messages": answers.transcript(found)})
     return _chat_page(request, found)
 
 
@@ -190,6 +193,7 @@ def rename_conversation(request: HttpRequest, conversation_id: int) -> HttpRespo
     conversation.title_pending = False  # the user's name is never replaced by a generated one
     # Not updated_at: a rename is not activity, and must not move it to "Today".
     conversation.save(update_fields=["title", "title_pending"])
+    tabs.tell_now(request.user.pk, [answers.conversation_renamed(conversation)])
     if _wants_json(request):
         return JsonResponse(_conversation_data(conversation))
     return redirect("conversation", conversation.pk)
@@ -202,6 +206,7 @@ def delete_conversation(request: HttpRequest, conversation_id: int) -> HttpRespo
     # An answer still being written would go on (and be billed) for a conversation that is gone.
     async_to_sync(answers.stop_answers)(list(conversation.messages.filter(status__in=Message.LIVE)))
     conversation.delete()
+    tabs.tell_now(request.user.pk, [answers.conversation_deleted(conversation_id)])
     if _wants_json(request):
         return JsonResponse({"deleted": conversation_id})
     return redirect("home")

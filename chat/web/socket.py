@@ -14,7 +14,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from chat import answers
-from chat.web import ratelimit, sockets
+from chat.web import ratelimit, sockets, tabs
 from chat.web.refusals import INTERNAL, refusal
 from chat.web.requests import BadSettings, ClientFrame, parse
 
@@ -122,6 +122,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if message.get("session") in (None, self.session):
             await self.sign_out()
 
+    async def tabs_told(self, message: dict[str, Any]) -> None:
+        """The group message of ``chat.web.tabs.tell``: what another of the user's tabs did."""
+        if message.get("sender") != self.channel_name:
+            await self.deliver(answers.Frame(**message["frame"]))
+
+    async def tell_tabs(self, news: Any) -> None:
+        """Tell the user's other tabs what this one did (the awaitable ``news``)."""
+        await tabs.tell_of(self.user.pk, news, self.channel_name)
+
     async def reply_error(self, code: str, detail: str, field: str | None = None) -> None:
         frame = answers.error_frame(code, detail)
         if field is not None:  # a refused setting: the frame names it, as the API's 400 does
@@ -164,12 +173,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
         content, models = frame.content(), frame.models()
         conversation = frame.id("conversation", optional=True)
         change = frame.settings_change()
-        return await answers.send(self.user, conversation, content, models, change, self)
+        following = await answers.send(self.user, conversation, content, models, change, self)
+        ids = [f.message_id for f in following]
+        await self.tell_tabs(answers.news_of_message(ids, created=conversation is None))
+        return following
 
     async def on_edit(self, frame: ClientFrame) -> list[answers.Following]:
         content, message = frame.content(), frame.id("message")
         model = frame.text("model", optional=True) or None
-        return [await answers.edit(self.user, message, content, model, self)]
+        following = await answers.edit(self.user, message, content, model, self)
+        await self.tell_tabs(answers.news_of_branch(message))
+        return [following]
 
     async def on_stop(self, frame: ClientFrame) -> list[answers.Following]:
         await answers.stop(self.user, frame.id("message"))
@@ -190,10 +204,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
         return [await answers.continue_answer(self.user, frame.id("message"), self)]
 
     async def on_keep(self, frame: ClientFrame) -> list[answers.Following]:
-        return [await answers.keep(self.user, frame.id("message"), self)]
+        message = frame.id("message")
+        following = await answers.keep(self.user, message, self)
+        await self.tell_tabs(answers.news_of_branch(message))
+        return [following]
 
     async def on_select_version(self, frame: ClientFrame) -> list[answers.Following]:
-        return [await answers.select_version(self.user, frame.id("message"), self)]
+        message = frame.id("message")
+        following = await answers.select_version(self.user, message, self)
+        await self.tell_tabs(answers.news_of_branch(message))
+        return [following]
 
 
 def _warn_unbounded() -> None:

@@ -75,6 +75,7 @@ const protocol = new Protocol({
     sidebar.retitle(frame.conversation, frame.title);
     if (frame.conversation === store.conversation) setTitle(frame.title);
   },
+  onTold: toldByAnotherTab,
 });
 
 const composer = new Composer(document.getElementById("composer"), {
@@ -255,6 +256,58 @@ function followConversation(frame) {
     sidebar.touch({ id: frame.conversation, title: frame.title });
   } else if (frame.conversation && frame.offset === 0 && !store.messages.has(frame.message)) {
     sidebar.touch({ id: frame.conversation, title: frame.title });
+  }
+}
+
+/** What another of the user's tabs did, shown here too. */
+function toldByAnotherTab(frame) {
+  const id = frame.conversation;
+  const shown = id === store.conversation;
+  switch (frame.type) {
+    case "conversation.created":
+      sidebar.add({ id, title: frame.title, updated_at: frame.updated_at });
+      break;
+    case "conversation.message":
+      sidebar.touch({ id, title: frame.title }, { current: shown });
+      break;
+    case "conversation.renamed":
+      sidebar.retitle(id, frame.title);
+      if (shown) setTitle(frame.title);
+      break;
+    case "conversation.deleted":
+      sidebar.remove(id);
+      if (shown && !sidebar.deletedHere(id)) showDeleted();
+      break;
+    case "conversation.branch":
+      if (shown) reloadConversation(id);
+      break;
+  }
+}
+
+/** The conversation shown was deleted in another tab: nothing more can be sent to it. */
+function showDeleted() {
+  const newChat = document.createElement("a");
+  newChat.href = page.urls.home;
+  newChat.textContent = "Start a new chat";
+  notice.replaceChildren("This chat was deleted in another tab. ", newChat);
+  notice.hidden = false;
+  composer.disable();
+}
+
+/** Another branch was chosen in another tab: the conversation's messages, read again. */
+async function reloadConversation(id) {
+  try {
+    const response = await fetch(urlFor(page.urls.conversation, id), {
+      headers: { Accept: "application/json" },
+      credentials: "same-origin",
+    });
+    if (!response.ok) throw new Error(`${response.status}`);
+    const data = await response.json();
+    if (data.conversation !== store.conversation) return;
+    protocol.reloadTold(data.messages);
+    composer.setStreaming(anyStreaming());
+  } catch {
+    showNotice("This chat changed in another tab. Reload the page to see it.");
   }
 }
 

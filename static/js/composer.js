@@ -204,6 +204,12 @@ export class Composer {
     this.update();
   }
 
+  /** The conversation is gone (deleted in another tab): nothing can be typed either. */
+  disable() {
+    this.textarea.disabled = true;
+    this.close();
+  }
+
   setStreaming(streaming) {
     this.streaming = streaming;
     this.update();

@@ -13,11 +13,14 @@ export class Protocol {
    * whether a message sent still waits for its answer. onRefused(frame): the server refused a
    * request (its error frame). onBranch(frame, entry): another branch is shown, after
    * the request `entry` of the ledger: an "edit", or a version chosen ("branch", with its
-   * `target` and `step`). onTitle(frame): a conversation has a new title.
+   * `target` and `step`). onTitle(frame): a conversation has a new title. onTold(frame): what
+   * another of the user's tabs did ("conversation.created", ".message", ".renamed",
+   * ".deleted", ".branch"); a message sent there to the conversation shown here is shown first.
    */
-  constructor({ transcript, send, onStart, onSending, onRefused, onBranch, onTitle }) {
+  constructor({ transcript, send, onStart, onSending, onRefused, onBranch, onTitle, onTold }) {
     this.transcript = transcript;
     this.onTitle = onTitle;
+    this.onTold = onTold;
     this.send = send;
     this.onStart = onStart;
     this.onBranch = onBranch;
@@ -214,7 +217,38 @@ export class Protocol {
       case "error":
         this.error(frame);
         break;
+      case "conversation.message":
+        this.toldMessage(frame);
+        this.onTold?.(frame);
+        break;
+      case "conversation.created":
+      case "conversation.renamed":
+      case "conversation.deleted":
+      case "conversation.branch":
+        this.onTold?.(frame);
+        break;
     }
+  }
+
+  /**
+   * A message sent from another tab: in the conversation shown here, it is shown as the
+   * user's, and its answers are followed from their start (whichever process writes them).
+   */
+  toldMessage(frame) {
+    if (frame.conversation !== store.conversation || store.messages.has(frame.message.id)) return;
+    this.transcript.addUser(frame.message);
+    for (const id of frame.answers) {
+      this.resuming.add(id);
+      this.send({ type: "resume", message: id, offset: 0, reasoning_offset: 0 });
+    }
+  }
+
+  /**
+   * The branch shown changed in another tab: `messages`, read again, take the place of those
+   * on screen, and the answers of it still being written are followed.
+   */
+  reloadTold(messages) {
+    this.join(this.transcript.reload(messages));
   }
 
   started(frame) {

@@ -40,6 +40,7 @@ export class Sidebar {
     this.current = current;
     this.onRenamed = onRenamed;
     this.conversations = conversations.map((c) => ({ ...c, updated: new Date(c.updated_at) }));
+    this.deleting = new Set(); // conversations this page asked to delete
     this.searchTimer = 0;
     this.searchAbort = null;
 
@@ -138,9 +139,7 @@ export class Sidebar {
     const found = this.conversations.find((c) => c.id === id);
     if (!found || found.title === title) return;
     found.title = title;
-    const focused = document.activeElement?.closest?.(".conversation")?.dataset.conversationId;
-    this.render();
-    if (focused) this.focusItem(Number(focused));
+    this.refresh();
   }
 
   focusItem(id) {
@@ -154,16 +153,52 @@ export class Sidebar {
     this.searchInput.select();
   }
 
-  /** A conversation just started or written to: it goes to the top (a new one with `title`). */
-  touch({ id, title }) {
+  /**
+   * A conversation just started or written to: it goes to the top (a new one with `title`).
+   * `current`: it is the one this page shows (false for one written to in another tab).
+   */
+  touch({ id, title }, { current = true } = {}) {
     const found = this.conversations.find((c) => c.id === id);
     if (found) {
       found.updated = new Date();
     } else {
       this.conversations.push({ id, title, updated: new Date() });
     }
-    this.current = id;
+    if (current) this.current = id;
+    this.refresh();
+  }
+
+  // What the user's other tabs did -------------------------------------------------------------
+
+  /** A conversation started in another tab. */
+  add({ id, title, updated_at: updatedAt }) {
+    if (this.conversations.some((c) => c.id === id)) return;
+    const updated = updatedAt ? new Date(updatedAt) : new Date();
+    this.conversations.push({ id, title, updated });
+    this.refresh();
+  }
+
+  /** A conversation deleted in another tab (or by this one: then it is gone already). */
+  remove(id) {
+    const before = this.conversations.length;
+    this.conversations = this.conversations.filter((c) => c.id !== id);
+    if (this.conversations.length !== before) this.refresh();
+  }
+
+  /** Whether this page deleted conversation `id` itself. */
+  deletedHere(id) {
+    return this.deleting.has(id);
+  }
+
+  /**
+   * The list drawn again, keeping the keyboard's place; not while a rename or a delete is
+   * being confirmed in it, which draws the list again when it ends.
+   */
+  refresh() {
+    if (this.list.querySelector(".rename, .confirm-delete")) return;
+    const focused = document.activeElement?.closest?.(".conversation")?.dataset.conversationId;
     this.render();
+    if (focused) this.focusItem(Number(focused));
   }
 
   // Rename -----------------------------------------------------------------------------------
@@ -232,8 +267,12 @@ export class Sidebar {
   }
 
   async delete(c) {
+    this.deleting.add(c.id);
     const deleted = await this.post(urlFor(this.urls.delete, c.id), {});
-    if (!deleted) return;
+    if (!deleted) {
+      this.deleting.delete(c.id);
+      return;
+    }
     this.conversations = this.conversations.filter((other) => other.id !== c.id);
     if (c.id === this.current) {
       location.assign(this.urls.home);
