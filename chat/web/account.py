@@ -8,12 +8,14 @@ from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordChangeForm
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from chat import answers
-from chat.models import Preferences
+from chat.models import Conversation, Preferences
+from chat.review import export, importing
 
 
 class PasswordForm(PasswordChangeForm):
@@ -60,8 +62,7 @@ def default_model_for(user: object) -> str | None:
 @require_http_methods(["GET", "POST"])
 def account(request: HttpRequest) -> HttpResponse:
     preferences = Preferences.of(request.user)
-    password_form = PasswordForm(request.user)
-    preferences_form = PreferencesForm(instance=preferences)
+    password_form = preferences_form = None
     status = 200
     if request.method == "POST" and request.POST.get("form") == "password":
         password_form = PasswordForm(request.user, request.POST)
@@ -79,9 +80,58 @@ def account(request: HttpRequest) -> HttpResponse:
             messages.success(request, "Your preferences were saved.")
             return redirect("account")
         status = 400
+    return _account_page(request, password_form, preferences_form, status=status)
+
+
+def _account_page(
+    request: HttpRequest,
+    password_form: PasswordChangeForm | None = None,
+    preferences_form: PreferencesForm | None = None,
+    *,
+    import_error: str = "",
+    status: int = 200,
+) -> HttpResponse:
     return render(
         request,
         "chat/account.html",
-        {"password_form": password_form, "preferences_form": preferences_form},
+        {
+            "password_form": password_form or PasswordForm(request.user),
+            "preferences_form": preferences_form
+            or PreferencesForm(instance=Preferences.of(request.user)),
+            "import_error": import_error,
+            "import_limit_mb": importing.MAX_BYTES // (1024 * 1024),
+        },
         status=status,
     )
+
+
+@login_required
+@require_GET
+def export_conversations(request: HttpRequest) -> StreamingHttpResponse:
+    """Every conversation of the user, every branch, as the JSON the import reads back."""
+    mine = Conversation.objects.filter(owner=request.user).order_by("created_at", "pk")
+    response = StreamingHttpResponse(
+        export.export(mine, operator=False), content_type="application/json"
+    )
+    day = timezone.localdate().isoformat()
+    response["Content-Disposition"] = f'attachment; filename="conversations-{day}.json"'
+    return response
+
+
+@login_required
+@require_POST
+def import_conversations(request: HttpRequest) -> HttpResponse:
+    upload = request.FILES.get("file")
+    if upload is None:
+        return _account_page(request, import_error="Choose a file to import.", status=400)
+    if upload.size > importing.MAX_BYTES:
+        limit = importing.MAX_BYTES // (1024 * 1024)
+        error = f"The file is larger than {limit} MB."
+        return _account_page(request, import_error=error, status=400)
+    try:
+        stored = importing.import_conversations(request.user, upload.read())
+    except importing.BadImport as error:
+        return _account_page(request, import_error=f"Nothing was imported. {error}", status=400)
+    count = len(stored)
+    messages.success(request, f"Imported {count} conversation{'' if count == 1 else 's'}.")
+    return redirect("account")

@@ -1,5 +1,5 @@
-"""The "Copy chat" button puts the branch shown in the clipboard as markdown: the title, then each message
-under who wrote it, in order."""
+"""The "Copy chat" button puts the branch shown in the clipboard as markdown: the title, then
+each message under who wrote it, in order."""
 
 from __future__ import annotations
 
