@@ -88,8 +88,12 @@ def _message(item: Any, where: str) -> tuple[Message, Any, Any, Any]:
     if seq is None:
         raise _fail(where, "seq is missing")
     tool_calls = item.get("tool_calls") or []
-    if not isinstance(tool_calls, list):
-        raise _fail(where, "tool_calls must be a list")
+    # Read back as the model's calls and shown as the page's: objects with text id and name.
+    if not isinstance(tool_calls, list) or not all(
+        isinstance(call, dict) and all(isinstance(call.get(key, ""), str) for key in ("id", "name"))
+        for call in tool_calls
+    ):
+        raise _fail(where, "tool_calls must be a list of calls, each with a text id and name")
     message = Message(
         role=role,
         status=status,

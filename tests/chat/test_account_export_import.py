@@ -167,6 +167,10 @@ BAD_FILES = {
     "a repeated id": (file_with(lambda d: message(d).update(id=1)), "same id"),
     "a text not text": (file_with(lambda d: message(d).update(text=["x"])), "text must be text"),
     "a bad time": (file_with(lambda d: message(d).update(created_at="soon")), "created_at"),
+    "tool calls not calls": (
+        file_with(lambda d: message(d).update(tool_calls=["x"])),
+        "tool_calls must be a list of calls",
+    ),
     "messages not a list": (
         file_with(lambda d: d["conversations"][1].update(messages={})),
         "messages must be a list",
