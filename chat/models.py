@@ -524,3 +524,35 @@ class APIToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class Preferences(models.Model):
+    """What a user chose on the account page: the page's colours and the model a new chat
+    starts with."""
+
+    class Theme(models.TextChoices):
+        SYSTEM = "system", "System"
+        LIGHT = "light", "Light"
+        DARK = "dark", "Dark"
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preferences"
+    )
+    theme = models.CharField(max_length=8, choices=Theme.choices, default=Theme.SYSTEM)
+    default_model = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="provider:model a new chat starts with; empty: the site's",
+    )
+
+    class Meta:
+        verbose_name_plural = "preferences"
+
+    def __str__(self) -> str:
+        return f"Preferences of {self.user}"
+
+    @classmethod
+    def of(cls, user: object) -> Preferences:
+        """The user's preferences, unsaved defaults when they never chose any."""
+        found = cls.objects.filter(user=user).first()
+        return found if found is not None else cls(user=user)

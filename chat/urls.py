@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from chat.web import api, pages, presets, ratelimit
+from chat.web import account, api, pages, presets, ratelimit
 
 # The admin's sign-in is throttled like the site's.
 admin.site.login_form = ratelimit.ThrottledAdminAuthenticationForm
@@ -16,6 +16,9 @@ urlpatterns = [
     path("signup/", pages.signup, name="signup"),
     path("login/", pages.sign_in, name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("settings/account/", account.account, name="account"),
+    path("settings/account/export/", account.export_conversations, name="export_conversations"),
+    path("settings/account/import/", account.import_conversations, name="import_conversations"),
     path("settings/tokens/", pages.api_tokens, name="api_tokens"),
     path("settings/tokens/<int:token_id>/revoke/", pages.revoke_api_token, name="revoke_api_token"),
     path("api/chat", api.chat, name="api_chat"),

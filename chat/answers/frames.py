@@ -265,6 +265,7 @@ def message_data(m: Message, versions: dict[tuple[int, str], list[int]]) -> dict
         "note": ending_note(m.status, m.finish_reason) or None,
         "continuable": m.continuable,
         "settings_notes": settings_notes(m),
+        "created_at": m.created_at.isoformat(),
     }
 
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from chat.models import Conversation, Message
@@ -49,13 +49,21 @@ EXPORTED_MESSAGE_FIELDS = (
 )
 
 
-def export_message(message: Message) -> dict[str, Any]:
-    fields = {name: getattr(message, name) for name in EXPORTED_MESSAGE_FIELDS}
+# What a user's own export leaves out: the precise reasons of failures are for operators.
+OPERATOR_ONLY_FIELDS = ("error_detail",)
+
+
+def export_message(message: Message, *, operator: bool = True) -> dict[str, Any]:
+    fields = {
+        name: getattr(message, name)
+        for name in EXPORTED_MESSAGE_FIELDS
+        if operator or name not in OPERATOR_ONLY_FIELDS
+    }
     fields["reasoning_state_stored"] = bool(message.reasoning_state)
     return fields
 
 
-def export_conversation(conversation: Conversation) -> dict[str, Any]:
+def export_conversation(conversation: Conversation, *, operator: bool = True) -> dict[str, Any]:
     return {
         "id": conversation.pk,
         "owner": conversation.owner.get_username(),
@@ -64,19 +72,29 @@ def export_conversation(conversation: Conversation) -> dict[str, Any]:
         "system_prompt": conversation.system_prompt,
         "tools": conversation.tools,
         "reasoning_effort": conversation.reasoning_effort,
+        "temperature": conversation.temperature,
+        "top_p": conversation.top_p,
+        "max_output_tokens": conversation.max_output_tokens,
         "summary": conversation.summary,
         "summary_through_seq": conversation.summary_through_seq,
         "created_at": conversation.created_at,
         "updated_at": conversation.updated_at,
-        "messages": [export_message(message) for message in conversation.messages.all()],
+        "messages": [
+            export_message(message, operator=operator) for message in conversation.messages.all()
+        ],
     }
 
 
-def export(queryset: QuerySet[Conversation]) -> Iterator[str]:
-    conversations = queryset.select_related("owner").prefetch_related("messages")
+def export(queryset: QuerySet[Conversation], *, operator: bool = True) -> Iterator[str]:
+    """``operator``: the admin's export; without it, a user's own (no operators' details)."""
+    # Versions share a seq: by id within it, the order they were written (and are imported in).
+    in_order = Prefetch("messages", queryset=Message.objects.order_by("seq", "pk"))
+    conversations = queryset.select_related("owner").prefetch_related(in_order)
     head = json.dumps({"exported_at": timezone.now().isoformat()})
     yield head[:-1] + ', "conversations": ['
     for i, conversation in enumerate(conversations.iterator(chunk_size=50)):
         prefix = "," if i else ""
-        yield prefix + json.dumps(export_conversation(conversation), cls=DjangoJSONEncoder)
+        yield prefix + json.dumps(
+            export_conversation(conversation, operator=operator), cls=DjangoJSONEncoder
+        )
     yield "]}\n"

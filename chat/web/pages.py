@@ -18,8 +18,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from chat import answers
 from chat.models import APIToken, Conversation, Message
+from chat.web import account, presets, ratelimit, tabs
 from chat.web import api_tokens as api_tokens_module
-from chat.web import presets, ratelimit, tabs
 from streaming.limits import LONGEST, default_output_tokens
 from streaming.tools import TOOLS
 
@@ -114,6 +114,7 @@ def _chat_page(request: HttpRequest, conversation: Conversation | None) -> HttpR
         messages = answers.transcript(conversation)
     conversations = Conversation.objects.filter(owner=request.user)[:200]
     offered = answers.models()
+    saved_default = account.default_model_for(request.user)
     return render(
         request,
         "chat/chat.html",
@@ -121,7 +122,10 @@ def _chat_page(request: HttpRequest, conversation: Conversation | None) -> HttpR
             "conversation": conversation,
             "model_groups": _model_groups(offered),
             "tools": [(spec.name, spec.description) for spec in TOOLS.values()],
-            "selected_model": conversation.model if conversation else answers.default_model(),
+            "selected_model": (
+                conversation.model if conversation else saved_default or answers.default_model()
+            ),
+            "saved_default": saved_default,
             "page_data": {
                 "conversation": conversation.pk if conversation else None,
                 "messages": messages,

@@ -4,6 +4,7 @@
 import { copyWithFeedback } from "./clipboard.js";
 import { Composer } from "./composer.js";
 import { Connection } from "./connection.js";
+import { conversationMarkdown } from "./conversation-markdown.js";
 import { setProviderLabels } from "./message.js";
 import { PresetList } from "./presets.js";
 import { Protocol } from "./protocol.js";
@@ -178,6 +179,23 @@ document.getElementById("skip-link").addEventListener("click", (event) => {
   if (sidebar.isOpen) sidebar.close();
   composer.focus();
 });
+
+// "Copy chat" (in the top bar on a phone, over the conversation's corner elsewhere): the
+// branch shown as markdown; offered once there is a message to copy.
+const messagesBox = document.getElementById("messages");
+const copyButtons = [...document.querySelectorAll(".copy-conversation")];
+for (const copy of copyButtons) {
+  copy.addEventListener("click", () => {
+    const title = store.conversation === null ? "" : topbarTitle.textContent;
+    copyWithFeedback(copy, conversationMarkdown(messagesBox, title));
+  });
+}
+function offerCopy() {
+  const none = !messagesBox.querySelector(".message[data-message-id]");
+  for (const copy of copyButtons) copy.hidden = none;
+}
+new MutationObserver(offerCopy).observe(messagesBox, { childList: true, subtree: true });
+offerCopy();
 
 function setTitle(title) {
   document.title = title;

@@ -255,9 +255,11 @@ export class Composer {
     for (const box of this.checkboxes) box.disabled = full && !box.checked;
   }
 
-  // The last model picked is what a new chat starts with; an open conversation keeps its own.
+  // A new chat starts with the default model saved on the account page (the server selects
+  // it; picking another changes that chat only); with none saved, with the last model picked.
+  // An open conversation keeps its own.
   restoreModel() {
-    if (this.form.dataset.conversation) return;
+    if (this.form.dataset.conversation || "savedDefault" in this.form.dataset) return;
     try {
       const saved = localStorage.getItem(MODEL_KEY);
       if (saved && [...this.select.options].some((option) => option.value === saved)) {

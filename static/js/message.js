@@ -11,6 +11,7 @@ import { renderMarkdown } from "./markdown.js";
 import { Part } from "./part.js";
 import { PhaseLine, ReasoningBlock } from "./reasoning.js";
 import { SilenceNotice } from "./silence.js";
+import { timeStamp } from "./stamp.js";
 
 const LIVE = new Set(["pending", "streaming"]);
 const CONTINUABLE = new Set(["stopped", "failed", "interrupted"]);
@@ -203,6 +204,8 @@ export class MessageView {
     this.note = element("p", "note");
     this.note.hidden = true;
     this.footer = element("footer", "message-footer");
+    this.stamp = timeStamp(data.created_at);
+    this.createdAt = this.stamp.dateTime;
     const actions = element("div", "actions");
     this.copyButton = button("Copy", "action", () => copyWithFeedback(this.copyButton, this.text),
       this.role === "assistant" ? "Copy answer" : "Copy message");
@@ -230,12 +233,12 @@ export class MessageView {
       this.keepButton = button("Keep this one", "action", keep, "Continue with this answer");
       actions.append(this.keepButton, this.regenerateButton, this.continueButton, this.forkButton);
       this.metricsLine = element("p", "metrics");
-      this.footer.append(this.versions, actions, this.metricsLine);
+      this.footer.append(this.versions, actions, this.stamp, this.metricsLine);
       root.append(this.tools, this.note, this.footer);
     } else {
       this.editButton = button("Edit", "action", () => this.startEditing(), "Edit message");
       actions.append(this.editButton, this.forkButton);
-      this.footer.append(this.versions, actions);
+      this.footer.append(this.versions, actions, this.stamp);
       root.append(this.footer);
     }
   }
@@ -366,6 +369,7 @@ export class MessageView {
     const note = CONTINUABLE.has(status) ? { error: said } : { note: said };
     const reasoning = this.thought?.data();
     const shown = { id, text, status, model, reply_to: replyTo, continuable, ...note };
+    shown.created_at = this.createdAt;
     return { ...shown, ...this.metrics, ...reasoning };
   }
 

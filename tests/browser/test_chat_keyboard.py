@@ -73,9 +73,9 @@ def test_the_skip_link_and_few_tab_stops_lead_to_the_composer(page: Page, live_a
     assert page.locator(".skip-link").bounding_box()["y"] < 0  # hidden again without the focus
 
     # Without it, Tab crosses the list one conversation at a time: the skip link, New chat,
-    # search, 13 conversations, API tokens, Sign out, Keyboard shortcuts, then the composer
-    # (it was 52 with three stops per conversation).
-    assert tabs_to_composer(page) == 1 + 2 + 13 + 3 + 1
+    # search, 13 conversations, Account, API tokens, Sign out, Keyboard shortcuts, then the
+    # composer (it was 52 with three stops per conversation).
+    assert tabs_to_composer(page) == 1 + 2 + 13 + 4 + 1
     chat.assert_clean()
 
 

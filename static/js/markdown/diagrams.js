@@ -135,7 +135,8 @@ function slotted(summary) {
   return details;
 }
 
-const themeNow = () => (dark.matches ? "dark" : "light");
+// A theme forced on the account page (data-theme on <html>) wins over the system's.
+const themeNow = () => document.documentElement.dataset.theme || (dark.matches ? "dark" : "light");
 
 async function draw(host) {
   const code = host.querySelector("pre > code");
