@@ -132,6 +132,13 @@ export class StickToBottom {
     }
   }
 
+  // Scrolled down to where the bottom was at the last scroll: the reader went to the end.
+  // Streamed text may have grown it since (a slow machine lays out many lines between two
+  // scroll events), which must not leave the reader let go at the very bottom.
+  reached(top) {
+    return top >= this.lastMax - this.nearBottom;
+  }
+
   onScroll() {
     const max = this.maxTop();
     const top = this.top();
@@ -143,7 +150,7 @@ export class StickToBottom {
       this.setAttached(true);
     } else if (top < this.lastTop - 0.5) {
       this.setAttached(false);
-    } else if (top > this.lastTop && distance <= this.nearBottom) {
+    } else if (top > this.lastTop && (distance <= this.nearBottom || this.reached(top))) {
       this.setAttached(true);
       this.follow();
     }
