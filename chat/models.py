@@ -3,6 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.core.files.storage import storages
 from django.db import models
 from django.utils import timezone
 
@@ -256,6 +257,54 @@ class Conversation(models.Model):
             self.summary, self.summary_through_seq = "", 0
 
 
+class Attachment(models.Model):
+    """A file a user uploaded to send with their messages. Its bytes are stored once per owner
+    and content, at ``path`` in the ``attachments`` storage (several uploads of the same bytes
+    share them); messages refer to it through ``Message.attachments``."""
+
+    class Kind(models.TextChoices):
+        IMAGE = "image"  # PNG, JPEG, WebP or GIF, re-encoded on upload
+        PDF = "pdf"
+        TEXT = "text"  # UTF-8 text: prose, code, data
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="attachments"
+    )
+    name = models.CharField(max_length=255)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    content_type = models.CharField(max_length=100, help_text="of the bytes stored")
+    size = models.PositiveBigIntegerField(help_text="bytes stored")
+    digest = models.CharField(max_length=64, help_text="SHA-256 of the bytes stored")
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    pages = models.PositiveIntegerField(null=True, blank=True)
+    text = models.TextField(
+        blank=True, help_text="a text file's content, or a PDF's extracted text"
+    )
+    sent = models.BooleanField(
+        default=False, help_text="has been sent with a message (else it is abandoned after a day)"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["owner", "digest"]),
+            models.Index(fields=["sent", "created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def path(self) -> str:
+        """Where its bytes are, in the ``attachments`` storage: content-addressed per owner."""
+        return f"{self.owner_id}/{self.digest}"
+
+    def read(self) -> bytes:
+        with storages["attachments"].open(self.path, "rb") as f:
+            return f.read()
+
+
 class Message(models.Model):
     class Role(models.TextChoices):
         SYSTEM = "system"
@@ -329,6 +378,7 @@ class Message(models.Model):
         default=True, help_text="shown and sent to the model: chosen, on the branch shown"
     )
     tool_calls = models.JSONField(default=list, blank=True)
+    attachments = models.ManyToManyField(Attachment, related_name="messages", blank=True)
     settings = models.JSONField(
         null=True,
         blank=True,
