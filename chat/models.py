@@ -300,6 +300,20 @@ class Attachment(models.Model):
         """Where its bytes are, in the ``attachments`` storage: content-addressed per owner."""
         return f"{self.owner_id}/{self.digest}"
 
+    def as_data(self) -> dict[str, object]:
+        """What clients are told of it: on messages, in exports, in the upload's answer (which
+        adds its ``url``)."""
+        return {
+            "id": self.pk,
+            "name": self.name,
+            "type": self.content_type,
+            "kind": self.kind,
+            "size": self.size,
+            "width": self.width,
+            "height": self.height,
+            "pages": self.pages,
+        }
+
     def read(self) -> bytes:
         with storages["attachments"].open(self.path, "rb") as f:
             return f.read()
