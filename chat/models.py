@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -123,9 +124,11 @@ class Conversation(models.Model):
         model: str,
         content: str,
         change: SettingsChange | None = None,
+        attachments: Sequence[int] = (),
     ) -> Message:
         """A user's message, in a new conversation or one of their own, with the settings
-        ``change`` it was sent with applied to the conversation."""
+        ``change`` it was sent with applied to the conversation and the user's files
+        ``attachments`` (ids) sent with it."""
         if conversation_id is None:
             conversation = cls.start(owner, model, content, change)
         else:
@@ -133,7 +136,9 @@ class Conversation(models.Model):
             changed = (change or SettingsChange()).apply(conversation)
             if changed:
                 conversation.save(update_fields=changed)
-        return conversation.add_user_message(content)
+        message = conversation.add_user_message(content)
+        message.attach(attachments)
+        return message
 
     def conversation_settings(self) -> dict[str, object]:
         """Its settings, by the names of ``SETTING_NAMES``."""
@@ -149,9 +154,12 @@ class Conversation(models.Model):
         Conversation.objects.filter(pk=self.pk).update(updated_at=now)
         return message
 
-    def add_edit(self, edited: Message, content: str) -> Message:
+    def add_edit(
+        self, edited: Message, content: str, attachments: Sequence[int] | None = None
+    ) -> Message:
         """A new version of the user's message ``edited``: in its place, on a branch of its
-        own, which becomes the one shown. What followed ``edited`` stays on its branch."""
+        own, which becomes the one shown. What followed ``edited`` stays on its branch. It
+        carries the files ``attachments`` (ids), or when None the ones ``edited`` carries."""
         now = timezone.now()
         edited.versions().update(chosen=False)
         message = self.messages.create(
@@ -161,6 +169,9 @@ class Conversation(models.Model):
             created_at=now,
             parent_id=edited.parent_id,
         )
+        if attachments is None:
+            attachments = [a.pk for a in edited.attachments.all()]
+        message.attach(attachments)
         self.show_chosen_branch()
         Conversation.objects.filter(pk=self.pk).update(updated_at=now)
         return message
@@ -287,6 +298,7 @@ class Attachment(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        ordering = ["pk"]  # a message's files in the order they were uploaded
         indexes = [
             models.Index(fields=["owner", "digest"]),
             models.Index(fields=["sent", "created_at"]),
@@ -461,6 +473,20 @@ class Message(models.Model):
         return Message.objects.filter(
             conversation_id=self.conversation_id, seq=self.seq, role=self.role
         ).order_by("created_at", "pk")
+
+    def attach(self, attachment_ids: Sequence[int]) -> None:
+        """Send the files ``attachment_ids`` with this message. Each must be its conversation's
+        owner's: else ``Attachment.DoesNotExist`` and nothing is attached."""
+        if not attachment_ids:
+            return
+        owner_id = Conversation.objects.values_list("owner_id", flat=True).get(
+            pk=self.conversation_id
+        )
+        files = Attachment.objects.filter(owner_id=owner_id, pk__in=attachment_ids)
+        if files.count() != len(set(attachment_ids)):
+            raise Attachment.DoesNotExist("No such attachment")
+        self.attachments.set(files)
+        files.filter(sent=False).update(sent=True)
 
     def turn(self) -> Message | None:
         """The user message this one belongs to: itself, the one an answer replies to, or the

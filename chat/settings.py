@@ -224,6 +224,7 @@ MAX_OUTPUT_TOKENS = (
     else None
 )
 MAX_MESSAGE_CHARS = int(env_number("MAX_MESSAGE_CHARS", 32_000, minimum=1))
+MAX_ATTACHMENTS_PER_MESSAGE = int(env_number("MAX_ATTACHMENTS_PER_MESSAGE", 10, minimum=1))
 MAX_FRAME_BYTES = int(env_number("MAX_FRAME_BYTES", 64_000, minimum=1024))
 MAX_CONCURRENT_GENERATIONS = int(env_number("MAX_CONCURRENT_GENERATIONS", 4, minimum=1))
 FLUSH_INTERVAL = env_number("FLUSH_INTERVAL_MS", 30, minimum=1, kind=float) / 1000

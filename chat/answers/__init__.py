@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -38,7 +38,7 @@ from chat.answers.errors import (
 )
 from chat.answers.frames import Frame, conversation_deleted, conversation_renamed
 from chat.answers.frames import error as error_frame
-from chat.models import Conversation, Message, SettingsChange
+from chat.models import Attachment, Conversation, Message, SettingsChange
 
 __all__ = [
     "CannotAnswer",
@@ -165,18 +165,19 @@ async def send(
     model_names: list[str],
     change: SettingsChange,
     subscriber: Subscriber,
+    attachments: Sequence[int] = (),
 ) -> list[Following]:
-    """Store the user's message (in a new conversation when ``conversation_id`` is None) and
-    start an answer by each model (several: compare mode); ``change`` is what the message
-    changes of the conversation's settings (its tools, its reasoning effort). A refused send
-    stores nothing: the message and its answers are stored together or not at all, and the
-    conversation's settings stay as they were."""
+    """Store the user's message (in a new conversation when ``conversation_id`` is None) with
+    their files ``attachments`` (ids) and start an answer by each model (several: compare
+    mode); ``change`` is what the message changes of the conversation's settings (its tools,
+    its reasoning effort). A refused send stores nothing: the message and its answers are
+    stored together or not at all, and the conversation's settings stay as they were."""
     offered = catalog.models()
     for model in model_names:
         if model not in offered:
             raise UnknownModel(f"{model!r} is not one of the models offered here")
     channel = await _owner_channel()
-    args = (user, conversation_id, content, change, model_names, channel)
+    args = (user, conversation_id, content, change, model_names, channel, attachments)
     try:
         if settings.SUMMARIZE_DROPPED:
             ready = await _send_summarized(*args)
@@ -184,6 +185,8 @@ async def send(
             ready = await database_sync_to_async(starting.sent_message)(*args)
     except Conversation.DoesNotExist:
         raise NotFound("No such conversation") from None
+    except Attachment.DoesNotExist:
+        raise NotFound("No such attachment") from None
     following = []
     for prepared in ready:
         answer = launch(_answer(prepared, Sent()))
@@ -198,6 +201,7 @@ async def _send_summarized(
     change: SettingsChange,
     model_names: list[str],
     channel: str,
+    attachments: Sequence[int],
 ) -> list[starting.Prepared]:
     """``send`` when summaries are on: each model summarizes what falls out of its window once
     the message is stored and before its answer is made, so the message is stored first. What
@@ -205,10 +209,10 @@ async def _send_summarized(
     only after (another answer started meanwhile) takes the message back."""
     db = database_sync_to_async
     await db(starting.check_sent_message)(
-        user, conversation_id, content, change, model_names, channel
+        user, conversation_id, content, change, model_names, channel, attachments
     )
     stored = await db(starting.store_message)(
-        user, conversation_id, content, change, model_names[0]
+        user, conversation_id, content, change, model_names[0], attachments
     )
     message = stored.message
     try:
@@ -221,9 +225,15 @@ async def _send_summarized(
 
 
 async def edit(
-    user: Any, message_id: int, content: str, model: str | None, subscriber: Subscriber
+    user: Any,
+    message_id: int,
+    content: str,
+    model: str | None,
+    subscriber: Subscriber,
+    attachments: Sequence[int] | None = None,
 ) -> Following:
-    """A new version of the user's message ``message_id``, on a branch of its own that is shown
+    """A new version of the user's message ``message_id``, with the user's files
+    ``attachments`` (None: those of the version edited), on a branch of its own that is shown
     from now on (what followed the old version stays on the old branch), and a new answer to it
     by ``model`` (the conversation's model when None). ``subscriber`` is sent the branch now
     shown (a ``branch`` frame), then the answer. Answers still being written on the branch
@@ -234,24 +244,34 @@ async def edit(
         raise UnknownModel(f"{chosen!r} is not one of the models offered here")
     channel = await _owner_channel()
     db = database_sync_to_async
-    args = (user, message, content, chosen, channel)
-    if settings.SUMMARIZE_DROPPED:
-        await db(starting.check_edited_message)(*args)
-        edited = await db(starting.store_edit)(message, content)
-        try:
-            await summaries.summarize_before(
-                message.conversation, chosen, edited.message.seq + 1, ""
-            )
-            ready = await db(starting.answers_to)(user.pk, edited.message, [chosen], channel)
-        except BaseException:
-            await db(starting.unstore_edit)(edited)
-            raise
-    else:
-        ready = await db(starting.edited_message)(*args)
+    args = (user, message, content, chosen, channel, attachments)
+    try:
+        ready = await _store_edit(message, chosen, args)
+    except Attachment.DoesNotExist:
+        raise NotFound("No such attachment") from None
     await stop_answers(await db(_hidden_live)(message.conversation_id))
     await subscriber.deliver(await db(_branch_frame)(message.conversation_id))
     answer = launch(_answer(ready[0], Sent()))
     return await _subscribe(answer, subscriber, 0, 0)
+
+
+async def _store_edit(
+    message: Message, chosen: str, args: tuple[Any, ...]
+) -> list[starting.Prepared]:
+    """``edit``'s new version and its answer, all or nothing; with summaries on, the model
+    summarizes what falls out of its window in between."""
+    db = database_sync_to_async
+    if not settings.SUMMARIZE_DROPPED:
+        return await db(starting.edited_message)(*args)
+    user, _, content, _, channel, attachments = args
+    await db(starting.check_edited_message)(*args)
+    edited = await db(starting.store_edit)(message, content, attachments)
+    try:
+        await summaries.summarize_before(message.conversation, chosen, edited.message.seq + 1, "")
+        return await db(starting.answers_to)(user.pk, edited.message, [chosen], channel)
+    except BaseException:
+        await db(starting.unstore_edit)(edited)
+        raise
 
 
 async def fork(user: Any, message_id: int) -> tuple[int, str]:

@@ -232,7 +232,8 @@ def transcript(conversation: Conversation) -> list[dict[str, Any]]:
     with the ids of its versions (of an answer, regenerated; of a user message, edited), in
     one query for the versions instead of one per message."""
     versions = _versions(conversation)
-    return [message_data(m, versions) for m in conversation.current_messages()]
+    rows = conversation.current_messages().prefetch_related("attachments")
+    return [message_data(m, versions) for m in rows]
 
 
 def message_data(m: Message, versions: dict[tuple[int, str], list[int]]) -> dict[str, Any]:
@@ -265,6 +266,7 @@ def message_data(m: Message, versions: dict[tuple[int, str], list[int]]) -> dict
         "note": ending_note(m.status, m.finish_reason) or None,
         "continuable": m.continuable,
         "settings_notes": settings_notes(m),
+        "attachments": [a.as_data() for a in m.attachments.all()],
         "created_at": m.created_at.isoformat(),
     }
 

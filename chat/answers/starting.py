@@ -8,6 +8,7 @@ not the message either. They run queries: call them through ``database_sync_to_a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -49,13 +50,16 @@ def sent_message(
     change: SettingsChange,
     models: list[str],
     channel: str,
+    attachments: Sequence[int] = (),
 ) -> list[Prepared]:
-    """A user's message (in a new conversation when ``conversation_id`` is None) and an answer
-    to it by each model, all or nothing: when the user has too many answers being written or
-    the message does not fit a model, nothing is stored and the conversation is as it was."""
+    """A user's message (in a new conversation when ``conversation_id`` is None) with the files
+    ``attachments``, and an answer to it by each model, all or nothing: when the user has too
+    many answers being written, a file is not theirs or the message does not fit a model,
+    nothing is stored and the conversation is as it was."""
     with transaction.atomic():
         storage.check_limit(user.pk, adding=len(models))
-        message = store_message(user, conversation_id, content, change, models[0]).message
+        stored = store_message(user, conversation_id, content, change, models[0], attachments)
+        message = stored.message
         return [_new_answer(message, model, channel, None) for model in models]
 
 
@@ -70,11 +74,12 @@ def check_sent_message(
     change: SettingsChange,
     models: list[str],
     channel: str,
+    attachments: Sequence[int] = (),
 ) -> None:
     """Raise what ``sent_message`` would refuse, storing nothing whatever happens."""
     try:
         with transaction.atomic():
-            sent_message(user, conversation_id, content, change, models, channel)
+            sent_message(user, conversation_id, content, change, models, channel, attachments)
             raise _Checked
     except _Checked:
         pass
@@ -84,7 +89,12 @@ SETTINGS = SETTING_NAMES  # what a sent message may change of its conversation
 
 
 def store_message(
-    user: Any, conversation_id: int | None, content: str, change: SettingsChange, model: str
+    user: Any,
+    conversation_id: int | None,
+    content: str,
+    change: SettingsChange,
+    model: str,
+    attachments: Sequence[int] = (),
 ) -> Stored:
     """The user's message alone, for answers that are made after it (summaries first)."""
     before = None
@@ -94,7 +104,9 @@ def store_message(
             .values(*SETTINGS, "updated_at")
             .first()
         )
-    message = Conversation.add_message_for(user, conversation_id, model, content, change)
+    message = Conversation.add_message_for(
+        user, conversation_id, model, content, change, attachments
+    )
     if before is None:
         return Stored(message, True, {}, None)
     updated_at = before.pop("updated_at")
@@ -127,34 +139,45 @@ class Edited:
 
 
 def edited_message(
-    user: Any, edited: Message, content: str, model: str, channel: str
+    user: Any,
+    edited: Message,
+    content: str,
+    model: str,
+    channel: str,
+    attachments: Sequence[int] | None = None,
 ) -> list[Prepared]:
-    """A new version of the user's message ``edited`` on a branch of its own, and an answer to
-    it by ``model``, all or nothing (as ``sent_message``)."""
+    """A new version of the user's message ``edited`` on a branch of its own, with the files
+    ``attachments`` (None: those of ``edited``), and an answer to it by ``model``, all or
+    nothing (as ``sent_message``)."""
     with transaction.atomic():
         storage.check_limit(user.pk)
-        message = store_edit(edited, content).message
+        message = store_edit(edited, content, attachments).message
         return [_new_answer(message, model, channel, None)]
 
 
 def check_edited_message(
-    user: Any, edited: Message, content: str, model: str, channel: str
+    user: Any,
+    edited: Message,
+    content: str,
+    model: str,
+    channel: str,
+    attachments: Sequence[int] | None = None,
 ) -> None:
     """Raise what ``edited_message`` would refuse, storing nothing whatever happens."""
     try:
         with transaction.atomic():
-            edited_message(user, edited, content, model, channel)
+            edited_message(user, edited, content, model, channel, attachments)
             raise _Checked
     except _Checked:
         pass
 
 
-def store_edit(edited: Message, content: str) -> Edited:
+def store_edit(edited: Message, content: str, attachments: Sequence[int] | None = None) -> Edited:
     """The new version alone, for an answer made after it (summaries first)."""
     conversation = Conversation.objects.get(pk=edited.conversation_id)
     if not edited.active:
         raise CannotAnswer(OTHER_BRANCH)
-    return Edited(conversation.add_edit(edited, content), edited)
+    return Edited(conversation.add_edit(edited, content, attachments), edited)
 
 
 def unstore_edit(edited: Edited) -> None:

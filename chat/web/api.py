@@ -175,8 +175,8 @@ async def chat(request: HttpRequest, user: Any) -> HttpResponse:
     content, models = frame.content(), frame.models()
     conversation = frame.id("conversation", optional=True)
     queue = EventQueue()
-    change = frame.settings_change()
-    following = await answers.send(user, conversation, content, models, change, queue)
+    change, files = frame.settings_change(), frame.attachments() or []
+    following = await answers.send(user, conversation, content, models, change, queue, files)
     ids = [f.message_id for f in following]
     await tabs.tell_of(user.pk, answers.news_of_message(ids, created=conversation is None))
     return streaming_response(event_stream(queue, following))
@@ -190,8 +190,8 @@ async def edit(request: HttpRequest, user: Any, message_id: int) -> HttpResponse
     new answer's events."""
     frame = ClientFrame("edit", json_body(request))
     content, model = frame.content(), frame.text("model", optional=True) or None
-    queue = EventQueue()
-    following = await answers.edit(user, message_id, content, model, queue)
+    queue, files = EventQueue(), frame.attachments()
+    following = await answers.edit(user, message_id, content, model, queue, files)
     await tabs.tell_of(user.pk, answers.news_of_branch(message_id))
     return streaming_response(event_stream(queue, [following]))
 

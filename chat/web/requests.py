@@ -183,6 +183,24 @@ class ClientFrame:
             return list(dict.fromkeys(models))
         return [self.text("model")]
 
+    def attachments(self) -> list[int] | None:
+        """``attachments``: the ids of the user's files sent with the message (None: not
+        given; an edit then keeps the edited message's)."""
+        if "attachments" not in self.data:
+            return None
+        ids = self.data["attachments"]
+        if not isinstance(ids, list) or not all(
+            isinstance(i, int) and not isinstance(i, bool) and i > 0 for i in ids
+        ):
+            raise BadFrame("bad_frame", f"{self.type}: 'attachments' must list attachment ids")
+        ids = list(dict.fromkeys(ids))
+        if len(ids) > settings.MAX_ATTACHMENTS_PER_MESSAGE:
+            raise BadFrame(
+                "too_many_files",
+                f"A message may carry at most {settings.MAX_ATTACHMENTS_PER_MESSAGE} files",
+            )
+        return ids
+
     def tools(self) -> list[str] | None:
         """``tools``: the built-in tools to enable for the conversation (None: leave as is)."""
         if "tools" not in self.data:

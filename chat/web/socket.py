@@ -172,8 +172,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def on_send(self, frame: ClientFrame) -> list[answers.Following]:
         content, models = frame.content(), frame.models()
         conversation = frame.id("conversation", optional=True)
-        change = frame.settings_change()
-        following = await answers.send(self.user, conversation, content, models, change, self)
+        change, files = frame.settings_change(), frame.attachments() or []
+        following = await answers.send(
+            self.user, conversation, content, models, change, self, files
+        )
         ids = [f.message_id for f in following]
         await self.tell_tabs(answers.news_of_message(ids, created=conversation is None))
         return following
@@ -181,7 +183,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def on_edit(self, frame: ClientFrame) -> list[answers.Following]:
         content, message = frame.content(), frame.id("message")
         model = frame.text("model", optional=True) or None
-        following = await answers.edit(self.user, message, content, model, self)
+        files = frame.attachments()
+        following = await answers.edit(self.user, message, content, model, self, files)
         await self.tell_tabs(answers.news_of_branch(message))
         return [following]
 
