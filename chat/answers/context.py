@@ -134,7 +134,8 @@ def _rows(conversation: Conversation, before_seq: int) -> list[Message]:
             "token_count",
             "output_tokens",
             "reasoning_state",
-            "conversation",  # the files' prefetch reads it
+            # Read on each row fetched through the conversation: deferred, a query per row.
+            "conversation",
         )
         .prefetch_related("attachments")
     )
