@@ -335,7 +335,7 @@ def build_context(
 
 def _with_files(item: WindowItem, native: Files) -> ChatMessage:
     """The message of ``item`` with the bytes of its files that go as they are."""
-    found = native.get(item.key)  # type: ignore[arg-type]
+    found = native.get(item.key)
     if not found:
         return item.message
     return dataclasses.replace(item.message, attachments=files.parts(found))
