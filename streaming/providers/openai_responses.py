@@ -134,7 +134,8 @@ def input_parts(message: ChatMessage) -> list[dict[str, Any]]:
     parts: list[dict[str, Any]] = []
     for item in message.attachments:
         if isinstance(item, Image):
-            parts.append({"type": "input_image", "image_url": item.data_url()})
+            # The SDK's types require a detail; auto is the API's own default.
+            parts.append({"type": "input_image", "image_url": item.data_url(), "detail": "auto"})
         else:
             parts.append(
                 {"type": "input_file", "filename": item.name, "file_data": item.data_url()}

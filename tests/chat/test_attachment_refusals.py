@@ -132,3 +132,18 @@ async def test_a_pdf_without_text_is_refused_for_a_model_that_cannot_read_pdfs(a
     )
     await ws.disconnect()
     assert await sync_to_async(database)() == before
+
+
+async def test_an_image_that_can_never_fit_the_model_is_refused_as_too_long(
+    alice, upstream, settings
+):
+    settings.MODEL_CONTEXT_LENGTHS = {SEEING: 1000}  # a quarter for the answer, 750 besides
+    photo = await sync_to_async(image_file)(alice, "big.png", 2048, 2048)  # 765 tokens
+    before = await sync_to_async(database)()
+    ws = await connect(alice)
+    await ws.send_json_to(send(SEEING, photo))
+    frame = await ws.receive_json_from(timeout=10)
+    await ws.disconnect()
+    assert (frame["type"], frame["code"]) == ("error", "cannot_answer")
+    assert frame["detail"].startswith("The newest message with its files is too long for")
+    assert await sync_to_async(database)() == before

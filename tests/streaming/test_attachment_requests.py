@@ -79,7 +79,11 @@ async def test_the_responses_api_gets_input_image_and_input_file(responses, fake
         {
             "role": "user",
             "content": [
-                {"type": "input_image", "image_url": f"data:image/png;base64,{PNG_64}"},
+                {
+                    "type": "input_image",
+                    "image_url": f"data:image/png;base64,{PNG_64}",
+                    "detail": "auto",
+                },
                 {
                     "type": "input_file",
                     "filename": "report.pdf",
