@@ -15,16 +15,9 @@ from chat.models import Conversation, Message
 from streaming.events import Document, Image
 from streaming.providers.base import PAGE_IMAGE_TOKENS
 from streaming.tokens import count_tokens
-from tests.chat.attachment_files import (
-    attachment_storage,  # noqa: F401
-    image_file,
-    pdf,
-    pdf_file,
-    png,
-    text_file,
-)
+from tests.chat.attachment_files import image_file, pdf_file, text_file
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("attachment_storage")]
+pytestmark = pytest.mark.django_db
 
 OPENAI = "openai:gpt-test"
 CLAUDE = "anthropic:claude-test"
@@ -83,10 +76,11 @@ def sent(context) -> list[tuple[str, str, tuple]]:
 
 def test_a_model_that_sees_gets_the_image_with_its_bytes(conversation, alice, settings):
     settings.MODEL_CAPABILITIES = {OPENAI: frozenset({"vision"})}
-    ask(conversation, "What is this?", image_file(alice, "cat.png", 40, 30))
+    cat = image_file(alice, "cat.png", 40, 30)
+    ask(conversation, "What is this?", cat)
     [message] = build(conversation).messages
     assert message.content == "What is this?"
-    assert message.attachments == (Image("image/png", png(40, 30), 40, 30, "cat.png"),)
+    assert message.attachments == (Image("image/png", cat.read(), 40, 30, "cat.png"),)
 
 
 def test_older_images_are_left_out_for_a_model_that_cannot_see(conversation, alice):
@@ -134,8 +128,7 @@ def test_a_pdf_goes_whole_to_a_model_that_reads_pdfs_and_as_text_to_others(conve
     report = pdf_file(alice, "report.pdf", "Quarterly figures", "Second page")
     ask(conversation, "Summarize.", report)
     [native] = build(conversation, model=CLAUDE).messages
-    data = pdf("Quarterly figures", "Second page")
-    assert native.attachments == (Document("report.pdf", "application/pdf", data),)
+    assert native.attachments == (Document("report.pdf", "application/pdf", report.read()),)
     assert native.content == "Summarize."
     [folded] = build(conversation).messages
     assert folded.attachments == ()

@@ -10,15 +10,11 @@ from django.test import AsyncClient
 
 from chat.models import Attachment, Conversation, Message
 from chat.web import api_tokens
-from tests.chat.attachment_files import attachment_storage, image_file, pdf_file  # noqa: F401
+from tests.chat.attachment_files import image_file, pdf_file
 from tests.conftest import connect, receive_until
 from tests.fakes.script import Script
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.postgres,
-    pytest.mark.usefixtures("attachment_storage"),
-]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
 SEEING = "openai:gpt-test"
 OFFLINE = "local:smollm2"

@@ -7,21 +7,11 @@ import base64
 import pytest
 from asgiref.sync import sync_to_async
 
-from tests.chat.attachment_files import (  # noqa: F401
-    attachment_storage,
-    image_file,
-    pdf,
-    pdf_file,
-    png,
-    text_file,
-)
+from tests.chat.attachment_files import image_file, pdf_file, text_file
 from tests.conftest import connect, receive_until
 from tests.fakes.script import Script
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("attachment_storage"),
-]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 QUESTION = "Attached file `notes.txt`:\n```\nRemember the milk.\n```\n\nWhat is in these?"
 
@@ -79,7 +69,7 @@ async def test_each_provider_is_sent_the_image_and_pdf_and_the_text_file_folded_
     assert first[-1]["status"] == "complete", first[-1]
     assert user_turn(fake, model) == (
         KINDS[model.partition(":")[0]],
-        [png(40, 30), pdf("Quarterly figures")],
+        [photo.read(), report.read()],
         QUESTION,
     )
 
@@ -89,7 +79,7 @@ async def test_each_provider_is_sent_the_image_and_pdf_and_the_text_file_folded_
     )
     await receive_until(ws, "message.end")
     await ws.disconnect()
-    assert user_turn(fake, model, turn=0)[1] == [png(40, 30), pdf("Quarterly figures")]
+    assert user_turn(fake, model, turn=0)[1] == [photo.read(), report.read()]
 
 
 async def test_a_model_that_cannot_read_pdfs_is_sent_their_text(alice, upstream, settings):
