@@ -10,16 +10,19 @@ message being answered is refused instead (``check``), before anything is stored
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from chat.answers import catalog
-from chat.answers.errors import AttachmentUnsupported
+from chat.answers.errors import AttachmentUnsupported, CannotAnswer
 from chat.models import Attachment
 from streaming.events import Document, Image
 from streaming.providers.base import PDF, VISION
 from streaming.tokens import count_tokens
+
+log = logging.getLogger(__name__)
 
 # How many of the models that could take a file a refusal names.
 NAMED_MODELS = 5
@@ -89,11 +92,24 @@ def tokens(native: Sequence[Attachment], model: str) -> int:
 def parts(native: Sequence[Attachment]) -> tuple[Image | Document, ...]:
     """The files sent as they are, with their bytes, for ``ChatMessage.attachments``."""
     return tuple(
-        Image(file.content_type, file.read(), file.width or 0, file.height or 0, file.name)
+        Image(file.content_type, _bytes(file), file.width or 0, file.height or 0, file.name)
         if file.kind == Attachment.Kind.IMAGE
-        else Document(file.name, file.content_type, file.read())
+        else Document(file.name, file.content_type, _bytes(file))
         for file in native
     )
+
+
+def _bytes(file: Attachment) -> bytes:
+    """The file's bytes; a file lost from storage (a restore without it) is refused by name,
+    rather than sent as if the model had seen it."""
+    try:
+        return file.read()
+    except FileNotFoundError:
+        log.error("attachment %s has lost its bytes at %s", file.pk, file.path)
+        raise CannotAnswer(
+            f"The file {file.name} is missing from the server's storage. Ask its operator to "
+            "restore it, or edit the message without it."
+        ) from None
 
 
 def check(files: Sequence[Attachment], model: str) -> None:

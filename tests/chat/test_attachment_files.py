@@ -12,22 +12,16 @@ from django.contrib.auth.models import Permission
 from django.test import Client
 from django.utils import timezone
 from PIL import Image
-from pypdf import PdfWriter
-from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
+from pypdf import PdfReader, PdfWriter
 
 from chat import attachments
 from chat.models import Attachment, Conversation, Message
 from chat.web import api_tokens
+from tests.chat.attachment_files import pdf, png
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 UPLOAD = "/api/attachments"
-
-
-def png(width=40, height=30, color=(200, 30, 30), **save) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (width, height), color).save(out, format="PNG", **save)
-    return out.getvalue()
 
 
 def jpeg_with_exif(width=64, height=48) -> bytes:
@@ -40,27 +34,9 @@ def jpeg_with_exif(width=64, height=48) -> bytes:
     return out.getvalue()
 
 
-def pdf(text_pages=("Hello from page one",), password="") -> bytes:
-    """A small real PDF; pypdf writes blank pages, so each page's text is drawn with a content
-    stream of its own."""
-    writer = PdfWriter()
-    for text in text_pages:
-        page = writer.add_blank_page(width=300, height=200)
-        font = DictionaryObject(
-            {
-                NameObject("/Type"): NameObject("/Font"),
-                NameObject("/Subtype"): NameObject("/Type1"),
-                NameObject("/BaseFont"): NameObject("/Helvetica"),
-            }
-        )
-        page[NameObject("/Resources")] = DictionaryObject(
-            {NameObject("/Font"): DictionaryObject({NameObject("/F1"): font})}
-        )
-        stream = DecodedStreamObject()
-        stream.set_data(f"BT /F1 12 Tf 20 100 Td ({text}) Tj ET".encode())
-        page.replace_contents(stream)
-    if password:
-        writer.encrypt(password)
+def encrypted(data: bytes, password: str = "hunter2") -> bytes:
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(data)))
+    writer.encrypt(password)
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
@@ -157,7 +133,7 @@ def test_images_are_kept_in_their_format_a_gif_as_its_first_frame_and_capped_in_
 
 
 def test_a_pdf_keeps_its_pages_and_text_and_is_served_as_a_download(client):
-    response = post(client, "report.pdf", pdf(["First page text", "Second page text"]))
+    response = post(client, "report.pdf", pdf("First page text", "Second page text"))
     assert response.status_code == 201
     data = response.json()
     assert (data["kind"], data["type"], data["pages"]) == ("pdf", "application/pdf", 2)
@@ -194,7 +170,7 @@ def test_text_and_code_files_are_kept_as_utf8_text_and_served_as_plain_text(clie
         ("bomb.png", png_claiming(100_000, 100_000), 415, "bad_image"),
         ("broken.png", png()[:60], 415, "bad_image"),
         ("broken.pdf", b"%PDF-1.7\n1 0 obj << /Type /Catalog >>\n%%EOF", 415, "bad_pdf"),
-        ("secret.pdf", pdf(password="hunter2"), 415, "bad_pdf"),
+        ("secret.pdf", encrypted(pdf("Secret")), 415, "bad_pdf"),
         ("notes.pdf", b"just some text", 415, "bad_pdf"),
         ("program.bin", b"\x7fELF\x02\x01\x01\x00\x00\x00\xff\xfe", 415, "unsupported_type"),
         ("empty.txt", b"", 400, "no_file"),

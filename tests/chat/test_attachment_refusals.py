@@ -143,3 +143,17 @@ async def test_an_image_that_can_never_fit_the_model_is_refused_as_too_long(
     assert (frame["type"], frame["code"]) == ("error", "cannot_answer")
     assert frame["detail"].startswith("The newest message with its files is too long for")
     assert await sync_to_async(database)() == before
+
+
+async def test_a_file_lost_from_storage_is_refused_by_name(alice, upstream, attachment_storage):
+    photo = await sync_to_async(image_file)(alice, "lost.png")
+    (attachment_storage / photo.path).unlink()  # a restore that left the files behind
+    before = await sync_to_async(database)()
+    ws = await connect(alice)
+    await ws.send_json_to(send(SEEING, photo))
+    frame = await ws.receive_json_from(timeout=10)
+    await ws.disconnect()
+    assert (frame["type"], frame["code"]) == ("error", "cannot_answer")
+    assert frame["detail"].startswith("The file lost.png is missing from the server's storage.")
+    assert await sync_to_async(database)() == before
+    assert list(upstream.requests) == []
