@@ -19,6 +19,7 @@ from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator, smart_split
 
+from chat import attachments
 from chat.models import SETTING_NAMES, Conversation, Message, Preset
 from chat.review import dashboard, transcripts
 from chat.review.export import export
@@ -240,6 +241,11 @@ class ConversationAdmin(admin.ModelAdmin):
                 messages.WARNING,
             )
         queryset.exclude(pk__in=live.values("pk")).delete()
+        attachments.forget_unreferenced()
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        attachments.forget_unreferenced()
 
     @admin.display(description="title", ordering="title")
     def title_(self, obj):
@@ -369,6 +375,7 @@ class ConversationAdmin(admin.ModelAdmin):
                 (model, figures, _reasoning_times(stats.reasoning_ms.get(model), figures))
                 for model, figures in stats.reasoning.items()
             ],
+            "file_storage": dashboard.file_storage(),
         }
         return TemplateResponse(request, "admin/chat/dashboard.html", context)
 

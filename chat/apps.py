@@ -7,6 +7,9 @@ class ChatConfig(AppConfig):
 
     def ready(self) -> None:
         # Signing out, deactivating an account or changing its password closes its sockets.
+        from chat.attachments import store
         from chat.web import sockets
 
         sockets.connect_signals()
+        # Deleting a file (or its owner) deletes its bytes once no other file shares them.
+        store.connect_signals()

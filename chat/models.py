@@ -196,7 +196,12 @@ class Conversation(models.Model):
         skip = {"id", "conversation", "reply_to", "parent", "owner_channel", "heartbeat_at"}
         names = [f.attname for f in Message._meta.concrete_fields if f.name not in skip]
         new_ids: dict[int, int] = {}
-        shown = self.current_messages().filter(seq__lte=last_seq).exclude(status__in=Message.LIVE)
+        shown = (
+            self.current_messages()
+            .filter(seq__lte=last_seq)
+            .exclude(status__in=Message.LIVE)
+            .prefetch_related("attachments")
+        )
         for row in shown:
             if row.reply_to_id is not None and row.reply_to_id not in new_ids:
                 continue  # a reply to a message not copied (still being written)
@@ -206,6 +211,7 @@ class Conversation(models.Model):
                 parent_id=new_ids.get(row.parent_id) if row.parent_id else None,
                 **{name: getattr(row, name) for name in names},
             )
+            made.attachments.set(row.attachments.all())
             new_ids[row.pk] = made.pk
         return copy
 

@@ -5,6 +5,7 @@ A bad value stops start-up with a message naming the variable.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from pathlib import Path
@@ -38,6 +39,19 @@ def env_number(name: str, default: float, *, minimum: float = 0, kind: type = in
     if number < minimum:
         raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {value!r}")
     return number
+
+
+def env_json(name: str, default: dict[str, object]) -> dict[str, object]:
+    value = os.environ.get(name)
+    if not value:
+        return default
+    try:
+        options = json.loads(value)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be a JSON object: {exc}") from None
+    if not isinstance(options, dict):
+        raise ImproperlyConfigured(f"{name} must be a JSON object, not {value!r}")
+    return options
 
 
 def env_list(name: str, default: str = "") -> list[str]:
@@ -174,9 +188,16 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     # Uploaded attachments: never under a public media URL, only through the authorized view.
+    # ATTACHMENT_STORAGE names another backend (several processes on several machines need a
+    # shared one, such as django-storages' S3Storage), with ATTACHMENT_STORAGE_OPTIONS (JSON).
     "attachments": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": str(VAR_DIR / "attachments"), "base_url": None},
+        "BACKEND": os.environ.get(
+            "ATTACHMENT_STORAGE", "django.core.files.storage.FileSystemStorage"
+        ),
+        "OPTIONS": env_json(
+            "ATTACHMENT_STORAGE_OPTIONS",
+            {"location": str(VAR_DIR / "attachments"), "base_url": None},
+        ),
     },
 }
 WHITENOISE_USE_FINDERS = True
@@ -225,6 +246,17 @@ MAX_OUTPUT_TOKENS = (
 )
 MAX_MESSAGE_CHARS = int(env_number("MAX_MESSAGE_CHARS", 32_000, minimum=1))
 MAX_ATTACHMENTS_PER_MESSAGE = int(env_number("MAX_ATTACHMENTS_PER_MESSAGE", 10, minimum=1))
+# Attachments: the size of one upload, a user's storage (each distinct file counted once), and
+# what an image may be: decoded at most MAX_IMAGE_PIXELS (an "image bomb" is refused before it
+# is decoded), stored with its longest side at most IMAGE_MAX_SIDE.
+MAX_UPLOAD_BYTES = int(env_number("MAX_UPLOAD_BYTES", 20 * 2**20, minimum=1024))
+ATTACHMENT_QUOTA_BYTES = int(env_number("ATTACHMENT_QUOTA_BYTES", 500 * 2**20, minimum=1024))
+MAX_IMAGE_PIXELS = int(env_number("MAX_IMAGE_PIXELS", 50_000_000, minimum=1))
+IMAGE_MAX_SIDE = int(env_number("IMAGE_MAX_SIDE", 2048, minimum=16))
+# A paste longer than this many characters becomes a text attachment in the composer.
+PASTE_AS_FILE_CHARS = int(env_number("PASTE_AS_FILE_CHARS", 8000, minimum=1))
+# Uploads never sent with a message are deleted by truncate_history after this many hours.
+ATTACHMENT_ABANDON_HOURS = env_number("ATTACHMENT_ABANDON_HOURS", 24, minimum=0, kind=float)
 MAX_FRAME_BYTES = int(env_number("MAX_FRAME_BYTES", 64_000, minimum=1024))
 MAX_CONCURRENT_GENERATIONS = int(env_number("MAX_CONCURRENT_GENERATIONS", 4, minimum=1))
 FLUSH_INTERVAL = env_number("FLUSH_INTERVAL_MS", 30, minimum=1, kind=float) / 1000

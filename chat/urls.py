@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from chat.web import account, api, pages, presets, ratelimit
+from chat.web import account, api, attachments, pages, presets, ratelimit
 
 # The admin's sign-in is throttled like the site's.
 admin.site.login_form = ratelimit.ThrottledAdminAuthenticationForm
@@ -27,6 +27,8 @@ urlpatterns = [
         api.conversation_settings_view,
         name="api_conversation_settings",
     ),
+    path("api/attachments", attachments.upload, name="api_attachments"),
+    path("attachments/<int:attachment_id>/", attachments.file, name="attachment_file"),
     path("api/presets", presets.presets, name="api_presets"),
     path("api/presets/<int:preset_id>", presets.preset, name="api_preset"),
     path("api/messages/<int:message_id>/stream", api.stream, name="api_stream"),

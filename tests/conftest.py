@@ -65,6 +65,20 @@ def no_generated_titles(settings):
     settings.GENERATE_TITLES = False
 
 
+@pytest.fixture(autouse=True)
+def attachment_storage(settings, tmp_path_factory):
+    """Uploaded files go to a directory of the test's own, never the project's var/."""
+    location = tmp_path_factory.mktemp("attachments")
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "attachments": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(location), "base_url": None},
+        },
+    }
+    return location
+
+
 @pytest.fixture
 def alice(django_user_model):
     return django_user_model.objects.create_user("alice", password="correct horse battery")

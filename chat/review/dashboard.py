@@ -17,7 +17,7 @@ from django.db.models import Count
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
-from chat.models import Message
+from chat.models import Attachment, Message
 
 Status = Message.Status
 STATUS_ORDER = [
@@ -155,6 +155,28 @@ def answer_stats(since: datetime) -> Stats:
             for model, n in sorted(reasoned.items())
         },
     )
+
+
+@dataclass(frozen=True)
+class FileStorage:
+    """What one user's attachments take: ``files`` uploads, ``stored`` bytes (each distinct
+    content once, as the storage holds them)."""
+
+    username: str
+    files: int
+    stored: int
+
+
+def file_storage(limit: int = 20) -> list[FileStorage]:
+    """The users whose files take the most storage, most first."""
+    files: Counter[str] = Counter()
+    contents: dict[str, dict[str, int]] = defaultdict(dict)
+    rows = Attachment.objects.order_by().values_list("owner__username", "digest", "size")
+    for username, digest, size in rows.iterator(chunk_size=5000):
+        files[username] += 1
+        contents[username][digest] = size
+    usage = [FileStorage(name, files[name], sum(held.values())) for name, held in contents.items()]
+    return sorted(usage, key=lambda u: (-u.stored, u.username))[:limit]
 
 
 def _svg(height: int, title: str, body: list[str]) -> SafeString:

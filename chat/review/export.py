@@ -60,6 +60,8 @@ def export_message(message: Message, *, operator: bool = True) -> dict[str, Any]
         if operator or name not in OPERATOR_ONLY_FIELDS
     }
     fields["reasoning_state_stored"] = bool(message.reasoning_state)
+    # References only: the files themselves stay on the server (an import leaves them out).
+    fields["attachments"] = [a.as_data() for a in message.attachments.all()]
     return fields
 
 
@@ -89,7 +91,9 @@ def export(queryset: QuerySet[Conversation], *, operator: bool = True) -> Iterat
     """``operator``: the admin's export; without it, a user's own (no operators' details)."""
     # Versions share a seq: by id within it, the order they were written (and are imported in).
     in_order = Prefetch("messages", queryset=Message.objects.order_by("seq", "pk"))
-    conversations = queryset.select_related("owner").prefetch_related(in_order)
+    conversations = queryset.select_related("owner").prefetch_related(
+        in_order, "messages__attachments"
+    )
     head = json.dumps({"exported_at": timezone.now().isoformat()})
     yield head[:-1] + ', "conversations": ['
     for i, conversation in enumerate(conversations.iterator(chunk_size=50)):

@@ -255,7 +255,7 @@ def entries(conversation: Conversation, *, limit: int | None = None) -> Transcri
         if oldest:
             hidden = messages.filter(active=True, seq__lt=oldest[0]).count()
             messages = messages.filter(seq__gte=oldest[0])
-    rows = list(messages.order_by("seq", "created_at", "pk"))
+    rows = list(messages.order_by("seq", "created_at", "pk").prefetch_related("attachments"))
     starts = branch_starts(rows)
     slots: dict[tuple[int, str], list[Message]] = {}
     for message in rows:

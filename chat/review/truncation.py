@@ -35,6 +35,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from chat import attachments
 from chat.models import Conversation, Message
 from chat.review.branches import branch_starts
 
@@ -97,6 +98,7 @@ class Plan:
 class Result:
     messages: int
     conversations: int
+    files: int = 0  # attachments no message refers to any more, and abandoned uploads
 
 
 def plural(n: int, word: str) -> str:
@@ -335,4 +337,5 @@ def apply_truncation(
             _, counts = doomed_conversations.delete()
         conversations += counts.get("chat.Conversation", 0)
         messages += counts.get("chat.Message", 0)
-    return Result(messages=messages, conversations=conversations)
+    files = attachments.forget_unreferenced()
+    return Result(messages=messages, conversations=conversations, files=files)

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from chat import answers
+from chat import answers, attachments
 from chat.models import APIToken, Conversation, Message
 from chat.web import account, presets, ratelimit, tabs
 from chat.web import api_tokens as api_tokens_module
@@ -90,6 +90,7 @@ def _page_urls() -> dict[str, str]:
             "api_conversation_settings",
             "api_fork",
             "api_preset",
+            "attachment_file",
         )
     }
     return {
@@ -103,6 +104,8 @@ def _page_urls() -> dict[str, str]:
         "fork": by_id["api_fork"],  # {id}: a message's
         "presets": reverse("api_presets"),
         "preset": by_id["api_preset"],
+        "attachments": reverse("api_attachments"),
+        "attachment": by_id["attachment_file"],
     }
 
 
@@ -137,6 +140,11 @@ def _chat_page(request: HttpRequest, conversation: Conversation | None) -> HttpR
                 "presets": presets.offered(request.user),
                 "conversations": [_conversation_data(c) for c in conversations],
                 "urls": _page_urls(),
+                "attachment_limits": {
+                    "max_bytes": settings.MAX_UPLOAD_BYTES,
+                    "max_files": settings.MAX_ATTACHMENTS_PER_MESSAGE,
+                    "paste_as_file_chars": settings.PASTE_AS_FILE_CHARS,
+                },
             },
         },
     )
@@ -210,6 +218,7 @@ def delete_conversation(request: HttpRequest, conversation_id: int) -> HttpRespo
     # An answer still being written would go on (and be billed) for a conversation that is gone.
     async_to_sync(answers.stop_answers)(list(conversation.messages.filter(status__in=Message.LIVE)))
     conversation.delete()
+    attachments.forget_unreferenced()
     tabs.tell_now(request.user.pk, [answers.conversation_deleted(conversation_id)])
     if _wants_json(request):
         return JsonResponse({"deleted": conversation_id})

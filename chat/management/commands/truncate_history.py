@@ -131,3 +131,7 @@ class Command(BaseCommand):
                 )
         if verbosity >= 1:
             self.stdout.write(summary(plan, dry_run=dry_run))
+            if not dry_run and result.files:
+                self.stdout.write(
+                    f"Deleted {plural(result.files, 'file')} no message refers to any more."
+                )
