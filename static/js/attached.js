@@ -20,18 +20,22 @@ export function attachmentAddress(id) {
   return urlFor(address, id);
 }
 
-/** The files `attachments` ({id, name, kind, size, width, height, pages}) as one element. */
+/**
+ * The files `attachments` ({id, name, kind, size, width, height, pages}) as one element: the
+ * images first, where a narrow screen shows them without scrolling, then the documents.
+ */
 export function attachedFiles(attachments) {
   const box = element("div", "message-files");
-  for (const file of attachments) {
-    box.append(file.kind === "image" ? imageThumbnail(file) : documentChip(file));
-  }
+  const images = attachments.filter((file) => file.kind === "image");
+  const documents = attachments.filter((file) => file.kind !== "image");
+  box.append(...images.map(imageThumbnail), ...documents.map(documentChip));
   return box;
 }
 
 function imageThumbnail(file) {
+  const address = attachmentAddress(file.id);
   const link = element("a", "file-thumbnail");
-  link.href = attachmentAddress(file.id);
+  link.href = address;
   link.target = "_blank";
   link.rel = "noopener";
   link.title = `${file.name}: open full size`;
@@ -44,12 +48,12 @@ function imageThumbnail(file) {
     image.width = file.width;
     image.height = file.height;
   }
-  image.src = link.href;
+  image.src = address;
   link.append(image);
   link.addEventListener("click", (event) => {
     if (event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
     event.preventDefault();
-    lightbox().open(file, link.href);
+    lightbox().open(file, address);
   });
   return link;
 }

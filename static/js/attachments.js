@@ -83,7 +83,7 @@ export class AttachmentTray {
   addFile(file) {
     const item = this.addChip({ name: file.name, kind: localKind(file), size: file.size }, "uploading");
     if (item.kind === "image") {
-      thumbnail(file).then((url) => url && this.showThumbnail(item, url));
+      thumbnail(file).then((url) => url && item.state !== "failed" && this.showThumbnail(item, url));
     }
     const most = this.limits.max_bytes;
     if (most && file.size > most) {
@@ -178,6 +178,7 @@ export class AttachmentTray {
 
   fail(item, detail) {
     item.state = "failed";
+    item.preview.replaceChildren(fileIcon(item.kind)); // no picture of a file refused
     item.chip.dataset.state = "failed";
     item.status.textContent = detail;
     item.status.title = detail;
