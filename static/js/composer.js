@@ -1,13 +1,15 @@
 // The composer: a textarea that grows with its text (Enter sends, Shift+Enter is a new line;
 // on a touch screen, whose keyboard has no Shift+Enter to speak of, Enter is a new line and
 // the Send button, inside the box, sends),
-// the model picker, compare mode (two or three models side by side), the conversation's
-// reasoning effort (with a word on the models that ignore it), the files going with the
-// message (attachments.js), and send / stop.
+// the model picker (picker.js), compare mode (two or three models side by side), the
+// conversation's reasoning effort (with a word on the models that ignore it), the files going
+// with the message (attachments.js), and send / stop.
 //
 // The textarea is never disabled: the reader can write the next message while an answer
 // streams. Only sending waits: while a message is on its way, and while an answer is being
 // written (then Stop takes the place of Send), and while files are being uploaded.
+
+import { ModelPicker } from "./picker.js";
 
 const MAX_COMPARE = 3;
 // A screen touched with a finger, with no hover: a phone or a tablet without a mouse.
@@ -33,6 +35,7 @@ export class Composer {
     this.onError = onError;
     this.textarea = form.elements.content;
     this.select = form.elements.model;
+    this.picker = new ModelPicker(this.select);
     this.sendButton = form.elements.send;
     this.stopButton = form.elements.stop;
     this.compareButton = form.elements.compare;
