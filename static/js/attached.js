@@ -21,14 +21,20 @@ export function attachmentAddress(id) {
 }
 
 /**
- * The files `attachments` ({id, name, kind, size, width, height, pages}) as one element: the
- * images first, where a narrow screen shows them without scrolling, then the documents.
+ * The images of `attachments` first, then the documents: the order they are shown in, so a
+ * narrow screen shows the pictures without scrolling.
  */
+export function imagesFirst(attachments) {
+  const images = attachments.filter((file) => file.kind === "image");
+  return [...images, ...attachments.filter((file) => file.kind !== "image")];
+}
+
+/** The files `attachments` ({id, name, kind, size, width, height, pages}) as one element. */
 export function attachedFiles(attachments) {
   const box = element("div", "message-files");
-  const images = attachments.filter((file) => file.kind === "image");
-  const documents = attachments.filter((file) => file.kind !== "image");
-  box.append(...images.map(imageThumbnail), ...documents.map(documentChip));
+  for (const file of imagesFirst(attachments)) {
+    box.append(file.kind === "image" ? imageThumbnail(file) : documentChip(file));
+  }
   return box;
 }
 

@@ -3,7 +3,7 @@
 // keeps (already sent: they can only be removed). A chip each, above the text: a thumbnail or
 // an icon, the name, the size or how the upload went, and a remove button.
 
-import { attachmentAddress } from "./attached.js";
+import { attachmentAddress, imagesFirst } from "./attached.js";
 import { button, element, icon } from "./dom.js";
 import { fileIcon, fileSize, localKind } from "./file-label.js";
 import { UploadCancelled, upload } from "./upload.js";
@@ -104,9 +104,9 @@ export class AttachmentTray {
     );
   }
 
-  /** Files sent already (an edited message's), to keep or remove. */
+  /** Files sent already (an edited message's), to keep or remove, in the order shown. */
   addSent(files) {
-    for (const data of files) {
+    for (const data of imagesFirst(files)) {
       const item = this.addChip(data, "done");
       this.uploaded(item, data);
       if (data.kind === "image") this.showThumbnail(item, attachmentAddress(data.id));
