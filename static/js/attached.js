@@ -57,7 +57,8 @@ function imageThumbnail(file) {
   image.src = address;
   link.append(image);
   link.addEventListener("click", (event) => {
-    if (event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
+    const newTab = event.ctrlKey || event.metaKey || event.shiftKey || event.altKey;
+    if (event.button !== 0 || newTab) return;
     event.preventDefault();
     lightbox().open(file, address);
   });

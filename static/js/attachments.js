@@ -81,9 +81,12 @@ export class AttachmentTray {
   }
 
   addFile(file) {
-    const item = this.addChip({ name: file.name, kind: localKind(file), size: file.size }, "uploading");
+    const facts = { name: file.name, kind: localKind(file), size: file.size };
+    const item = this.addChip(facts, "uploading");
     if (item.kind === "image") {
-      thumbnail(file).then((url) => url && item.state !== "failed" && this.showThumbnail(item, url));
+      thumbnail(file).then((url) => {
+        if (url && item.state !== "failed") this.showThumbnail(item, url);
+      });
     }
     const most = this.limits.max_bytes;
     if (most && file.size > most) {
@@ -148,7 +151,8 @@ export class AttachmentTray {
     progress.setAttribute("aria-label", `Uploading ${name}`);
     label.append(title, status, progress);
     const item = { name, kind, size, state, data: null, chip, preview, status, progress };
-    const remove = button(undefined, "attachment-remove", () => this.remove(item), `Remove ${name}`);
+    const remove = button(undefined, "attachment-remove", () => this.remove(item));
+    remove.setAttribute("aria-label", `Remove ${name}`);
     remove.append(icon(REMOVE));
     chip.append(preview, label, remove);
     chip.dataset.state = item.state;

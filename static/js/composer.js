@@ -260,7 +260,9 @@ export class Composer {
   update() {
     this.sendButton.hidden = this.streaming;
     this.stopButton.hidden = !this.streaming;
-    this.sendButton.disabled = this.sending || this.closed || this.attachments.uploading;
+    const uploading = this.attachments.uploading;
+    this.sendButton.disabled = this.sending || this.closed || uploading;
+    this.sendButton.title = uploading ? "Waiting for the files to upload" : "";
     this.sendButton.textContent = this.sending ? "Sending…" : "Send";
   }
 

@@ -9,7 +9,8 @@ const PASTED_TEXT = "Pasted text.txt";
  * shown while files are dragged over the page. pasteAsFileChars: a pasted text longer than
  * this becomes a file. accepting(): whether files can be taken now. onFiles([File]): files came.
  */
-export function takeFiles({ button, picker, textbox, dropTarget, pasteAsFileChars, accepting, onFiles }) {
+export function takeFiles(parts) {
+  const { button, picker, textbox, dropTarget, pasteAsFileChars, accepting, onFiles } = parts;
   button.addEventListener("click", () => picker.click());
   picker.addEventListener("change", () => {
     const files = [...picker.files];
@@ -37,10 +38,6 @@ export function takeFiles({ button, picker, textbox, dropTarget, pasteAsFileChar
   // leaves as enters have come (or the files are dropped).
   let depth = 0;
   const carriesFiles = (event) => event.dataTransfer?.types.includes("Files");
-  const settle = () => {
-    depth = 0;
-    dropTarget.hidden = true;
-  };
   document.addEventListener("dragenter", (event) => {
     if (!carriesFiles(event) || !accepting()) return;
     event.preventDefault();
@@ -61,9 +58,9 @@ export function takeFiles({ button, picker, textbox, dropTarget, pasteAsFileChar
   document.addEventListener("drop", (event) => {
     if (!carriesFiles(event)) return;
     event.preventDefault();
-    settle();
+    depth = 0;
+    dropTarget.hidden = true;
     const files = [...event.dataTransfer.files];
     if (files.length && accepting()) onFiles(files);
   });
-  window.addEventListener("blur", settle); // dragged out of the window and let go there
 }
