@@ -47,29 +47,37 @@ class EventQueue:
         return self.open
 
 
-def sse(frame: answers.Frame, offsets: dict[tuple[Any, str], int]) -> bytes:
-    """One event; ``offsets`` holds what the client has of each message's text and reasoning
-    once it applied the events so far."""
+def event_id(frame: answers.Frame, offsets: dict[tuple[Any, str], int]) -> str:
+    """``<seq>:<offset>:<reasoning_offset>`` after ``frame``; ``offsets`` holds what the client
+    has of each message's text and reasoning once it applied the events so far."""
     data = frame.data
     message = data.get("message")
     if frame.type == "delta":
         offsets[message, data.get("part", "text")] = data["offset"] + len(data["text"])
-    seq = data.get("seq", 0)
     held = f"{offsets.get((message, 'text'), 0)}:{offsets.get((message, 'reasoning'), 0)}"
-    return f"event: {frame.type}\nid: {seq}:{held}\ndata: {frame.json}\n\n".encode()
+    return f"{data.get('seq', 0)}:{held}"
+
+
+def sse(frame: answers.Frame, event_id: str) -> bytes:
+    return f"event: {frame.type}\nid: {event_id}\ndata: {frame.json}\n\n".encode()
 
 
 async def event_stream(
-    queue: EventQueue, following: list[answers.Following]
+    queue: EventQueue, following: list[answers.Following], question: answers.Frame | None = None
 ) -> AsyncIterator[bytes]:
     """The events of the answers followed, and of the answers after their tool calls, until
-    every one has ended."""
+    every one has ended; ``question`` (the user's message, with its files) right after the
+    first start, with that start's id (it moves no offset)."""
     offsets: dict[tuple[Any, str], int] = {}
     awaited: set[Any] = {f.message_id for f in following}
     try:
         while awaited:
             frame = await queue.frames.get()
-            yield sse(frame, offsets)
+            held = event_id(frame, offsets)
+            yield sse(frame, held)
+            if question is not None and frame.type == "message.start":
+                yield sse(question, held)
+                question = None
             message = frame.data.get("message")
             if frame.type == "message.start" and frame.data.get("follows"):
                 # The model's answer after its tool calls: follow it too.
@@ -178,8 +186,9 @@ async def chat(request: HttpRequest, user: Any) -> HttpResponse:
     change, files = frame.settings_change(), frame.attachments() or []
     following = await answers.send(user, conversation, content, models, change, queue, files)
     ids = [f.message_id for f in following]
-    await tabs.tell_of(user.pk, answers.news_of_message(ids, created=conversation is None))
-    return streaming_response(event_stream(queue, following))
+    news = await tabs.tell_of(user.pk, answers.news_of_message(ids, created=conversation is None))
+    question = next((f for f in news if f.type == "conversation.message"), None)
+    return streaming_response(event_stream(queue, following, question))
 
 
 @csrf_exempt

@@ -53,7 +53,9 @@ class StrictNames(MultiPartParser):
     would quietly cut away, so that the user learns the name was not taken."""
 
     def sanitize_file_name(self, file_name: str) -> str | None:
-        return checked_name(html.unescape(file_name))
+        # Browsers send a name's double quotes as %22 (the HTML standard's multipart form
+        # encoding), which is what the user named the file.
+        return checked_name(html.unescape(file_name).replace("%22", '"'))
 
 
 def _parse_strictly(request: HttpRequest, meta: Any, post_data: Any) -> Any:

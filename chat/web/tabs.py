@@ -47,14 +47,17 @@ async def tell_of(
     user_id: Any,
     news: Awaitable[answers.Frame | list[answers.Frame]],
     sender: str | None = None,
-) -> None:
-    """``tell`` what ``news`` (the engine's, still to be read) gives; whatever fails here,
-    what caused it has done its work."""
+) -> list[answers.Frame]:
+    """``tell`` what ``news`` (the engine's, still to be read) gives, and return it; whatever
+    fails here, what caused it has done its work (then nothing is returned)."""
     try:
         frames = await news
-        await tell(user_id, frames if isinstance(frames, list) else [frames], sender)
+        frames = frames if isinstance(frames, list) else [frames]
+        await tell(user_id, frames, sender)
     except Exception:
         log.exception("could not tell the other tabs of user %s", user_id)
+        return []
+    return frames
 
 
 def tell_now(user_id: Any, news: Iterable[answers.Frame]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.test import Client
 
 from tests.fakes.upstream import FakeUpstream
 
@@ -25,3 +26,15 @@ def provider(request, settings):
         setattr(settings, f"{prefix}_MODELS", [model])
         settings.PROVIDER_RETRIES = 0
         yield fake, f"{request.param}:{model}"
+
+
+@pytest.fixture
+def client_for():
+    """A test client signed in as a given user."""
+
+    def make(user) -> Client:
+        client = Client()
+        client.force_login(user)
+        return client
+
+    return make

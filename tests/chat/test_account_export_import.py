@@ -16,16 +16,6 @@ from chat.review import importing
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def client_for():
-    def make(user) -> Client:
-        client = Client()
-        client.force_login(user)
-        return client
-
-    return make
-
-
 def answer(conversation: Conversation, question: Message, text: str, **fields) -> Message:
     return Message.objects.create(
         conversation=conversation,

@@ -2,6 +2,8 @@
 only the sender's own, and every message the page holds lists them. A refused message stores
 nothing and leaves the files as they were."""
 
+import json
+
 import pytest
 from asgiref.sync import sync_to_async
 from django.db import connections
@@ -169,3 +171,23 @@ async def test_a_bad_list_of_files_is_refused(alice, upstream, settings, attachm
     assert (refused["type"], refused["code"]) == ("error", code)
     assert await sync_to_async(Message.objects.count)() == 0
     assert list(upstream.requests) == []
+
+
+async def test_the_api_lists_the_files_of_the_message_it_sent(alice, upstream):
+    notes = await sync_to_async(upload)(alice, "notes.md")
+    token = (await sync_to_async(api_tokens.create)(alice, "tests"))[1]
+    upstream.enqueue(Script(text="Read."))
+    response = await AsyncClient().post(
+        "/api/chat",
+        send("Summarize", attachments=[notes.pk]),
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    body = b"".join([chunk async for chunk in response.streaming_content]).decode()
+    blocks = [dict(line.split(": ", 1) for line in b.split("\n")) for b in body.split("\n\n") if b]
+    assert [b["event"] for b in blocks[:2]] == ["message.start", "conversation.message"]
+    assert blocks[1]["id"] == blocks[0]["id"]
+    question = json.loads(blocks[1]["data"])["message"]
+    assert (question["role"], question["text"]) == ("user", "Summarize")
+    assert [f["name"] for f in question["attachments"]] == ["notes.md"]
+    assert blocks[-1]["event"] == "message.end"

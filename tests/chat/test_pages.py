@@ -18,16 +18,6 @@ pytestmark = pytest.mark.django_db
 JSON = {"Accept": "application/json"}
 
 
-@pytest.fixture
-def client_for():
-    def make(user) -> Client:
-        client = Client()
-        client.force_login(user)
-        return client
-
-    return make
-
-
 def conversation_of(owner, title: str = "Trip to Lisbon", *texts: str) -> Conversation:
     conversation = Conversation.objects.create(owner=owner, model="openai:gpt-test", title=title)
     for text in texts:
