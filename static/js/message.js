@@ -120,8 +120,8 @@ export function toolCallBlock(call, result) {
 export class MessageView {
   /**
    * data: {id, role, text, reasoning, status, model, reply_to, tool_calls, ttft_ms, error,
-   * attachments, …} as in the page data. actions: what the buttons ask for, and where the transcript scrolls
-   * (see Transcript).
+   * attachments, …} as in the page data. actions: what the buttons ask for, and where the
+   * transcript scrolls (see Transcript).
    */
   constructor(data, actions) {
     this.id = data.id ?? null;
