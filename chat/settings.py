@@ -287,6 +287,13 @@ try:
     MODEL_OUTPUT_TOKENS = parse_context_lengths(os.environ.get("MODEL_OUTPUT_TOKENS", ""))
 except ValueError as exc:
     raise ImproperlyConfigured(f"MODEL_OUTPUT_TOKENS: {exc}") from None
+# Files: what each model takes besides text, where its provider's defaults are wrong.
+from streaming.providers.base import parse_capabilities  # noqa: E402 (kept beside its setting)
+
+try:
+    MODEL_CAPABILITIES = parse_capabilities(os.environ.get("MODEL_CAPABILITIES", ""))
+except ValueError as exc:
+    raise ImproperlyConfigured(f"MODEL_CAPABILITIES: {exc}") from None
 SUMMARIZE_DROPPED = env_bool("SUMMARIZE_DROPPED", False)
 # Titles: after a new conversation's first answer, its model names it (docs/operations.md).
 GENERATE_TITLES = env_bool("GENERATE_TITLES", True)

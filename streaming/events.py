@@ -21,6 +21,7 @@ block without its signature). ``streaming.policy.guarded`` adds retries, the idl
 
 from __future__ import annotations
 
+import base64
 import enum
 from dataclasses import dataclass, field
 from typing import Any
@@ -221,6 +222,41 @@ class ModelUnavailable(ProviderError):
     code = "model_unavailable"
 
 
+class _Encoded:
+    """The base64 forms of a file's bytes that the APIs take."""
+
+    __slots__ = ()
+    media_type: str
+    data: bytes
+
+    def base64(self) -> str:
+        return base64.b64encode(self.data).decode()
+
+    def data_url(self) -> str:
+        return f"data:{self.media_type};base64,{self.base64()}"
+
+
+@dataclass(frozen=True, slots=True)
+class Image(_Encoded):
+    """An image sent with a user message, as stored (PNG, JPEG or WebP); ``width`` and
+    ``height`` in pixels, for the token estimate (``Provider.image_tokens``)."""
+
+    media_type: str
+    data: bytes = field(repr=False)
+    width: int
+    height: int
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Document(_Encoded):
+    """A PDF sent whole, for a model that reads PDFs itself (pages, layout, figures)."""
+
+    name: str
+    media_type: str
+    data: bytes = field(repr=False)
+
+
 @dataclass(frozen=True, slots=True)
 class ChatMessage:
     """One message of the context sent to a model.
@@ -234,6 +270,12 @@ class ChatMessage:
     reasoning items before the function calls). Within a tool loop, always pass it: Anthropic
     with thinking and Gemini 3 refuse a follow-up without it. A provider drops states that are
     not its own or were made for another model, and Anthropic's when thinking is off.
+
+    A user message may carry ``attachments``: the ``Image``s and ``Document``s sent with it,
+    which a provider sends before ``content``, in order, as its API takes them. Only what the
+    model can take is given (the chat app asks ``Provider.capabilities``); text files, and
+    PDFs for a model that cannot read them, come folded into ``content`` instead. A provider
+    without images or documents (the local model) sends ``content`` alone.
     """
 
     role: str
@@ -242,6 +284,7 @@ class ChatMessage:
     tool_call_id: str = ""
     name: str = ""
     reasoning: ReasoningState | None = None
+    attachments: tuple[Image | Document, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

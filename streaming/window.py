@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from streaming.events import ChatMessage
 
@@ -145,8 +146,11 @@ def bare_model_name(model: str) -> str:
     return name.rsplit("/", 1)[-1].lower()
 
 
-def override_for(model: str, overrides: Mapping[str, int] | None) -> int | None:
-    """An operator's number for ``model`` (``provider:model``): the one for the exact name,
+Setting = TypeVar("Setting")
+
+
+def override_for(model: str, overrides: Mapping[str, Setting] | None) -> Setting | None:
+    """An operator's value for ``model`` (``provider:model``): the one for the exact name,
     else the one for the name without its provider; None when neither is given."""
     overrides = overrides or {}
     if model in overrides:

@@ -28,6 +28,7 @@ from chat.answers import catalog, frames, processes, starting, storage, summarie
 from chat.answers.answer import Answer, Header, Sent, launch, running
 from chat.answers.audience import Subscriber
 from chat.answers.errors import (
+    AttachmentUnsupported,
     CannotAnswer,
     NotFound,
     NotResumable,
@@ -41,6 +42,7 @@ from chat.answers.frames import error as error_frame
 from chat.models import Attachment, Conversation, Message, SettingsChange
 
 __all__ = [
+    "AttachmentUnsupported",
     "CannotAnswer",
     "Following",
     "Frame",
@@ -52,6 +54,7 @@ __all__ = [
     "Subscriber",
     "TooManyAnswers",
     "UnknownModel",
+    "capabilities",
     "continue_answer",
     "conversation_deleted",
     "conversation_renamed",
@@ -104,6 +107,12 @@ def models() -> list[str]:
 
 def default_model() -> str:
     return catalog.default_model()
+
+
+def capabilities() -> dict[str, list[str]]:
+    """Every model offered, with what it takes besides text: ``vision`` (images), ``pdf``
+    (PDFs whole; the others get a PDF's text)."""
+    return catalog.offered_capabilities()
 
 
 def provider_labels() -> dict[str, str]:

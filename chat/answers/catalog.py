@@ -18,7 +18,7 @@ from streaming.events import ChatRequest, TextDelta
 from streaming.policy import StreamPolicy, guarded
 from streaming.providers.base import Provider, ProviderConfig
 from streaming.providers.local import LocalProvider  # cheap: llama.cpp loads on first use
-from streaming.window import context_length
+from streaming.window import context_length, override_for
 
 PROVIDERS = {
     "local": "streaming.providers.local.LocalProvider",
@@ -83,6 +83,23 @@ def reasoning_models() -> list[str]:
         for model in p.models
         if p.takes_reasoning_effort(model)
     ]
+
+
+def capabilities(name: str) -> frozenset[str]:
+    """What ``name`` (``provider:model``) takes besides text (``vision``, ``pdf``): the
+    operator's word (``MODEL_CAPABILITIES``), else its provider's; none for a model not
+    offered here."""
+    provider_name, _, model = name.partition(":")
+    provider = providers().get(provider_name)
+    if provider is None:
+        return frozenset()
+    override = override_for(name, settings.MODEL_CAPABILITIES)
+    return override if override is not None else provider.capabilities(model)
+
+
+def offered_capabilities() -> dict[str, list[str]]:
+    """Every model offered, with what it takes besides text, sorted."""
+    return {name: sorted(capabilities(name)) for name in models()}
 
 
 def provider_labels() -> dict[str, str]:

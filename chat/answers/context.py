@@ -3,20 +3,23 @@
 ``build_context`` turns the stored transcript into ``ChatMessage``s with token counts and runs
 the sliding window over them (``streaming.window``); ``request_for`` makes the provider request
 of an answer from it. With ``SUMMARIZE_DROPPED`` on, a summary of what fell out of the window
-(``chat.answers.summaries``) is sent in place of the messages it covers.
+(``chat.answers.summaries``) is sent in place of the messages it covers. The files of user
+messages go as the model can take them (``chat.answers.files``), counted by their provider's
+estimates.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
 
-from chat.answers import catalog
+from chat.answers import catalog, files
 from chat.answers.errors import CannotAnswer
-from chat.models import Conversation, Message
+from chat.models import Attachment, Conversation, Message
 from streaming import tools
 from streaming.events import ChatMessage, ChatRequest, ReasoningState, ToolCall
 from streaming.limits import output_tokens
@@ -34,9 +37,10 @@ SUMMARY_HEADER = (
 class ContextTooLong(Exception):
     """Even the newest message does not fit the model's context next to the system prompt."""
 
-    def __init__(self, model: str, needed: int, budget: int) -> None:
+    def __init__(self, model: str, needed: int, budget: int, with_files: bool = False) -> None:
+        what = "The newest message with its files is" if with_files else "The newest message is"
         super().__init__(
-            f"The newest message is too long for {model}: it needs about {needed} tokens "
+            f"{what} too long for {model}: it needs about {needed} tokens "
             f"and the model can take {max(budget, 0)} besides its answer."
         )
         self.needed = needed
@@ -130,18 +134,29 @@ def _rows(conversation: Conversation, before_seq: int) -> list[Message]:
             "token_count",
             "output_tokens",
             "reasoning_state",
+            # Read on each row fetched through the conversation: deferred, a query per row.
+            "conversation",
         )
+        .prefetch_related("attachments")
     )
 
 
-def transcript_items(rows: Sequence[Message], model: str) -> tuple[list[str], list[WindowItem]]:
-    """The pinned system texts, and the window items of everything else, in seq order.
+Files = Mapping[int, tuple[Attachment, ...]]
+
+
+def transcript_items(
+    rows: Sequence[Message], model: str
+) -> tuple[list[str], list[WindowItem], Files]:
+    """The pinned system texts, the window items of everything else, in seq order, and by seq
+    the files of user messages that go as they are (their tokens counted in the items').
 
     An assistant message with tool calls and the tool messages answering it share a group.
     A tool result whose call is gone, and a call without its result, are left out: providers
     refuse either, and a pruned history can leave them behind. Assistant turns after the last
     user message (the tool loop under way) carry their reasoning state.
     """
+    capabilities = catalog.capabilities(model)
+    native: dict[int, tuple[Attachment, ...]] = {}
     users = [row.seq for row in rows if row.role == Message.Role.USER]
     loop_after = users[-1] if users else 0
     pinned: list[str] = []
@@ -150,6 +165,7 @@ def transcript_items(rows: Sequence[Message], model: str) -> tuple[list[str], li
     name_of_call: dict[str, str] = {}
     items: list[WindowItem] = []
     for row in rows:
+        shown = files.NOTHING
         if row.role == Message.Role.SYSTEM:
             if row.text:
                 pinned.append(row.text)
@@ -166,23 +182,31 @@ def transcript_items(rows: Sequence[Message], model: str) -> tuple[list[str], li
             calls = ()
             if row.role == Message.Role.ASSISTANT:
                 calls = tuple(call for call in _tool_calls(row.tool_calls) if call.id in answered)
-            if not row.text and not calls:
-                continue  # an answer that failed before its first token says nothing
+            if row.role == Message.Role.USER:
+                shown = files.shown(row.attachments.all(), capabilities)
+            text = shown.folded(row.text)
+            if not text and not calls and not shown.native:
+                # An answer that failed before its first token says nothing; so does a message
+                # of images alone to a model that cannot see them.
+                continue
             reasoning = None
             if row.role == Message.Role.ASSISTANT:
                 reasoning = _reasoning(row, in_tool_loop=row.seq > loop_after)
-            message = ChatMessage(row.role, row.text, tool_calls=calls, reasoning=reasoning)
+            message = ChatMessage(row.role, text, tool_calls=calls, reasoning=reasoning)
             if calls:
                 group = row.seq
                 group_of_call.update((call.id, row.seq) for call in calls)
                 name_of_call.update((call.id, call.name) for call in calls)
         tokens = _stored_tokens(row)
-        if tokens is None:
+        if tokens is None or shown.blocks:  # a stored count is of the user's own text
             tokens = message_tokens(message, model)
         else:
             tokens += reasoning_tokens(message.reasoning, model)
+        if shown.native:
+            tokens += files.tokens(shown.native, model)
+            native[row.seq] = shown.native
         items.append(WindowItem(message, tokens, group=group, key=row.seq))
-    return pinned, items
+    return pinned, items, native
 
 
 def _system(pinned: list[str], summary: str) -> str:
@@ -215,6 +239,8 @@ class Fit:
     room: int  # what the system prompt and the messages can take: the budget less the prefill
     total: int  # transcript messages before any were dropped
     summary_through_seq: int  # the summary sent covers messages up to this seq; 0 for none
+    native: Files  # by seq, the files of user messages that go as they are
+    asked: tuple[Attachment, ...]  # the files of the message being answered
 
 
 def fit_transcript(
@@ -230,7 +256,10 @@ def fit_transcript(
     covers are replaced by it, unless the whole transcript fits anyway (a model with a larger
     context took over). ``summary_room`` counts a fixed allowance instead of the stored
     summary, so that a summary planned now fits whatever its length."""
-    pinned, items = transcript_items(_rows(conversation, before_seq), model)
+    rows = _rows(conversation, before_seq)
+    pinned, items, native = transcript_items(rows, model)
+    users = [row for row in rows if row.role == Message.Role.USER]
+    asked = tuple(users[-1].attachments.all()) if users else ()
     pinned.insert(0, conversation.system_prompt)
     budget = context_length(model, settings.MODEL_CONTEXT_LENGTHS) - max_output_tokens
     room = budget - count_tokens(prefill, model)
@@ -250,10 +279,10 @@ def fit_transcript(
 
     whole = window(0, "", None)
     if not whole.truncated or not settings.SUMMARIZE_DROPPED:
-        return Fit(whole, budget, room, len(items), 0)
+        return Fit(whole, budget, room, len(items), 0, native, asked)
     through = conversation.summary_through_seq if conversation.summary else 0
     result = window(through, conversation.summary if through else "", summary_room)
-    return Fit(result, budget, room, len(items), through)
+    return Fit(result, budget, room, len(items), through, native, asked)
 
 
 def build_context(
@@ -269,8 +298,10 @@ def build_context(
     newest messages before that seq that fit the model's context less ``max_output_tokens``.
 
     ``prefill`` is the partial text of an answer being continued; it is sent last, as the
-    assistant's, and its tokens are kept free. Raises ``ContextTooLong`` when not even the
-    newest message fits. Runs queries: call it through ``sync_to_async`` from async code.
+    assistant's, and its tokens are kept free. Raises ``AttachmentUnsupported`` when the
+    model cannot take a file of the message answered (``files.check``), ``ContextTooLong``
+    when not even the newest message fits. Runs queries and reads the files sent: call it
+    through ``sync_to_async`` from async code.
     """
     fit = fit_transcript(
         conversation,
@@ -279,13 +310,16 @@ def build_context(
         before_seq=before_seq,
         prefill=prefill,
     )
+    files.check(fit.asked, model)
     result = fit.result
     prefill_tokens = count_tokens(prefill, model)
     if result.items and not result.kept:
         last_begin = units(result.items)[-1][0]
         needed = result.tokens + sum(item.tokens for item in result.items[last_begin:])
-        raise ContextTooLong(model, needed + prefill_tokens, fit.budget)
-    messages = result.messages
+        with_files = any(item.key in fit.native for item in result.items[last_begin:])
+        raise ContextTooLong(model, needed + prefill_tokens, fit.budget, with_files)
+    head = (result.system,) if result.system is not None else ()
+    messages = head + tuple(_with_files(item, fit.native) for item in result.kept)
     if prefill:
         messages += (ChatMessage("assistant", prefill),)
     kept = result.kept
@@ -297,6 +331,14 @@ def build_context(
         dropped=fit.total - len(kept),
         summary_through_seq=fit.summary_through_seq,
     )
+
+
+def _with_files(item: WindowItem, native: Files) -> ChatMessage:
+    """The message of ``item`` with the bytes of its files that go as they are."""
+    found = native.get(item.key)
+    if not found:
+        return item.message
+    return dataclasses.replace(item.message, attachments=files.parts(found))
 
 
 # A model that keeps calling tools is stopped after this many rounds: the last round is

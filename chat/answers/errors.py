@@ -27,6 +27,11 @@ class CannotAnswer(Refused):
     """The answer cannot start (the conversation no longer fits the model, for instance)."""
 
 
+class AttachmentUnsupported(CannotAnswer):
+    """The model cannot take a file of the message: images for a model without vision, a PDF
+    without text for one that cannot read PDFs."""
+
+
 class NotStreaming(Refused):
     """A stop for an answer that is no longer being written."""
 

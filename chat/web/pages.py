@@ -134,6 +134,7 @@ def _chat_page(request: HttpRequest, conversation: Conversation | None) -> HttpR
                 "messages": messages,
                 "reasoning_effort": conversation.reasoning_effort if conversation else "off",
                 "reasoning_models": answers.reasoning_models(),
+                "capabilities": answers.capabilities(),
                 "provider_labels": answers.provider_labels(),
                 "settings": conversation.conversation_settings() if conversation else None,
                 "settings_defaults": _settings_defaults(offered),

@@ -17,6 +17,7 @@ TABLE: dict[type[Exception], tuple[str, int]] = {
     answers.NotFound: ("not_found", 404),
     answers.UnknownModel: ("bad_model", 400),
     answers.TooManyAnswers: ("too_many", 429),
+    answers.AttachmentUnsupported: ("attachment_unsupported", 400),  # before its base class
     answers.CannotAnswer: ("cannot_answer", 400),
     answers.NotStreaming: ("not_streaming", 409),
     answers.NotResumable: ("not_resumable", 400),

@@ -18,10 +18,13 @@ would refuse it:
 ``redacted_thinking`` blocks (and thinking whose text the API omits) are reasoning hidden by
 the provider. The blocks are the turn's ``ReasoningState`` and go back unmodified, first in the
 assistant turn, whenever thinking is on; a block cut off before its signature is dropped.
+
+Files go as base64 ``image`` and ``document`` blocks before the text, as Anthropic advises.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -32,9 +35,11 @@ from streaming.events import (
     BadRequest,
     ChatMessage,
     ChatRequest,
+    Document,
     Event,
     Finish,
     FinishReason,
+    Image,
     KeepAlive,
     ModelUnavailable,
     ReasoningDelta,
@@ -45,7 +50,14 @@ from streaming.events import (
     Usage,
 )
 from streaming.providers import errors
-from streaming.providers.base import Provider, ProviderConfig, sampling, without_sampling
+from streaming.providers.base import (
+    PDF,
+    VISION,
+    Provider,
+    ProviderConfig,
+    sampling,
+    without_sampling,
+)
 from streaming.sse import drain, parse_json, server_sent_events
 
 STOP_REASONS = {
@@ -62,6 +74,7 @@ BUDGETS = {"low": 1024, "medium": 4096, "high": 16384}  # 1024 is the API's mini
 REASONING = ("thinking", "redacted_thinking")
 # With extended thinking, top_p may be set from this up to 1 (and temperature not at all).
 MIN_THINKING_TOP_P = 0.95
+LONGEST_SIDE = 1568  # Claude scales a larger image down to this first
 KEEPALIVE_AFTER = 1.0  # a ping is passed on as KeepAlive after this many silent seconds
 
 
@@ -71,6 +84,13 @@ def thinking_blocks(message: ChatMessage, model: str) -> list[dict[str, Any]]:
     if state is None or state.provider != "anthropic" or state.model != model:
         return []
     return [dict(block) for block in state.data.get("blocks") or ()]
+
+
+def file_block(item: Image | Document) -> dict[str, Any]:
+    source = {"type": "base64", "media_type": item.media_type, "data": item.base64()}
+    if isinstance(item, Image):
+        return {"type": "image", "source": source}
+    return {"type": "document", "source": source, "title": item.name}
 
 
 def to_anthropic(
@@ -89,7 +109,8 @@ def to_anthropic(
             blocks = [{"type": "tool_result", "tool_use_id": m.tool_call_id, "content": m.content}]
         else:
             role = "assistant" if m.role == "assistant" else "user"
-            blocks = [{"type": "text", "text": m.content}] if m.content else []
+            blocks = [file_block(item) for item in m.attachments]  # before text, as advised
+            blocks += [{"type": "text", "text": m.content}] if m.content else []
             blocks += [
                 {"type": "tool_use", "id": c.id, "name": c.name, "input": c.arguments}
                 for c in m.tool_calls
@@ -280,6 +301,14 @@ class AnthropicProvider(Provider):
             api_key=config.api_key or "none", base_url=config.base_url or None, max_retries=0
         )
         self.adaptive: set[str] = set()  # models that refused a thinking budget
+
+    def capabilities(self, model: str) -> frozenset[str]:
+        return frozenset({VISION, PDF})
+
+    def image_tokens(self, width: int, height: int) -> int:
+        """Claude's count: a token per 750 pixels, once the longest side is at most 1568."""
+        scale = min(1.0, LONGEST_SIDE / max(width, height, 1))
+        return math.ceil(width * scale * height * scale / 750)
 
     def takes_reasoning_effort(self, model: str) -> bool:
         return True

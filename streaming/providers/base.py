@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from streaming.events import ChatRequest, Event
+
+# What a model may take besides text (``Provider.capabilities``).
+VISION = "vision"
+PDF = "pdf"
+CAPABILITIES = (VISION, PDF)
+# A PDF page read as an image, as Claude reads it: up to about 1600 tokens.
+PAGE_IMAGE_TOKENS = 1600
 
 
 @dataclass(frozen=True)
@@ -44,6 +52,22 @@ class Provider(ABC):
     @property
     def models(self) -> tuple[str, ...]:
         return self.config.models or self.default_models
+
+    def capabilities(self, model: str) -> frozenset[str]:
+        """What ``model`` takes besides text, of ``CAPABILITIES``: ``vision`` (images),
+        ``pdf`` (PDFs whole). The operator's ``MODEL_CAPABILITIES`` overrides it."""
+        return frozenset()
+
+    def image_tokens(self, width: int, height: int) -> int:
+        """About what an image of this size takes of the context. This default (a token per
+        750 pixels, as Claude counts) is for a provider that gives no rule of its own."""
+        return math.ceil(width * height / 750)
+
+    def document_tokens(self, pages: int, text_tokens: int) -> int:
+        """About what a PDF sent whole takes of the context, given its extracted text's
+        tokens. This default is Claude's way, the dearest known: the text, and each page as an
+        image."""
+        return text_tokens + PAGE_IMAGE_TOKENS * pages
 
     def takes_reasoning_effort(self, model: str) -> bool:
         """Whether ``ChatRequest.reasoning_effort`` changes what ``model`` does here; models
@@ -83,3 +107,27 @@ def sampling(request: ChatRequest) -> dict[str, float]:
     """The sampling parameters set, by their usual names (``temperature``, ``top_p``)."""
     values = {"temperature": request.temperature, "top_p": request.top_p}
     return {name: value for name, value in values.items() if value is not None}
+
+
+def parse_capabilities(value: str) -> dict[str, frozenset[str]]:
+    """``"openai:my-model=vision+pdf,local:smollm2=text"`` as a mapping; ``text`` is neither
+    capability (text alone). Raises ``ValueError`` with a sentence naming the bad entry. A key
+    without ``provider:`` applies to every provider serving a model of that name."""
+    found: dict[str, frozenset[str]] = {}
+    for entry in value.split(","):
+        entry = entry.strip()
+        if not entry:
+            continue
+        model, sep, names = entry.rpartition("=")
+        model = model.strip()
+        if not sep or not model:
+            raise ValueError(f"{entry!r} is not model=capabilities (vision+pdf, or text)")
+        wanted = {name.strip() for name in names.split("+")}
+        unknown = sorted(wanted - {*CAPABILITIES, "text"})
+        if unknown:
+            said = ", ".join(repr(name) for name in unknown)
+            raise ValueError(f"{entry!r}: {said} is not one of {', '.join(CAPABILITIES)}, text")
+        if "text" in wanted and len(wanted) > 1:
+            raise ValueError(f"{entry!r}: text means neither {' nor '.join(CAPABILITIES)}")
+        found[model] = frozenset(wanted - {"text"})
+    return found

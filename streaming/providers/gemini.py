@@ -16,6 +16,8 @@ The SDK's async stream does not close its HTTP response when the generator is cl
 garbage collection), but cancelling the task
 that iterates it does. So the SDK stream is consumed in a task of its own, cancelled the moment
 our generator is closed or cancelled, and events reach us through a queue.
+
+Files (images, PDFs) go as ``inline_data`` parts before the text.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import itertools
+import math
 import re
 from collections.abc import AsyncIterator
 from typing import Any
@@ -49,7 +52,7 @@ from streaming.events import (
     Usage,
 )
 from streaming.providers import errors
-from streaming.providers.base import Provider, ProviderConfig
+from streaming.providers.base import PDF, VISION, Provider, ProviderConfig
 
 _END = object()
 _ids = itertools.count(1)
@@ -65,6 +68,7 @@ FINISH_REASONS = {
 }  # everything else (SAFETY, RECITATION, BLOCKLIST, ...) is a content filter
 BUDGETS = {"low": 1024, "medium": 8192, "high": 24576}  # within every 2.5 model's range
 LEVELS = {"low": "LOW", "medium": "MEDIUM", "high": "HIGH"}
+TILE_TOKENS = 258  # what Gemini counts for an image tile, and for a PDF page
 
 
 def thinking_config(model: str, effort: str) -> types.ThinkingConfig | None:
@@ -132,7 +136,12 @@ def to_gemini(request: ChatRequest) -> tuple[str, list[dict[str, Any]]]:
         elif m.role == "assistant":
             role, parts = "model", model_parts(m, request.model)
         else:
-            role, parts = "user", [{"text": m.content}] if m.content else []
+            role = "user"
+            parts = [
+                {"inline_data": {"mime_type": item.media_type, "data": item.data}}
+                for item in m.attachments
+            ]
+            parts += [{"text": m.content}] if m.content else []
         if not parts:
             continue
         if contents and contents[-1]["role"] == role:
@@ -245,6 +254,18 @@ class GeminiProvider(Provider):
         # Pinned: google-genai 3.x defaults to v1, which lacks features v1beta has.
         options = types.HttpOptions(base_url=config.base_url or None, api_version="v1beta")
         self.client = genai.Client(api_key=config.api_key or "none", http_options=options)
+
+    def capabilities(self, model: str) -> frozenset[str]:
+        return frozenset({VISION, PDF})
+
+    def image_tokens(self, width: int, height: int) -> int:
+        """Gemini's count: 258 for an image within 384 x 384, else 258 per 768 x 768 tile."""
+        if width <= 384 and height <= 384:
+            return TILE_TOKENS
+        return TILE_TOKENS * math.ceil(width / 768) * math.ceil(height / 768)
+
+    def document_tokens(self, pages: int, text_tokens: int) -> int:
+        return TILE_TOKENS * pages  # each page is read as one image
 
     def takes_reasoning_effort(self, model: str) -> bool:
         # Gemini thinks from 2.5 on; earlier versions have no thinking config.

@@ -10,6 +10,7 @@ splits it into reasoning and answer, starting inside reasoning when the chat tem
 prompt with the opening tag (DeepSeek-R1 distills) or the model was seen omitting it.
 ``reasoning_effort`` is not applied: how a GGUF's template turns thinking on or off varies.
 ``temperature`` and ``top_p`` go to llama.cpp's sampler as they are (unset: its defaults).
+Text only: a message's ``attachments`` are not sent (the model has no capabilities).
 """
 
 from __future__ import annotations

@@ -16,11 +16,16 @@ Reasoning that came in a field goes back in that field on the turn that called t
 (DeepSeek's thinking mode refuses tool follow-ups without it). ``reasoning_effort`` is not sent
 on this path: each server has its own switch for it, and Chat Completions on OpenAI itself
 shows no reasoning (use the Responses API).
+
+Files: images go as ``image_url`` parts with a data URL, PDFs as ``file`` parts, before the
+text. OpenAI's own vision models see images (``capabilities``); what a compatible server's
+models take, its operator says (``MODEL_CAPABILITIES``).
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -33,6 +38,7 @@ from streaming.events import (
     Event,
     Finish,
     FinishReason,
+    Image,
     ModelUnavailable,
     ReasoningDelta,
     ReasoningState,
@@ -43,7 +49,7 @@ from streaming.events import (
     Usage,
 )
 from streaming.providers import errors
-from streaming.providers.base import Provider, ProviderConfig, sampling
+from streaming.providers.base import VISION, Provider, ProviderConfig, sampling
 from streaming.providers.openai_responses import ResponsesAPI
 from streaming.sse import drain, parse_json, server_sent_events
 from streaming.think_tags import ThinkTags
@@ -85,15 +91,42 @@ def to_openai(request: ChatRequest) -> list[dict[str, Any]]:
                     "tool_calls": calls,
                 }
             )
+        elif m.attachments:
+            messages.append({"role": m.role, "content": content_parts(m)})
         else:
             messages.append({"role": m.role, "content": m.content})
     return messages
+
+
+def content_parts(message: ChatMessage) -> list[dict[str, Any]]:
+    """A message with files as content parts: the files first, then its text."""
+    parts: list[dict[str, Any]] = []
+    for item in message.attachments:
+        if isinstance(item, Image):
+            parts.append({"type": "image_url", "image_url": {"url": item.data_url()}})
+        else:
+            file = {"filename": item.name, "file_data": item.data_url()}
+            parts.append({"type": "file", "file": file})
+    if message.content:
+        parts.append({"type": "text", "text": message.content})
+    return parts
 
 
 def function(item: ToolCall | ToolSpec) -> dict[str, Any]:
     if isinstance(item, ToolCall):
         return {"name": item.name, "arguments": json.dumps(item.arguments)}
     return {"name": item.name, "description": item.description, "parameters": item.parameters}
+
+
+# OpenAI's models that see images, by the start of their names; of these, the small o1 and
+# o3 models see none.
+VISION_FAMILIES = ("gpt-4o", "gpt-4.1", "gpt-4-turbo", "gpt-4.5", "gpt-5", "o1", "o3", "o4")
+BLIND = ("o1-mini", "o1-preview", "o3-mini")
+
+
+def sees_images(model: str) -> bool:
+    name = model.rsplit("/", 1)[-1].lower()
+    return name.startswith(VISION_FAMILIES) and not name.startswith(BLIND)
 
 
 # Hosts that name this machine: a compatible server there is "the local server".
@@ -213,6 +246,19 @@ class OpenAIProvider(Provider):
         if host in LOOPBACK or host.startswith("127."):
             return "the local server"
         return f"the server at {host}" if host else "the OpenAI-compatible server"
+
+    def capabilities(self, model: str) -> frozenset[str]:
+        # What a compatible server's models take is not known: its operator says
+        # (MODEL_CAPABILITIES).
+        return frozenset({VISION}) if self.official and sees_images(model) else frozenset()
+
+    def image_tokens(self, width: int, height: int) -> int:
+        """OpenAI's count at high detail: the image fitted within 2048 x 2048, its shortest
+        side scaled down to 768, then 170 per 512-pixel tile and 85 besides."""
+        scale = min(1.0, 2048 / max(width, height, 1))
+        scale *= min(1.0, 768 / max(min(width, height) * scale, 1))
+        tiles = math.ceil(width * scale / 512) * math.ceil(height * scale / 512)
+        return 85 + 170 * tiles
 
     def takes_reasoning_effort(self, model: str) -> bool:
         # Chat Completions sends no effort; the Responses API does, unless the model refused it.

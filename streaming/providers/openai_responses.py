@@ -33,6 +33,7 @@ from streaming.events import (
     Event,
     Finish,
     FinishReason,
+    Image,
     ReasoningDelta,
     ReasoningState,
     TextDelta,
@@ -121,9 +122,27 @@ def to_responses(request: ChatRequest) -> tuple[str, list[dict[str, Any]]]:
             )
         elif m.role == "assistant":
             items += assistant_items(m, request.model)
+        elif m.role == "user" and m.attachments:
+            items.append({"role": "user", "content": input_parts(m)})
         elif m.role == "user":
             items.append({"role": "user", "content": m.content})
     return instructions, items
+
+
+def input_parts(message: ChatMessage) -> list[dict[str, Any]]:
+    """A user message with files as input parts: the files first, then its text."""
+    parts: list[dict[str, Any]] = []
+    for item in message.attachments:
+        if isinstance(item, Image):
+            # The SDK's types require a detail; auto is the API's own default.
+            parts.append({"type": "input_image", "image_url": item.data_url(), "detail": "auto"})
+        else:
+            parts.append(
+                {"type": "input_file", "filename": item.name, "file_data": item.data_url()}
+            )
+    if message.content:
+        parts.append({"type": "input_text", "text": message.content})
+    return parts
 
 
 def refuses_reasoning(error: BadRequest) -> bool:

@@ -93,6 +93,8 @@ def test_it_reads_the_proxy_header_as_django_wants_it(tmp_path):
         ("MAX_OUTPUT_TOKENS", "long"),
         ("MODEL_OUTPUT_TOKENS", "openai:my-model"),
         ("MODEL_OUTPUT_TOKENS", "openai:my-model=0"),
+        ("MODEL_CAPABILITIES", "openai:my-model"),
+        ("MODEL_CAPABILITIES", "openai:my-model=sight"),
     ],
 )
 def test_it_refuses_to_start_on_a_bad_value_naming_the_variable(tmp_path, name, value):
