@@ -1,10 +1,13 @@
 // The chat page: wires the transcript, the composer, the sidebar and the scroller to the
 // protocol and the WebSocket, and follows the conversation the server names.
 
+import { setAttachmentAddress } from "./attached.js";
+import { AttachmentTray } from "./attachments.js";
 import { copyWithFeedback } from "./clipboard.js";
 import { Composer } from "./composer.js";
 import { Connection } from "./connection.js";
 import { conversationMarkdown } from "./conversation-markdown.js";
+import { takeFiles } from "./file-input.js";
 import { setProviderLabels } from "./message.js";
 import { PresetList } from "./presets.js";
 import { Protocol } from "./protocol.js";
@@ -19,6 +22,7 @@ import { urlFor } from "./urls.js";
 const page = JSON.parse(document.getElementById("page-data").textContent);
 store.conversation = page.conversation;
 setProviderLabels(page.provider_labels);
+setAttachmentAddress(page.urls.attachment);
 
 const app = document.getElementById("app");
 const scroller = document.getElementById("transcript");
@@ -79,16 +83,38 @@ const protocol = new Protocol({
   onTold: toldByAnotherTab,
 });
 
-const composer = new Composer(document.getElementById("composer"), {
+const csrfInput = document.querySelector("#logout input[name=csrfmiddlewaretoken]");
+const csrfToken = csrfInput ? csrfInput.value : "";
+
+const composerForm = document.getElementById("composer");
+const attachments = new AttachmentTray(document.getElementById("attachment-tray"), {
+  uploadTo: { url: page.urls.attachments, csrfToken },
+  limits: page.attachment_limits,
+  textbox: composerForm.elements.content,
+  onChange: () => composer.update(),
+  onProblem: showNotice,
+});
+const composer = new Composer(composerForm, {
   reasoningEffort: page.reasoning_effort,
   reasoningModels: page.reasoning_models,
+  attachments,
+  capabilities: page.capabilities,
   onSend: sendMessage,
   onStop: () => protocol.stopAll(),
   onError: showNotice,
 });
-
-const csrfInput = document.querySelector("#logout input[name=csrfmiddlewaretoken]");
-const csrfToken = csrfInput ? csrfInput.value : "";
+takeFiles({
+  button: composerForm.elements.attach,
+  picker: composerForm.elements.files,
+  textbox: composerForm.elements.content,
+  dropTarget: document.getElementById("drop-target"),
+  pasteAsFileChars: page.attachment_limits?.paste_as_file_chars,
+  accepting: () => !composer.closed,
+  onFiles: (files) => {
+    showNotice("");
+    attachments.add(files);
+  },
+});
 const settingsPanel = new SettingsPanel({
   dialog: document.getElementById("settings"),
   form: document.getElementById("settings-form"),
@@ -202,23 +228,36 @@ function setTitle(title) {
   topbarTitle.textContent = title;
 }
 
-function sendMessage({ content, models }) {
+/** `files`: the composer's, taken out of it (AttachmentTray.take), put back if refused. */
+function sendMessage({ content, models, attachments: files }) {
   showNotice("");
   const message = {
     content,
     models,
+    attachments: files.map((item) => item.data),
     tools: composer.tools(),
     reasoningEffort: composer.reasoningEffort(),
     settings: settingsPanel.newChatSettings(),
   };
-  protocol.sendMessage(message, () => composer.restore(content));
+  protocol.sendMessage(message, () => composer.restore(content, files));
   stick.jumpToLatest();
 }
 
-/** Sends the user's message `view` again as `content`, a new branch, to the composer's model. */
-function editMessage(view, content) {
+/**
+ * Sends the user's message `view` again as `content`, a new branch, to the composer's model,
+ * with the files `files` (undefined: the same as before).
+ */
+function editMessage(view, content, files) {
   showNotice("");
-  protocol.edit(view, content, composer.settings().model, () => view.editRefused());
+  const model = composer.settings().model;
+  const images = (files ?? view.attachments).some((file) => file.kind === "image");
+  const problem = images ? composer.imagesProblem([model]) : "";
+  if (problem) {
+    showNotice(problem);
+    view.editRefused();
+    return;
+  }
+  protocol.edit(view, content, model, files, () => view.editRefused());
 }
 
 const DRAFT_KEY = "streamchat:draft:";

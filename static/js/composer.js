@@ -1,12 +1,13 @@
 // The composer: a textarea that grows with its text (Enter sends, Shift+Enter is a new line;
 // on a touch screen, whose keyboard has no Shift+Enter to speak of, Enter is a new line and
 // the Send button, inside the box, sends),
-// the model picker (picker.js), compare mode (two or three models side by side), the conversation's
-// reasoning effort (with a word on the models that ignore it), and send / stop.
+// the model picker (picker.js), compare mode (two or three models side by side), the
+// conversation's reasoning effort (with a word on the models that ignore it), the files going
+// with the message (attachments.js), and send / stop.
 //
 // The textarea is never disabled: the reader can write the next message while an answer
 // streams. Only sending waits: while a message is on its way, and while an answer is being
-// written (then Stop takes the place of Send).
+// written (then Stop takes the place of Send), and while files are being uploaded.
 
 import { ModelPicker } from "./picker.js";
 
@@ -18,10 +19,17 @@ const MODEL_KEY = "chat.model";
 export class Composer {
   /**
    * reasoningEffort: the conversation's (off, low, medium, high). reasoningModels: the models
-   * whose reasoning follows it ("provider:model"); the others ignore it.
+   * whose reasoning follows it ("provider:model"); the others ignore it. attachments: the
+   * AttachmentTray of the files to send. capabilities: {"provider:model": ["vision", …]}, what
+   * each model can be sent (none known: the server checks alone).
    */
-  constructor(form, { reasoningEffort, reasoningModels, onSend, onStop, onError }) {
+  constructor(
+    form,
+    { reasoningEffort, reasoningModels, attachments, capabilities, onSend, onStop, onError },
+  ) {
     this.form = form;
+    this.attachments = attachments;
+    this.capabilities = capabilities || {};
     this.onSend = onSend;
     this.onStop = onStop;
     this.onError = onError;
@@ -159,14 +167,45 @@ export class Composer {
       this.onError("Pick two or three models to compare.");
       return;
     }
+    const problem = this.filesProblem(models);
+    if (problem) {
+      this.onError(problem);
+      return;
+    }
     this.textarea.value = "";
     this.resize();
     if (this.comparing) this.foldCompare(true); // the answers need the room now
-    this.onSend({ content, models });
+    this.onSend({ content, models, attachments: this.attachments.take() });
   }
 
-  /** Puts back a message the server refused, unless the reader has started a new one. */
-  restore(content) {
+  /** Why the files in the composer cannot go to `models` now, or "". */
+  filesProblem(models) {
+    if (this.attachments.uploading) return "Wait for the files to finish uploading.";
+    if (this.attachments.failed) return "Remove the files that could not be uploaded first.";
+    return this.attachments.hasImages ? this.imagesProblem(models) : "";
+  }
+
+  /**
+   * Why images cannot go to `models`, or "": one of them is known not to see them (the server
+   * refuses them too; this says so before anything is sent).
+   */
+  imagesProblem(models) {
+    const blind = models.find((model) => {
+      const can = this.capabilities[model];
+      return can && !can.includes("vision");
+    });
+    if (!blind) return "";
+    const option = [...this.select.options].find((o) => o.value === blind);
+    const name = option ? option.textContent.trim() : blind;
+    return `${name} cannot read images: pick a model that can, or remove the images.`;
+  }
+
+  /**
+   * Puts back a message the server refused (its text, unless the reader has started a new
+   * one, and its files, unless others were added meanwhile).
+   */
+  restore(content, attachments) {
+    this.attachments.restore(attachments);
     if (this.textarea.value.trim()) return;
     this.textarea.value = content;
     this.resize();
@@ -221,7 +260,9 @@ export class Composer {
   update() {
     this.sendButton.hidden = this.streaming;
     this.stopButton.hidden = !this.streaming;
-    this.sendButton.disabled = this.sending || this.closed;
+    const uploading = this.attachments.uploading;
+    this.sendButton.disabled = this.sending || this.closed || uploading;
+    this.sendButton.title = uploading ? "Waiting for the files to upload" : "";
     this.sendButton.textContent = this.sending ? "Sending…" : "Send";
   }
 

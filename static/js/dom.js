@@ -1,4 +1,5 @@
-// Building the page's elements: one with a class and text, a button, and a small icon button.
+// Building the page's elements: one with a class and text, a button, an icon, and a small icon
+// button.
 // Text goes in as textContent, never as markup.
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -20,9 +21,8 @@ export function button(label, className, onClick, ariaLabel) {
   return node;
 }
 
-/** A small button showing one SVG path (`path`, in a 24×24 box), named by `label`. */
-export function iconButton(label, path, onClick) {
-  const node = button(undefined, "icon-button small", onClick, label);
+/** An icon drawn by one SVG path (`path`, in a 24×24 box), hidden from assistive technology. */
+export function icon(path) {
   const svg = document.createElementNS(SVG, "svg");
   svg.setAttribute("class", "icon");
   svg.setAttribute("viewBox", "0 0 24 24");
@@ -30,6 +30,12 @@ export function iconButton(label, path, onClick) {
   const line = document.createElementNS(SVG, "path");
   line.setAttribute("d", path);
   svg.append(line);
-  node.append(svg);
+  return svg;
+}
+
+/** A small button showing one icon (`path`), named by `label`. */
+export function iconButton(label, path, onClick) {
+  const node = button(undefined, "icon-button small", onClick, label);
+  node.append(icon(path));
   return node;
 }

@@ -5,6 +5,8 @@
 // only through the sanitizing markdown renderer (answers and the user's own messages) or
 // textContent (everything else).
 
+import { attachedFiles } from "./attached.js";
+import { AttachmentTray } from "./attachments.js";
 import { copyWithFeedback } from "./clipboard.js";
 import { button, element } from "./dom.js";
 import { renderMarkdown } from "./markdown.js";
@@ -117,15 +119,16 @@ export function toolCallBlock(call, result) {
 
 export class MessageView {
   /**
-   * data: {id, role, text, reasoning, status, model, reply_to, tool_calls, ttft_ms, error, …}
-   * as in the page data. actions: what the buttons ask for, and where the transcript scrolls
-   * (see Transcript).
+   * data: {id, role, text, reasoning, status, model, reply_to, tool_calls, ttft_ms, error,
+   * attachments, …} as in the page data. actions: what the buttons ask for, and where the
+   * transcript scrolls (see Transcript).
    */
   constructor(data, actions) {
     this.id = data.id ?? null;
     this.role = data.role;
     this.model = data.model || "";
     this.replyTo = data.reply_to ?? null;
+    this.attachments = data.attachments || []; // the files a user message carries
     this.answer = new Part(data.text || ""); // the text; rendered into the body (answers)
     this.status = data.status || "complete";
     this.continuable = canContinue(this.status, data.continuable);
@@ -187,9 +190,10 @@ export class MessageView {
       root.append(this.badge, this.thought.element, this.phaseLine.element);
       root.append(this.body);
     } else {
-      // The bubble: the message, and "Show more" under it when it is long.
+      // The bubble: the message, "Show more" under it when it is long, then its files.
       this.bubble = element("div", "bubble");
       this.bubble.append(this.body);
+      if (this.attachments.length) this.bubble.append(attachedFiles(this.attachments));
       root.append(this.bubble);
     }
     if (this.role === "assistant") {
@@ -246,13 +250,18 @@ export class MessageView {
   // Editing (user messages) ------------------------------------------------------------------
 
   /**
-   * The message's text in a box in its place, to send again as a new version (a new branch):
-   * Send (or Ctrl/⌘+Enter) sends it, Cancel (or Escape) puts the message back.
+   * The message's text in a box in its place, to send again as a new version (a new branch),
+   * its files as chips over it, to keep or remove: Send (or Ctrl/⌘+Enter) sends it, Cancel
+   * (or Escape) puts the message back.
    */
   startEditing() {
     if (this.editor || this.id === null) return;
     const form = element("form", "edit-form");
+    const tray = element("ul", "attachment-tray");
+    tray.setAttribute("aria-label", "Files to send");
     const box = element("textarea", "edit-box");
+    const files = new AttachmentTray(tray, { textbox: box });
+    files.addSent(this.attachments);
     box.value = this.text;
     box.rows = Math.min(12, Math.max(2, this.text.split("\n").length));
     box.setAttribute("aria-label", "Edit your message");
@@ -261,17 +270,20 @@ export class MessageView {
     const cancel = button("Cancel", "action", () => this.stopEditing());
     const controls = element("div", "edit-controls");
     controls.append(cancel, send);
-    form.append(box, controls);
+    form.append(tray, box, controls);
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       const content = box.value;
       if (!content.trim()) return;
-      if (content === this.text) {
+      const kept = files.files;
+      // The box only takes files away: as many kept as there were is all of them.
+      const sameFiles = kept.length === this.attachments.length;
+      if (content === this.text && sameFiles) {
         this.stopEditing();
         return;
       }
       send.disabled = true;
-      this.actions.edit(this, content);
+      this.actions.edit(this, content, sameFiles ? undefined : kept);
     });
     box.addEventListener("keydown", (event) => {
       if (event.key === "Escape") {
@@ -346,7 +358,7 @@ export class MessageView {
     this.body.id ||= `message-text-${++folds}`;
     this.fold = button("Show more", "action fold", () => this.setFolded(!this.folded));
     this.fold.setAttribute("aria-controls", this.body.id);
-    this.bubble.append(this.fold);
+    this.body.after(this.fold);
     this.setFolded(true);
   }
 

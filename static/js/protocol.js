@@ -47,12 +47,13 @@ export class Protocol {
   }
 
   /**
-   * A new message, shown at once, to `models` (two or three are compared), with the tools and
-   * the reasoning effort the conversation goes on with, and a new chat's `settings` (if any);
-   * `undo()` runs if the server refuses it.
+   * A new message, shown at once, to `models` (two or three are compared), with its files
+   * (`attachments`, as the server described them on upload), the tools and the reasoning
+   * effort the conversation goes on with, and a new chat's `settings` (if any); `undo()` runs
+   * if the server refuses it.
    */
-  sendMessage({ content, models, tools, reasoningEffort, settings }, undo) {
-    this.transcript.showPending(content);
+  sendMessage({ content, models, attachments, tools, reasoningEffort, settings }, undo) {
+    this.transcript.showPending(content, attachments);
     const frame = {
       type: "send",
       conversation: store.conversation,
@@ -60,6 +61,7 @@ export class Protocol {
       tools,
       reasoning_effort: reasoningEffort,
     };
+    if (attachments.length) frame.attachments = attachments.map((file) => file.id);
     if (settings && frame.conversation === null) frame.settings = settings;
     if (models.length > 1) frame.models = models;
     else frame.model = models[0];
@@ -136,12 +138,15 @@ export class Protocol {
   }
 
   /**
-   * A new version of the user's message `view` with `content`, answered by `model`: the
-   * server sends the branch it starts, then its answer. `refused()` runs if it is refused.
+   * A new version of the user's message `view` with `content` and the files `attachments`
+   * (undefined: the old version's), answered by `model`: the server sends the branch it
+   * starts, then its answer. `refused()` runs if it is refused.
    */
-  edit(view, content, model, refused) {
+  edit(view, content, model, attachments, refused) {
+    const frame = { type: "edit", message: view.id, content, model };
+    if (attachments) frame.attachments = attachments.map((file) => file.id);
     this.request(
-      { type: "edit", message: view.id, content, model },
+      frame,
       { kind: "edit", matches: (f) => f.type === "branch", undo: refused },
     );
   }

@@ -14,8 +14,8 @@ import { store } from "./store.js";
 export class Transcript {
   /**
    * container: the element the messages go in. actions: what the answers' buttons ask for,
-   * {regenerate(view), continueAnswer(view), selectVersion(view, step), edit(view, content),
-   * fork(view), keepAnswer(view)} (protocol.js, chat.js), and
+   * {regenerate(view), continueAnswer(view), selectVersion(view, step),
+   * edit(view, content, attachments), fork(view), keepAnswer(view)} (protocol.js, chat.js), and
    * where the messages scroll, {keep(element, change), reading(element)} (scroll.js).
    * onChange(): an answer started or ended.
    */
@@ -142,8 +142,8 @@ export class Transcript {
   }
 
   /** The user's message, on screen at once; the server names it when the answer starts. */
-  showPending(content) {
-    this.pendingUser = this.addUser({ id: null, text: content, status: "pending" });
+  showPending(content, attachments) {
+    this.pendingUser = this.addUser({ id: null, text: content, status: "pending", attachments });
     return this.pendingUser;
   }
 

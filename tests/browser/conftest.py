@@ -77,16 +77,19 @@ def page(browser: Browser) -> Iterator[Page]:
         context.close()
 
 
-def _png_pixel() -> bytes:
+def png_image(width: int = 1, height: int = 1) -> bytes:
+    """A red PNG of that size, made here (no image library needed)."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         body = kind + data
         return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
 
-    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    rows = (b"\x00" + b"\xff\x00\x00" * width) * height
     return (
         b"\x89PNG\r\n\x1a\n"
         + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00"))
+        + chunk(b"IDAT", zlib.compress(rows))
         + chunk(b"IEND", b"")
     )
 
@@ -118,7 +121,7 @@ class _HarnessHandler(http.server.SimpleHTTPRequestHandler):
 
     def do_GET(self) -> None:
         if urlsplit(self.path).path == "/harness/pixel.png":
-            body = _png_pixel()
+            body = png_image()
             self.send_response(200)
             self.send_header("Content-Type", "image/png")
             self.send_header("Content-Length", str(len(body)))
