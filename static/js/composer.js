@@ -34,7 +34,7 @@ export class Composer {
     this.onStop = onStop;
     this.onError = onError;
     this.textarea = form.elements.content;
-    this.select = form.elements.model;
+    this.select = form.querySelector("select[name=model]"); // the picker's button shares its name
     this.picker = new ModelPicker(this.select);
     this.sendButton = form.elements.send;
     this.stopButton = form.elements.stop;

@@ -25,8 +25,15 @@ export class ModelPicker {
   constructor(select) {
     this.select = select;
     this.root = element("div", { class: "model-picker" });
+    // Named "Model" by the select's label, then the model and provider it shows; `name`
+    // says what it sets, as the composer's other controls do.
+    const label = document.querySelector(`label[for="${select.id}"]`);
+    if (label && !label.id) label.id = `${select.id}-label`;
     this.button = element("button", {
       type: "button",
+      name: select.name,
+      id: `${select.id}-button`,
+      "aria-labelledby": label ? `${label.id} ${select.id}-button` : `${select.id}-button`,
       class: "chip model-button",
       "aria-haspopup": "listbox",
       "aria-expanded": "false",
@@ -142,9 +149,9 @@ export class ModelPicker {
     const provider = native.parentElement.label || "";
     this.button.append(
       element("span", { class: "model-name" }, model),
+      " ", // read as two words; a flex container lays no space out
       element("span", { class: "provider" }, provider),
     );
-    this.button.setAttribute("aria-label", `Model: ${native.textContent}`);
     for (const option of this.options) {
       option.setAttribute("aria-selected", String(option.dataset.value === native.value));
     }
