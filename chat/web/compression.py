@@ -1,0 +1,44 @@
+"""permessage-deflate (RFC 7692) for our WebSockets: which of a client's offers the server
+accepts, and with what.
+
+An answer streams as many small delta frames of JSON around a few characters of text; alone each
+compresses to nothing much, but with context takeover (one deflate stream per socket and
+direction, kept across messages) a frame's keys and most of its values are back-references to
+the frame before. That takes a long answer from about 7 bytes on the wire per byte of text to
+about 1.5 (docs/benchmarks.md).
+
+The price is memory per socket: zlib's compressor needs ``4 << window_bits`` bytes for its window
+and ``1 << (mem_level + 9)`` for its hash table and output buffer, kept for as long as the socket
+is open. At its defaults (15 and 8) that is 256 KiB a socket; with the bounds below, about
+30 KiB with zlib's own state, allocated at the socket's first frame, not at its handshake (an
+idle socket that was never sent a frame costs nothing more). The window is the server's own
+choice (a smaller window than the client allows needs no telling), and it is large enough to
+hold the last few dozen frames, which is what delta frames refer back to.
+
+In the other direction a client sends a few small frames a minute: the server asks it for a
+small window and no context takeover, so a socket keeps no decompressor between its messages.
+"""
+
+from __future__ import annotations
+
+from autobahn.websocket.compress import PerMessageDeflateOffer, PerMessageDeflateOfferAccept
+
+WINDOW_BITS = 12  # 4 KiB: the frames of about the last second of an answer
+MEM_LEVEL = 4
+CLIENT_WINDOW_BITS = 10  # the client's frames are a few hundred bytes of JSON
+
+
+def accept(offers: list[object]) -> PerMessageDeflateOfferAccept | None:
+    """The first permessage-deflate offer, accepted with our bounds; ``None`` for none."""
+    for offer in offers:
+        if isinstance(offer, PerMessageDeflateOffer):
+            # A client may ask for a smaller window than ours; it gets the smaller one.
+            window = min(WINDOW_BITS, offer.request_max_window_bits or WINDOW_BITS)
+            return PerMessageDeflateOfferAccept(
+                offer,
+                request_no_context_takeover=offer.accept_no_context_takeover,
+                request_max_window_bits=CLIENT_WINDOW_BITS if offer.accept_max_window_bits else 0,
+                window_bits=window,
+                mem_level=MEM_LEVEL,
+            )
+    return None
