@@ -7,16 +7,19 @@ direction, kept across messages) a frame's keys and most of its values are back-
 the frame before. That takes a long answer from about 7 bytes on the wire per byte of text to
 about 1.5 (docs/benchmarks.md).
 
-The price is memory per socket: zlib's compressor needs ``4 << window_bits`` bytes for its window
-and ``1 << (mem_level + 9)`` for its hash table and output buffer, kept for as long as the socket
-is open. At its defaults (15 and 8) that is 256 KiB a socket; with the bounds below, about
-30 KiB with zlib's own state, allocated at the socket's first frame, not at its handshake (an
-idle socket that was never sent a frame costs nothing more). The window is the server's own
-choice (a smaller window than the client allows needs no telling), and it is large enough to
-hold the last few dozen frames, which is what delta frames refer back to.
+The price is memory per socket, kept for as long as the socket is open from the first frame it is
+sent (a socket never sent a frame costs nothing more): zlib's compressor allocates
+``4 << window_bits`` bytes for its window and ``1 << (mem_level + 9)`` for its hash table and
+output buffer. At zlib's defaults (15 and 8) a socket's compressor grew the server's resident
+memory by about 90 KiB; with the bounds below by about 19 KiB, for frames 2% larger
+(bench/idle.py, docs/benchmarks.md). The window is the server's own choice (a smaller window than
+the client allows needs no telling), and 4 KiB holds the last few dozen frames, which is what
+delta frames refer back to; a smaller memory level only shortens the hash table, which frames
+this small never fill.
 
-In the other direction a client sends a few small frames a minute: the server asks it for a
-small window and no context takeover, so a socket keeps no decompressor between its messages.
+In the other direction a client sends a few small frames a minute: it is asked for a 1 KiB
+window, so that the decompressor autobahn keeps for a socket from its first frame on stays
+small (about 8 KiB) however long a message the user sends.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from __future__ import annotations
 from autobahn.websocket.compress import PerMessageDeflateOffer, PerMessageDeflateOfferAccept
 
 WINDOW_BITS = 12  # 4 KiB: the frames of about the last second of an answer
-MEM_LEVEL = 4
+MEM_LEVEL = 3
 CLIENT_WINDOW_BITS = 10  # the client's frames are a few hundred bytes of JSON
 
 
@@ -36,7 +39,6 @@ def accept(offers: list[object]) -> PerMessageDeflateOfferAccept | None:
             window = min(WINDOW_BITS, offer.request_max_window_bits or WINDOW_BITS)
             return PerMessageDeflateOfferAccept(
                 offer,
-                request_no_context_takeover=offer.accept_no_context_takeover,
                 request_max_window_bits=CLIENT_WINDOW_BITS if offer.accept_max_window_bits else 0,
                 window_bits=window,
                 mem_level=MEM_LEVEL,

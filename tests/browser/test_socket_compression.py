@@ -23,4 +23,4 @@ def test_it_compresses_the_browsers_socket(page: Page, live_app):
     chat = open_chat(page, live_app)
     extensions = chat.page.evaluate(EXTENSIONS)
     assert extensions.split(";")[0] == "permessage-deflate"
-    assert "client_no_context_takeover" in extensions
+    assert "client_max_window_bits=10" in extensions
