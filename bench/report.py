@@ -480,9 +480,11 @@ def compression_section(results: dict[str, Any]) -> str:
     if not on.get("long") or not off.get("long"):
         return ""
     rows = []
-    for shape in ("long", "short"):
+    for shape in ("long", "long, light load", "short"):
         a, b = off.get(shape) or {}, on.get(shape) or {}
-        what = f"{a.get('streams')} {shape} answers"
+        if not a or not b:
+            continue
+        what = f"{shape}, {a.get('streams')} streams"
         for key, label, digits in (
             ("bytes_per_char", "bytes on the wire per byte of text", 2),
             ("frames_per_stream", "text frames per answer", 0),
@@ -517,7 +519,9 @@ def compression_section(results: dict[str, Any]) -> str:
     if None not in (bytes_off, bytes_on, cpu_off, cpu_on):
         reading = (
             f"\n\nCompressed, a long answer took {bytes_on:.2f} bytes on the wire per byte of "
-            f"text instead of {bytes_off:.2f} ({bytes_on / bytes_off:.0%} of the bytes), for "
+            f"text instead of {bytes_off:.2f} ({bytes_on / bytes_off:.0%} of the bytes)"
+            + light_load(on, off)
+            + ", for "
             f"{cpu_on - cpu_off:+.3f} server CPU s per 1,000 tokens "
             f"({(cpu_on / cpu_off - 1) * 100:+.0f}%): each socket compresses every frame it is "
             "sent, so the cost grows with sockets, not with answers. A socket's compressor is "
@@ -536,6 +540,20 @@ def compression_section(results: dict[str, Any]) -> str:
         f"({c.get('repeats')} runs of each). Measured with `{c.get('command')}`, "
         f"{c.get('started_at', '?')}, load average {fmt_load(c.get('loadavg_at_end'))} at the "
         f"end.{reading}\n\n" + markdown_table(header, rows) + "\n"
+    )
+
+
+def light_load(on: dict[str, Any], off: dict[str, Any]) -> str:
+    """The bytes of long answers under a light load, when more frames carry less text each."""
+    shape = "long, light load"
+    x = get(off, shape, "bytes_per_char", "median")
+    y = get(on, shape, "bytes_per_char", "median")
+    if x is None or y is None:
+        return ""
+    frames = get(on, shape, "frames_per_stream", "median")
+    return (
+        f"; under a light load, when the coalescing window alone sets the frames "
+        f"({num(frames, 0)} for 400 tokens), {y:.2f} instead of {x:.2f}"
     )
 
 
@@ -1122,7 +1140,10 @@ METHOD = """\
   `chat_conversation`, read once the counters stop moving, before and after a batch of answers.
   The bound is `2 + streaming time / 500 ms` with the median streaming time the clients saw.
 - **Idle sockets.** Resident memory (`VmRSS`) of a fresh Daphne process before and after opening
-  that many signed-in WebSockets, after a warm-up of 20; measured first, before any load.
+  that many signed-in WebSockets, after a warm-up of 20; measured first, before any load. Then
+  again once each socket has been sent one frame (the error refusing a `resume` of an answer
+  that does not exist) and sits idle again: from its first frame a compressed socket holds its
+  compressor.
 - **Offline model.** `local:smollm2` through a WebSocket, against the same GGUF file loaded by the
   provider's own loading code in a separate process and driven with
   `Llama.create_completion(stream=True)`, the same chat-formatted prompt and `max_tokens`. Both
