@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import (
+    compression,
     dbwrites,
     hotpath,
     idle,
@@ -44,7 +45,17 @@ from bench.servers import (
 )
 
 PROFILED = {**LONG, "word_count": 50 * 6}  # six seconds of the usual load
-SECTIONS = ("idle", "streams", "hotpath", "offline", "db", "scaleout", "journal", "render")
+SECTIONS = (
+    "idle",
+    "streams",
+    "hotpath",
+    "offline",
+    "db",
+    "scaleout",
+    "journal",
+    "compression",
+    "render",
+)
 QUICK = {
     "name": "quick",
     "repeats": 2,  # single streams and 100 streams, every target
@@ -61,6 +72,7 @@ QUICK = {
     "scaleout_streams": 50,
     "journal_levels": [100, 200],
     "journal_repeats": 2,
+    "compression_repeats": 3,
     "profile_s": 6,
 }
 FULL = {
@@ -80,6 +92,7 @@ FULL = {
     "scaleout_streams": 100,
     "journal_levels": [100, 200, 400],
     "journal_repeats": 3,
+    "compression_repeats": 5,
     "profile_s": 8,
 }
 REDIS_DB = 13
@@ -232,6 +245,7 @@ def main(argv: list[str] | None = None) -> int:
                     when=("db", "scaleout"),
                 )
             sections.run("journal", run_journal, stack, fake, work, profile)
+            sections.run("compression", run_compression, stack, fake, work, profile)
         sections.run("render", renderer.measure, profile, log)
     if only != set(SECTIONS) and RESULTS.exists():
         # A partial run updates the figures it measured and keeps the others.
@@ -306,6 +320,35 @@ def run_journal(stack: Stack, fake: Fake, work: Path, profile: dict) -> dict:
         targets, fake, JOURNAL_REDIS_DB, profile["journal_levels"], profile["journal_repeats"], log
     )
     out.update(started_at=started, loadavg_at_end=os.getloadavg(), command=command_for("journal"))
+    for target in targets.values():
+        target.processes[0].stop()
+    return out
+
+
+def run_compression(stack: Stack, fake: Fake, work: Path, profile: dict) -> dict:
+    """What WebSocket compression saves and costs: one process with WEBSOCKET_COMPRESSION on,
+    beside the same with it off, each fresh."""
+    started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
+    folder = work / "compression"
+    folder.mkdir()
+    env = ours_env(fake, folder, Database(folder, postgres=False), None)
+    keys = prepare(env, USERS)
+    targets = {}
+    for name, value in compression.VARIANTS:
+        server = stack.start(
+            Ours(
+                dict(env, WEBSOCKET_COMPRESSION=value),
+                work / f"compression-{name}.log",
+                f"compression {name}",
+            )
+        )
+        targets[name] = Target(f"compression {name}", "ws", [server.port], [server], keys)
+    out = compression.measure(
+        targets, fake, profile["compression_repeats"], profile["idle_sockets"], log
+    )
+    out.update(
+        started_at=started, loadavg_at_end=os.getloadavg(), command=command_for("compression")
+    )
     for target in targets.values():
         target.processes[0].stop()
     return out

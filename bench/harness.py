@@ -93,16 +93,6 @@ class Run:
         ]
         return statistics.median(ratios) if ratios else None
 
-    def deflated_bytes_per_char(self) -> float | None:
-        """The same frames as permessage-deflate would carry them (computed by the load
-        generator from what it received; Daphne does not offer the extension)."""
-        ratios = [
-            s["deflated_bytes"] / s["expected_chars"]
-            for s in self.result["streams"]
-            if s["status"] == "complete" and s["expected_chars"] and s.get("deflated_bytes")
-        ]
-        return statistics.median(ratios) if ratios else None
-
     def ttft(self, q: float) -> float | None:
         return quantile(self.added_ttft_ms, q)
 
@@ -126,7 +116,6 @@ class Run:
             "cpu_per_1k_tokens": self.cpu_per_1k_tokens(),
             "bytes_per_char": self.bytes_per_char(),
             "bytes_per_char_with_handshake": self.bytes_per_char(True),
-            "deflated_bytes_per_char": self.deflated_bytes_per_char(),
             "frames_per_stream": quantile([s["frames"] for s in result["streams"]], 0.5),
             "elapsed_s": result["elapsed_s"],
             "wall_s": self.wall_s,

@@ -1,5 +1,7 @@
 """Measurement 6: memory per idle open WebSocket, the growth of the Daphne process's resident
-memory while ``count`` signed-in sockets sit open doing nothing."""
+memory while ``count`` signed-in sockets sit open doing nothing; then while the same sockets
+sit idle again after each was sent one frame (from its first frame on, a compressed socket
+holds its compressor)."""
 
 from __future__ import annotations
 
@@ -13,8 +15,9 @@ from bench.harness import Target
 from bench.servers import ROOT, child_env
 
 
-def hold(target: Target, count: int, timeout: float = 120.0) -> tuple[dict[str, Any], int, int]:
-    """Open ``count`` sockets, read the server's memory, close them; (report, before, during)."""
+def hold(target: Target, count: int, timeout: float = 120.0) -> dict[str, Any]:
+    """Open ``count`` sockets, read the server's memory, have each sent one frame, read it
+    again, close them."""
     server = target.processes[0]
     spec = {"kind": "idle", "ports": target.ports, "streams": count, "cookies": target.cookies}
     process = subprocess.Popen(
@@ -25,13 +28,20 @@ def hold(target: Target, count: int, timeout: float = 120.0) -> tuple[dict[str, 
         cwd=ROOT,
         env=child_env(),
     )
+
+    def say(line: str) -> dict[str, Any]:
+        process.stdin.write(line + "\n")
+        process.stdin.flush()
+        answer = json.loads(process.stdout.readline())
+        time.sleep(1.0)  # let the server finish whatever each connect or frame started
+        return answer
+
     try:
         before = server.rss_bytes()
-        process.stdin.write(json.dumps(spec) + "\n")
-        process.stdin.flush()
-        opened = json.loads(process.stdout.readline())
-        time.sleep(1.0)  # let the server finish whatever each connect started
+        opened = say(json.dumps(spec))
         during = server.rss_bytes()
+        framed = say("frame")
+        after_frame = server.rss_bytes()
         process.stdin.write("\n")
         process.stdin.flush()
         process.wait(timeout=timeout)
@@ -39,21 +49,26 @@ def hold(target: Target, count: int, timeout: float = 120.0) -> tuple[dict[str, 
         if process.poll() is None:
             process.kill()
             process.wait()
-    return opened, before, during
+    return {
+        "sockets": opened["opened"],
+        "errors": opened["errors"],
+        "framed": framed["framed"],
+        "rss_before": before,
+        "rss_during": during,
+        "rss_after_frame": after_frame,
+    }
 
 
 def measure(target: Target, count: int, log) -> dict[str, Any]:
     hold(target, 20)  # warm-up: imports, caches and pools the first sockets fill once
-    opened, before, during = hold(target, count)
-    per_socket = (during - before) / max(1, opened["opened"])
+    out = hold(target, count)
+    opened = max(1, out["sockets"])
+    out["bytes_per_socket"] = (out["rss_during"] - out["rss_before"]) / opened
+    out["bytes_per_socket_after_frame"] = (out["rss_after_frame"] - out["rss_before"]) / opened
     log(
-        f"  {opened['opened']} idle sockets: rss {before / 2**20:.1f} -> {during / 2**20:.1f} MiB,"
-        f" {per_socket / 1024:.1f} KiB each"
+        f"  {out['sockets']} idle sockets: rss {out['rss_before'] / 2**20:.1f} -> "
+        f"{out['rss_during'] / 2**20:.1f} MiB, {out['bytes_per_socket'] / 1024:.1f} KiB each; "
+        f"after a frame each {out['rss_after_frame'] / 2**20:.1f} MiB, "
+        f"{out['bytes_per_socket_after_frame'] / 1024:.1f} KiB each"
     )
-    return {
-        "sockets": opened["opened"],
-        "errors": opened["errors"],
-        "rss_before": before,
-        "rss_during": during,
-        "bytes_per_socket": per_socket,
-    }
+    return out

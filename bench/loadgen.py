@@ -11,7 +11,10 @@ Kinds:
 - ``upstream``: the fake upstream's OpenAI endpoint read directly (the floor);
 - ``pair``: for every stream a sender socket and a watcher socket that ``resume``s the sender's
   answer on another (or the same) server process;
-- ``idle``: open sockets and hold them until a line arrives on standard input.
+- ``idle``: open sockets and hold them until a line arrives on standard input; a line
+  ``frame`` first has each socket ask for an answer that does not exist and read the one frame
+  that refuses it (a socket that has been sent a frame holds its compressor), then hold them
+  again.
 
 Every request asks the fake upstream for its answer with ``fake:{...}`` and carries a tag, so
 the driver can find the time the fake wrote each answer's first token (``time.monotonic()``,
@@ -27,7 +30,6 @@ import resource
 import sys
 import time
 import uuid
-import zlib
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -38,7 +40,8 @@ LOOPBACK = "127.0.0.1"
 
 
 class CountingConnection(ClientConnection):
-    """A WebSocket client that counts the bytes it receives off the socket."""
+    """A WebSocket client that counts the bytes it receives off the socket: what went over the
+    wire, compressed when the server took the client's permessage-deflate offer."""
 
     bytes_in = 0
 
@@ -69,8 +72,6 @@ class Stream:
         self.message_id: int | None = None
         self.marks: list[tuple[int, float]] = []  # (offset held, when) after each delta
         self.output_tokens: int | None = None
-        self.deflater: Any = None
-        self.deflated_bytes = 0
 
     def text_arrived(self, text: str, now: float, offset: int | None = None) -> None:
         if not text:
@@ -91,16 +92,6 @@ class Stream:
             self.gaps.append(now - self.last)
         self.last = now
         self.marks.append((self.held, now))
-
-    def deflate(self, message: str | bytes) -> None:
-        """Count what this message would take with permessage-deflate (RFC 7692: one raw
-        deflate stream per direction kept across messages, each message sync-flushed and
-        its 00 00 ff ff tail dropped), WebSocket header included."""
-        if self.deflater is None:
-            self.deflater = zlib.compressobj(6, zlib.DEFLATED, -15)
-        data = message.encode() if isinstance(message, str) else message
-        size = len(self.deflater.compress(data) + self.deflater.flush(zlib.Z_SYNC_FLUSH)) - 4
-        self.deflated_bytes += size + (2 if size < 126 else 4)
 
     @property
     def text(self) -> str:
@@ -123,7 +114,6 @@ class Stream:
             "holes": self.holes,
             "bytes_in": self.bytes_in,
             "handshake_bytes": self.handshake_bytes,
-            "deflated_bytes": self.deflated_bytes,
             "max_gap": max(self.gaps, default=0.0),
             "status": self.status,
             "error": self.error,
@@ -262,7 +252,8 @@ async def open_socket(spec: dict[str, Any], port: int, index: int) -> CountingCo
         f"ws://{LOOPBACK}:{port}/ws/chat/",
         origin=f"http://{LOOPBACK}:{port}",
         additional_headers={"Cookie": f"sessionid={cookies[index % len(cookies)]}"},
-        compression=None,
+        # websockets offers what browsers do: "permessage-deflate; client_max_window_bits".
+        compression="deflate",
         max_size=None,
         ping_interval=None,
         proxy=None,
@@ -274,7 +265,6 @@ async def open_socket(spec: dict[str, Any], port: int, index: int) -> CountingCo
 async def read_answer(socket: CountingConnection, stream: Stream, started: asyncio.Future) -> None:
     async for raw in socket:
         now = time.monotonic()
-        stream.deflate(raw)
         frame = json.loads(raw)
         kind = frame["type"]
         if kind == "delta":
@@ -294,6 +284,11 @@ async def read_answer(socket: CountingConnection, stream: Stream, started: async
             break
     if not started.done():
         started.set_exception(ConnectionError(stream.error or "no answer started"))
+
+
+async def refused_resume(socket: CountingConnection) -> bool:
+    await socket.send(json.dumps({"type": "resume", "message": 2**31 - 1, "offset": 0}))
+    return json.loads(await socket.recv())["type"] == "error"
 
 
 # Runs -------------------------------------------------------------------------------------------
@@ -354,7 +349,12 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
         t_connected = time.monotonic()
         if kind == "idle":
             print(json.dumps({"opened": len(sockets), "errors": connect_errors}), flush=True)
-            await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+            read_line = asyncio.get_running_loop().run_in_executor
+            while (await read_line(None, sys.stdin.readline)).strip() == "frame":
+                framed = await asyncio.gather(
+                    *(refused_resume(s) for s in sockets.values()), return_exceptions=True
+                )
+                print(json.dumps({"framed": sum(f is True for f in framed)}), flush=True)
             await asyncio.gather(*(s.close() for s in sockets.values()), return_exceptions=True)
             stop_lag.set()
             await lag_task

@@ -228,6 +228,17 @@ def table(results: dict[str, Any]) -> str:
             NA,
             NA,
             f"{idle_['bytes_per_socket'] / 1024:.1f} KiB",
+            "<= 32 KiB",
+            verdict(idle_["bytes_per_socket"] <= 32 * 1024),
+        )
+    if "bytes_per_socket_after_frame" in idle_:
+        row(
+            "   same, idle again after each was sent one frame",
+            NA,
+            NA,
+            f"{idle_['bytes_per_socket_after_frame'] / 1024:.1f} KiB",
+            "<= 32 KiB",
+            verdict(idle_["bytes_per_socket_after_frame"] <= 32 * 1024),
         )
     if f.offline("app", "ttft_ms") is not None:
         row(
@@ -394,6 +405,7 @@ def document(results: dict[str, Any]) -> str:
         w(paragraph + "\n")
     w(prototypes_section())
     w(journal_section(results))
+    w(compression_section(results))
     w(renderer_additions_section())
     w("## How each figure is measured\n")
     w(METHOD)
@@ -458,6 +470,90 @@ def journal_section(results: dict[str, Any]) -> str:
         f"`{j.get('command', '.venv/bin/python -m bench --only journal')}`, "
         f"{j.get('started_at', '?')}, load average {fmt_load(j.get('loadavg_at_end'))} at "
         "the end." + reading + "\n\n" + markdown_table(header, rows) + "\n"
+    )
+
+
+def compression_section(results: dict[str, Any]) -> str:
+    """What WebSocket compression saves and costs, on and off (``bench/compression.py``)."""
+    c = results.get("compression") or {}
+    on, off = get(c, "by_variant", "on") or {}, get(c, "by_variant", "off") or {}
+    if not on.get("long") or not off.get("long"):
+        return ""
+    rows = []
+    for shape in ("long", "long, light load", "short"):
+        a, b = off.get(shape) or {}, on.get(shape) or {}
+        if not a or not b:
+            continue
+        what = f"{shape}, {a.get('streams')} streams"
+        for key, label, digits in (
+            ("bytes_per_char", "bytes on the wire per byte of text", 2),
+            ("frames_per_stream", "text frames per answer", 0),
+            ("cpu_per_1k_tokens", "server CPU s per 1,000 tokens", 3),
+            ("loadgen_cpu_per_1k_tokens", "client CPU s per 1,000 tokens", 3),
+            ("ttft_p50_ms", "added TTFT p50 (ms)", 2),
+            ("ttft_p99_ms", "added TTFT p99 (ms)", 2),
+            ("gap_p99_ms", "p99 gap between frames (ms)", 0),
+        ):
+            x, y = get(a, key, "median"), get(b, key, "median")
+            change = f"{y - x:+.{digits}f}" if x is not None and y is not None else NA
+            rows.append((f"{what}: {label}", med(a.get(key), digits), med(b.get(key), digits),
+                         change))  # fmt: skip
+        exact = f"{min(a.get('exact') or [0])} / {min(b.get('exact') or [0])} of {a.get('streams')}"
+        rows.append((f"{what}: texts exact (worst run), off / on", "", exact, ""))
+    for key, label in (
+        ("bytes_per_socket", "memory per idle socket (KiB)"),
+        ("bytes_per_socket_after_frame", "same, after each was sent one frame (KiB)"),
+    ):
+        x, y = get(off, "idle", key), get(on, "idle", key)
+        sockets = get(on, "idle", "sockets")
+        if x is not None and y is not None:
+            rows.append((f"{sockets} sockets: {label}", f"{x / 1024:.1f}", f"{y / 1024:.1f}",
+                         f"{(y - x) / 1024:+.1f}"))  # fmt: skip
+    header = ("measure", "compression off", "compression on", "on - off")
+    long_off, long_on = off["long"], on["long"]
+    bytes_off = get(long_off, "bytes_per_char", "median")
+    bytes_on = get(long_on, "bytes_per_char", "median")
+    cpu_off = get(long_off, "cpu_per_1k_tokens", "median")
+    cpu_on = get(long_on, "cpu_per_1k_tokens", "median")
+    reading = ""
+    if None not in (bytes_off, bytes_on, cpu_off, cpu_on):
+        reading = (
+            f"\n\nCompressed, a long answer took {bytes_on:.2f} bytes on the wire per byte of "
+            f"text instead of {bytes_off:.2f} ({bytes_on / bytes_off:.0%} of the bytes)"
+            + light_load(on, off)
+            + ", for "
+            f"{cpu_on - cpu_off:+.3f} server CPU s per 1,000 tokens "
+            f"({(cpu_on / cpu_off - 1) * 100:+.0f}%): each socket compresses every frame it is "
+            "sent, so the cost grows with sockets, not with answers. A socket's compressor is "
+            "made at the first frame it is sent and kept while it is open (context takeover is "
+            "what makes small frames compress), and a decompressor from the client's first "
+            "frame: the memory after one frame. The server's window and memory level are "
+            "bounded (`chat/web/compression.py`): a compressor at zlib's defaults (window 15, "
+            "memory level 8) grows a process by about 90 KiB once it has compressed a frame, "
+            "ours by about 19 KiB, for frames 2% larger."
+        )
+    return (
+        "## What WebSocket compression costs\n\n"
+        "Our clients offer permessage-deflate as browsers do; one process with "
+        "`WEBSOCKET_COMPRESSION` on (the default) is loaded beside the same with it off, "
+        "each fresh, idle sockets first, then answers in turn "
+        f"({c.get('repeats')} runs of each). Measured with `{c.get('command')}`, "
+        f"{c.get('started_at', '?')}, load average {fmt_load(c.get('loadavg_at_end'))} at the "
+        f"end.{reading}\n\n" + markdown_table(header, rows) + "\n"
+    )
+
+
+def light_load(on: dict[str, Any], off: dict[str, Any]) -> str:
+    """The bytes of long answers under a light load, when more frames carry less text each."""
+    shape = "long, light load"
+    x = get(off, shape, "bytes_per_char", "median")
+    y = get(on, shape, "bytes_per_char", "median")
+    if x is None or y is None:
+        return ""
+    frames = get(on, shape, "frames_per_stream", "median")
+    return (
+        f"; under a light load, when the coalescing window alone sets the frames "
+        f"({num(frames, 0)} for 400 tokens), {y:.2f} instead of {x:.2f}"
     )
 
 
@@ -568,19 +664,25 @@ def reading(f: Figures, results: dict[str, Any]) -> list[str]:
         f"and gaps grow." + exactness(f)
     )
     ob, bb = f.median("ours", 100, "bytes_per_char"), f.median("baseline", 100, "bytes_per_char")
-    deflated = f.median("ours", 100, "deflated_bytes_per_char")
     frames = f.median("ours", 100, "frames_per_stream")
-    out.append(
+    text = (
         f"**Bytes.** A 400-token answer took {num(ob, 2)} bytes on the wire per byte of text "
-        f"from ours and {num(bb, 2)} from the baseline. At 50 tokens/s a token arrives every "
-        f"20 ms, so the 30 ms coalescing window merges one or two tokens per frame "
-        f"({num(frames, 0)} frames for 400 tokens), and each delta frame carries about 63 "
-        f"bytes of JSON (`type`, `message`, `seq`, `offset`) around 6 to 12 characters of "
-        f"text. The baseline's 8 bytes of `data: ...\\n\\n` per token are leaner, and wrong. "
-        f"The same frames under permessage-deflate would take {num(deflated, 2)} bytes per "
-        f"byte of text (computed by the load generator from the frames it received; Daphne "
-        f"does not offer the extension)."
+        f"from ours, compressed with permessage-deflate, and {num(bb, 2)} from the baseline. "
+        f"At 50 tokens/s a token arrives every 20 ms, so the 30 ms coalescing window merges "
+        f"one or two tokens per frame ({num(frames, 0)} frames for 400 tokens), and each delta "
+        f"frame carries about 63 bytes of JSON (`type`, `message`, `seq`, `offset`) around 6 "
+        f"to 12 characters of text. The baseline's 8 bytes of `data: ...\\n\\n` per token "
+        f"are leaner, and wrong."
     )
+    plain = get(results, "compression", "by_variant", "off", "long", "bytes_per_char", "median")
+    if plain:
+        text += (
+            f" Without compression (`WEBSOCKET_COMPRESSION=false`) the same frames take "
+            f"{num(plain, 2)} bytes per byte of text: with context takeover each frame's keys "
+            f"and most of its values are back-references to the frame before (what it costs: "
+            f"below, under *What WebSocket compression costs*)."
+        )
+    out.append(text)
     writes = get(f.postgres, "writes") or {}
     if writes:
         parts = [
@@ -604,6 +706,14 @@ def reading(f: Figures, results: dict[str, Any]) -> list[str]:
             f"grew it from {idle_['rss_before'] / 2**20:.0f} to "
             f"{idle_['rss_during'] / 2**20:.0f} MiB): 10,000 idle tabs would need about "
             f"{idle_['bytes_per_socket'] * 10000 / 2**30:.1f} GiB."
+            + (
+                f" Once each has been sent a frame (here the one refusing a `resume` of an "
+                f"answer that does not exist), it holds its compressor: "
+                f"{idle_['bytes_per_socket_after_frame'] / 1024:.0f} KiB a socket "
+                f"({idle_['rss_after_frame'] / 2**20:.0f} MiB in all)."
+                if "bytes_per_socket_after_frame" in idle_
+                else ""
+            )
         )
     off = results.get("offline") or {}
     if "app" in off:
@@ -939,20 +1049,16 @@ def remedies(f: Figures, results: dict[str, Any]) -> list[str]:
                 )
             out.append(text)
     if f.bytes_ok() is False:
-        deflated = f.median("ours", 100, "deflated_bytes_per_char")
         out.append(
-            f"**Bytes.** No coalescing window that keeps the gap between frames under 150 ms "
-            f"reaches 1.5x at 50 tokens/s with JSON frames: 150 ms holds about 7 tokens (40 "
-            f"characters), so a frame would have to cost under 20 bytes. In order of effect: "
-            f"(a) permessage-deflate: Daphne does not offer it, but autobahn, which Daphne "
-            f"uses, does (`setProtocolOptions(perMessageCompressionAccept=...)` on Daphne's "
-            f"`WebSocketFactory`, so a small Daphne server subclass or an upstream option), "
-            f"and the same frames would take {num(deflated, 2)} bytes per byte of text; (b) "
-            f'`chat/answers/frames.py`: a compact delta frame (`{{"d":[message, offset, text]}}`; '
-            f"`seq` can go, `offset` already orders deltas) carries 19 bytes of JSON around "
-            f"the text instead of 63; (c) `chat/answers/answer.py`: a longer window once an "
-            f"answer is under way (100 ms after the first second) merges 5 tokens per frame "
-            f"at 50 tokens/s."
+            f"**Bytes.** A long answer takes "
+            f"{num(f.median('ours', 100, 'bytes_per_char'), 2)} bytes per byte of text: each "
+            f"frame pays its WebSocket header, the deflate block that ends it and the "
+            f"back-references to the frame before, around 6 to 12 characters of text. Next, in "
+            f"order of effect: (a) `chat/answers/answer.py`: a longer window once an answer is "
+            f"under way (100 ms after the first second) merges 5 tokens per frame at 50 "
+            f"tokens/s, a fifth of the frames; (b) `chat/answers/frames.py`: a compact delta "
+            f'frame (`{{"d":[message, offset, text]}}`; `seq` can go, `offset` already orders '
+            f"deltas) leaves less for deflate to refer back to."
         )
     scale = get(f.postgres, "scaleout", "two") or {}
     if scale and not scale.get("carried"):
@@ -990,9 +1096,10 @@ def remedies(f: Figures, results: dict[str, Any]) -> list[str]:
 
 
 METHOD = """\
-- **Processes.** The fake upstream (`python -m tests.fakes.upstream`), our server (`daphne -b
-  127.0.0.1 -p PORT chat.asgi:application` with `OPENAI_BASE_URL` pointing at the fake, a
-  temporary `VAR_DIR` and database, `DEBUG=true`, `LOG_LEVEL=WARNING`), the baseline (`uvicorn
+- **Processes.** The fake upstream (`python -m tests.fakes.upstream`), our server (`python -m
+  chat.web.server -b 127.0.0.1 -p PORT chat.asgi:application`, Daphne as `make run` serves it,
+  with `OPENAI_BASE_URL` pointing at the fake, a temporary `VAR_DIR` and database,
+  `DEBUG=true`, `LOG_LEVEL=WARNING`), the baseline (`uvicorn
   bench.baselines.fastapi_sse:app`, uvicorn's defaults as installed: asyncio loop, h11) and the
   load generator (`python -m bench.loadgen`, one asyncio process, a new one per load) are
   separate processes. Users are created and signed in in the server's database before it starts
@@ -1022,14 +1129,21 @@ METHOD = """\
   The load generator's and the fake's CPU are shown too: the three share two cores.
 - **Bytes.** Bytes the client read from its socket for the answer (WebSocket frames from
   `message.start` to `message.end`; for the SSE targets the whole HTTP response, headers and
-  chunked framing included), over the answer's characters. The WebSocket handshake, paid once
-  per connection rather than per answer, is counted apart in the JSON.
+  chunked framing included), over the answer's characters. Our clients offer permessage-deflate
+  as browsers do (`permessage-deflate; client_max_window_bits`, the websockets library's
+  default offer), so what is counted is what the server sent compressed; *ours, compression
+  off* is the same server with `WEBSOCKET_COMPRESSION=false`, loaded in turn with it. The
+  WebSocket handshake, paid once per connection rather than per answer, is counted apart in
+  the JSON.
 - **Database writes.** Our server on a PostgreSQL database made for the run;
   `pg_stat_user_tables` (`n_tup_ins + n_tup_upd + n_tup_del`) for `chat_message` and
   `chat_conversation`, read once the counters stop moving, before and after a batch of answers.
   The bound is `2 + streaming time / 500 ms` with the median streaming time the clients saw.
 - **Idle sockets.** Resident memory (`VmRSS`) of a fresh Daphne process before and after opening
-  that many signed-in WebSockets, after a warm-up of 20; measured first, before any load.
+  that many signed-in WebSockets, after a warm-up of 20; measured first, before any load. Then
+  again once each socket has been sent one frame (the error refusing a `resume` of an answer
+  that does not exist) and sits idle again: from its first frame a compressed socket holds its
+  compressor.
 - **Offline model.** `local:smollm2` through a WebSocket, against the same GGUF file loaded by the
   provider's own loading code in a separate process and driven with
   `Llama.create_completion(stream=True)`, the same chat-formatted prompt and `max_tokens`. Both

@@ -1,8 +1,9 @@
 """Starting and stopping what the benchmarks talk to, all on 127.0.0.1.
 
 - the fake upstream (``python -m tests.fakes.upstream``), one process shared by every server;
-- our server: Daphne on ``chat.asgi:application`` with its own temporary ``VAR_DIR`` and
-  database (SQLite, or a PostgreSQL database made for the run and dropped after it);
+- our server: ``python -m chat.web.server`` (Daphne, as ``make run`` serves it) on
+  ``chat.asgi:application`` with its own temporary ``VAR_DIR`` and database (SQLite, or a
+  PostgreSQL database made for the run and dropped after it);
 - the baseline: uvicorn on ``bench.baselines.fastapi_sse:app``.
 
 Each is a ``Process`` whose CPU time and resident memory are read from ``/proc``.
@@ -192,6 +193,10 @@ def ours_env(fake: Fake, workdir: Path, database: Database, redis_db: int | None
         FRAME_RATE_PER_S="1000000",
         MAX_SOCKETS_PER_USER="1000000",
         MAX_SOCKETS_PER_ADDRESS="1000000",
+        # A new conversation's title is asked of its model after the first answer: with the
+        # fake upstream, another answer as long as the first, its tokens and first token
+        # counted as the answer's (its request carries the same tag).
+        GENERATE_TITLES="false",
         DJANGO_SETTINGS_MODULE="chat.settings",
     )
     env.pop("REDIS_URL", None)
@@ -222,7 +227,8 @@ def prepare(env: dict[str, str], users: int) -> list[str]:
 class Ours(Process):
     def __init__(self, env: dict[str, str], log: Path, name: str = "ours") -> None:
         port = free_port()
-        command = [str(BIN / "daphne"), "-b", LOOPBACK, "-p", str(port), "chat.asgi:application"]
+        command = [sys.executable, "-m", "chat.web.server", "-b", LOOPBACK, "-p", str(port),
+                   "chat.asgi:application"]  # fmt: skip
         super().__init__(name, command, env, log)
         self.listen(port)
 

@@ -106,7 +106,6 @@ def summarize(runs: list[Run], profile: dict[str, Any]) -> dict[str, Any]:
                 "cpu_per_1k_tokens": spread([r.cpu_per_1k_tokens() for r in group]),
                 "bytes_per_char": spread([r.bytes_per_char() for r in group]),
                 "bytes_per_char_with_handshake": spread([r.bytes_per_char(True) for r in group]),
-                "deflated_bytes_per_char": spread([r.deflated_bytes_per_char() for r in group]),
                 "frames_per_stream": spread([r.summary()["frames_per_stream"] for r in group]),
                 "loadgen_cpu_per_1k_tokens": spread(
                     [

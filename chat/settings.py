@@ -379,3 +379,6 @@ FRAME_RATE_PER_S = env_number("FRAME_RATE_PER_S", 10, minimum=0.01, kind=float)
 MAX_SOCKETS_PER_USER = int(env_number("MAX_SOCKETS_PER_USER", 20, minimum=1))
 MAX_SOCKETS_PER_ADDRESS = int(env_number("MAX_SOCKETS_PER_ADDRESS", 50, minimum=1))
 MAX_SOCKET_BACKLOG_BYTES = int(env_number("MAX_SOCKET_BACKLOG_BYTES", 4_000_000, minimum=65_536))
+# permessage-deflate for clients that offer it (chat/web/server.py): a long answer takes under a
+# quarter of the bytes, for some CPU and memory per socket (docs/benchmarks.md).
+WEBSOCKET_COMPRESSION = env_bool("WEBSOCKET_COMPRESSION", True)

@@ -1,4 +1,4 @@
-"""Daphne, with two things its WebSockets need that plain Daphne does not tell the application.
+"""Daphne, with three things its WebSockets need that plain Daphne does not do.
 
 Run it exactly as Daphne, with the same options (``make run`` and the tests do)::
 
@@ -16,7 +16,12 @@ Each WebSocket's scope gets:
   the server's memory grows with it; the consumer closes a socket whose backlog passes
   ``MAX_SOCKET_BACKLOG_BYTES`` (``chat.web.sockets``).
 
-Under plain ``daphne`` the sockets work, unbounded, and ``chat.web.socket`` logs a warning.
+And each WebSocket whose client offers permessage-deflate (browsers do) gets it, unless
+``WEBSOCKET_COMPRESSION`` is off: Daphne never enables it, though autobahn, which Daphne runs
+its sockets on, implements it (``chat.web.compression`` says with what bounds).
+
+Under plain ``daphne`` the sockets work, unbounded and uncompressed, and ``chat.web.socket``
+logs a warning.
 """
 
 # Daphne installs Twisted's asyncio reactor when imported: first, before anything else can
@@ -27,7 +32,10 @@ from daphne.server import Server  # isort: skip
 import weakref
 from typing import Any
 
+from django.conf import settings
 from twisted.internet.interfaces import ISSLTransport
+
+from chat.web import compression
 
 # The scope extension's name; chat.web.sockets reads it (without importing Twisted).
 BACKLOG = "streamchat.backlog"
@@ -70,6 +78,18 @@ def add_to_scope(protocol: Any, scope: dict[str, Any]) -> None:
 
 
 class ChatServer(Server):
+    # Daphne makes its WebSocket factory as it starts serving, in run(), after the application
+    # (and with it the settings) is imported; the factory's options are set as it is made.
+    @property
+    def ws_factory(self) -> Any:
+        return self._ws_factory
+
+    @ws_factory.setter
+    def ws_factory(self, factory: Any) -> None:
+        if settings.WEBSOCKET_COMPRESSION:
+            factory.setProtocolOptions(perMessageCompressionAccept=compression.accept)
+        self._ws_factory = factory
+
     def create_application(self, protocol: Any, scope: dict[str, Any]) -> Any:
         if scope.get("type") == "websocket":
             add_to_scope(protocol, scope)
