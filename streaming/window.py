@@ -7,7 +7,7 @@ never split, and items sharing a group key (a tool call and its results) go or s
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -117,19 +117,27 @@ def fit_window(
     return WindowResult(system=system, items=items, start=start, tokens=used)
 
 
-def parse_context_lengths(value: str) -> dict[str, int]:
-    """``"openai:gpt-4o-mini=128000,local:smollm2=8192"`` as a mapping; raises ``ValueError``
-    with a sentence naming the bad entry. A key without ``provider:`` applies to every
-    provider serving a model of that name."""
-    lengths: dict[str, int] = {}
+def model_entries(value: str, shape: str) -> Iterator[tuple[str, str, str]]:
+    """The entries of a per-model setting, ``"openai:my-model=<value>,local:smollm2=<value>"``:
+    each as (the entry, its model, its value), the model as written (a key without
+    ``provider:`` applies to every provider serving a model of that name). Raises
+    ``ValueError`` naming an entry that is not ``model=<shape>``."""
     for entry in value.split(","):
         entry = entry.strip()
         if not entry:
             continue
-        model, sep, number = entry.rpartition("=")
+        model, sep, said = entry.rpartition("=")
         model = model.strip()
         if not sep or not model:
-            raise ValueError(f"{entry!r} is not model=tokens")
+            raise ValueError(f"{entry!r} is not model={shape}")
+        yield entry, model, said
+
+
+def parse_context_lengths(value: str) -> dict[str, int]:
+    """``"openai:gpt-4o-mini=128000,local:smollm2=8192"`` as a mapping; raises ``ValueError``
+    with a sentence naming the bad entry."""
+    lengths: dict[str, int] = {}
+    for entry, model, number in model_entries(value, "tokens"):
         try:
             tokens = int(number.strip())
         except ValueError:

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from streaming.events import ChatRequest, Event
+from streaming.window import model_entries
 
 # What a model may take besides text (``Provider.capabilities``).
 VISION = "vision"
@@ -111,17 +112,9 @@ def sampling(request: ChatRequest) -> dict[str, float]:
 
 def parse_capabilities(value: str) -> dict[str, frozenset[str]]:
     """``"openai:my-model=vision+pdf,local:smollm2=text"`` as a mapping; ``text`` is neither
-    capability (text alone). Raises ``ValueError`` with a sentence naming the bad entry. A key
-    without ``provider:`` applies to every provider serving a model of that name."""
+    capability (text alone). Raises ``ValueError`` with a sentence naming the bad entry."""
     found: dict[str, frozenset[str]] = {}
-    for entry in value.split(","):
-        entry = entry.strip()
-        if not entry:
-            continue
-        model, sep, names = entry.rpartition("=")
-        model = model.strip()
-        if not sep or not model:
-            raise ValueError(f"{entry!r} is not model=capabilities (vision+pdf, or text)")
+    for entry, model, names in model_entries(value, "capabilities (vision+pdf, or text)"):
         wanted = {name.strip() for name in names.split("+")}
         unknown = sorted(wanted - {*CAPABILITIES, "text"})
         if unknown:
