@@ -25,15 +25,11 @@ export class ModelPicker {
   constructor(select) {
     this.select = select;
     this.root = element("div", { class: "model-picker" });
-    // Named "Model" by the select's label, then the model and provider it shows; `name`
-    // says what it sets, as the composer's other controls do.
-    const label = document.querySelector(`label[for="${select.id}"]`);
-    if (label && !label.id) label.id = `${select.id}-label`;
+    // Named by what it shows, after a hidden "Model:" (not by the select's label, which
+    // names the select alone); `name` says what it sets, as the composer's other controls do.
     this.button = element("button", {
       type: "button",
       name: select.name,
-      id: `${select.id}-button`,
-      "aria-labelledby": label ? `${label.id} ${select.id}-button` : `${select.id}-button`,
       class: "chip model-button",
       "aria-haspopup": "listbox",
       "aria-expanded": "false",
@@ -148,6 +144,7 @@ export class ModelPicker {
     const model = native.value.slice(native.value.indexOf(":") + 1);
     const provider = native.parentElement.label || "";
     this.button.append(
+      element("span", { class: "visually-hidden" }, "Model: "),
       element("span", { class: "model-name" }, model),
       " ", // read as two words; a flex container lays no space out
       element("span", { class: "provider" }, provider),

@@ -27,7 +27,7 @@ def test_the_picker_names_provider_and_model_and_searches_with_the_keyboard(
     page: Page, many_models: LiveApp
 ):
     chat = open_chat(page, many_models)
-    button = page.get_by_role("button", name="Model gpt-test Local server")
+    button = page.get_by_role("button", name="Model: gpt-test Local server")
     expect(button).to_contain_text("gpt-test")
     expect(button).to_contain_text("Local server")
     button.click()
@@ -45,7 +45,7 @@ def test_the_picker_names_provider_and_model_and_searches_with_the_keyboard(
     search.press("ArrowDown")
     search.press("Enter")
     expect(search).to_be_hidden()
-    expect(page.get_by_role("button", name="Model gpt-4o-mini Local server")).to_be_focused()
+    expect(page.get_by_role("button", name="Model: gpt-4o-mini Local server")).to_be_focused()
     expect(page.locator("#model")).to_have_value("openai:gpt-4o-mini")
 
     # The keyboard alone: open, nothing matching, Escape leaves the choice as it was.
@@ -65,17 +65,17 @@ def test_a_conversation_keeps_its_model_and_a_new_chat_starts_with_the_last_pick
     app = many_models
     app.upstream.enqueue(Script(text="From Claude.", tokens_per_second=200))
     chat = open_chat(page, app)
-    page.get_by_role("button", name="Model gpt-test Local server").click()
+    page.get_by_role("button", name="Model: gpt-test Local server").click()
     page.get_by_role("combobox", name="Search models").fill("claude")
     page.get_by_role("option", name="claude-test").click()
     chat.send("Hello")
     chat.wait_for_status(chat.answer(), "complete")
     url = page.url
     page.get_by_role("link", name="New chat").first.click()
-    expect(page.get_by_role("button", name="Model claude-test Anthropic")).to_be_visible()
-    page.get_by_role("button", name="Model claude-test Anthropic").click()
+    expect(page.get_by_role("button", name="Model: claude-test Anthropic")).to_be_visible()
+    page.get_by_role("button", name="Model: claude-test Anthropic").click()
     page.get_by_role("option", name="o3-mini").click()
     chat.goto(url.removeprefix(app.url))
-    expect(page.get_by_role("button", name="Model claude-test Anthropic")).to_be_visible()
+    expect(page.get_by_role("button", name="Model: claude-test Anthropic")).to_be_visible()
     # The native select is out of the way of the keyboard: one Tab stop for the model.
     assert page.locator("#model").get_attribute("tabindex") == "-1"
