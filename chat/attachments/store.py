@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from django.db import transaction
+from django.db.models import Q
 from django.db.models.signals import post_delete
 from django.utils import timezone
 
@@ -74,12 +75,10 @@ def forget_unreferenced() -> int:
     truncated), and uploads never sent within ``ATTACHMENT_ABANDON_HOURS``; their bytes go
     with the last file that shares them. The number of files deleted."""
     cutoff = timezone.now() - timedelta(hours=settings.ATTACHMENT_ABANDON_HOURS)
-    unreferenced = Attachment.objects.filter(sent=True, messages__isnull=True)
-    abandoned = Attachment.objects.filter(sent=False, created_at__lt=cutoff)
-    deleted, _ = Attachment.objects.filter(
-        pk__in=list(unreferenced.values_list("pk", flat=True))
-        + list(abandoned.values_list("pk", flat=True))
-    ).delete()
+    unreferenced = Q(sent=True, messages__isnull=True)
+    abandoned = Q(sent=False, created_at__lt=cutoff)
+    doomed = Attachment.objects.filter(unreferenced | abandoned).distinct()
+    deleted, _ = Attachment.objects.filter(pk__in=doomed.values("pk")).delete()
     return deleted
 
 

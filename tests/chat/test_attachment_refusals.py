@@ -52,6 +52,19 @@ async def refusal(ws) -> dict:
     return frame
 
 
+async def cannot_answer(user, frame: dict) -> str:
+    """The detail of the ``cannot_answer`` refusal of ``frame``, having checked that nothing
+    was stored."""
+    before = await sync_to_async(database)()
+    ws = await connect(user)
+    await ws.send_json_to(frame)
+    refused = await ws.receive_json_from(timeout=10)
+    await ws.disconnect()
+    assert (refused["type"], refused["code"]) == ("error", "cannot_answer"), refused
+    assert await sync_to_async(database)() == before
+    return refused["detail"]
+
+
 @pytest.mark.parametrize("summaries", [False, True], ids=["", "summaries"])
 async def test_an_image_for_the_offline_model_is_refused_over_the_socket(
     alice, upstream, settings, summaries
@@ -135,25 +148,13 @@ async def test_an_image_that_can_never_fit_the_model_is_refused_as_too_long(
 ):
     settings.MODEL_CONTEXT_LENGTHS = {SEEING: 1000}  # a quarter for the answer, 750 besides
     photo = await sync_to_async(image_file)(alice, "big.png", 2048, 2048)  # 765 tokens
-    before = await sync_to_async(database)()
-    ws = await connect(alice)
-    await ws.send_json_to(send(SEEING, photo))
-    frame = await ws.receive_json_from(timeout=10)
-    await ws.disconnect()
-    assert (frame["type"], frame["code"]) == ("error", "cannot_answer")
-    assert frame["detail"].startswith("The newest message with its files is too long for")
-    assert await sync_to_async(database)() == before
+    detail = await cannot_answer(alice, send(SEEING, photo))
+    assert detail.startswith("The newest message with its files is too long for")
 
 
 async def test_a_file_lost_from_storage_is_refused_by_name(alice, upstream, attachment_storage):
     photo = await sync_to_async(image_file)(alice, "lost.png")
     (attachment_storage / photo.path).unlink()  # a restore that left the files behind
-    before = await sync_to_async(database)()
-    ws = await connect(alice)
-    await ws.send_json_to(send(SEEING, photo))
-    frame = await ws.receive_json_from(timeout=10)
-    await ws.disconnect()
-    assert (frame["type"], frame["code"]) == ("error", "cannot_answer")
-    assert frame["detail"].startswith("The file lost.png is missing from the server's storage.")
-    assert await sync_to_async(database)() == before
+    detail = await cannot_answer(alice, send(SEEING, photo))
+    assert detail.startswith("The file lost.png is missing from the server's storage.")
     assert list(upstream.requests) == []
