@@ -260,6 +260,11 @@ ATTACHMENT_ABANDON_HOURS = env_number("ATTACHMENT_ABANDON_HOURS", 24, minimum=0,
 MAX_FRAME_BYTES = int(env_number("MAX_FRAME_BYTES", 64_000, minimum=1024))
 MAX_CONCURRENT_GENERATIONS = int(env_number("MAX_CONCURRENT_GENERATIONS", 4, minimum=1))
 FLUSH_INTERVAL = env_number("FLUSH_INTERVAL_MS", 30, minimum=1, kind=float) / 1000
+# Once an answer has streamed for a second, a reader follows the text rather than waits for
+# it: frames may then carry more of it each, which saves bytes and work per token.
+FLUSH_INTERVAL_UNDER_WAY = (
+    env_number("FLUSH_INTERVAL_UNDER_WAY_MS", 75, minimum=1, kind=float) / 1000
+)
 FLUSH_CHARS = int(env_number("FLUSH_CHARS", 256, minimum=1))
 # Watchers on other processes get text at most this often (each message costs a Redis round
 # trip through the receiving process's one receive loop).

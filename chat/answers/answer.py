@@ -4,7 +4,8 @@ started it.
 An answer outlives the socket that asked for it: closing every tab does not stop it; an
 explicit stop, a failure or the end of the answer does. Its text and, apart from it, the
 model's reasoning go out as coalesced deltas (the first of each at once, then one frame per
-``FLUSH_INTERVAL`` or ``FLUSH_CHARS``) and into the database as checkpoints at most every
+``FLUSH_INTERVAL`` or ``FLUSH_CHARS``, and per ``FLUSH_INTERVAL_UNDER_WAY`` once it has
+streamed for ``UNDER_WAY_AFTER``) and into the database as checkpoints at most every
 ``CHECKPOINT_INTERVAL``, so the cost of an answer grows with its duration, not its token count.
 Until its text begins, phase frames say what it does (waiting, thinking, running a tool).
 While it streams, only this task changes the answer's row (through ``storage``); the stale
@@ -60,6 +61,9 @@ EMPTY_ANSWER = "The model returned an empty answer."
 
 # How long an answer that ended keeps trying to store its outcome while the database is down.
 FINAL_SAVE_PATIENCE = 60.0
+
+# Seconds of streaming after which an answer's frames are coalesced over the longer window.
+UNDER_WAY_AFTER = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,11 +309,19 @@ class Answer:
         self.pending_len = 0
         self.pending_redacted = False
 
+    def flush_window(self) -> float:
+        """How long text may wait to be sent: short while the reader waits for the answer to
+        begin, longer once it has streamed (reasoning or text) for ``UNDER_WAY_AFTER``."""
+        began = self.reasoning_since if self.reasoning_since is not None else self.first_token_at
+        if began is not None and time.monotonic() - began >= UNDER_WAY_AFTER:
+            return max(settings.FLUSH_INTERVAL, settings.FLUSH_INTERVAL_UNDER_WAY)
+        return settings.FLUSH_INTERVAL
+
     async def flusher(self) -> None:
         while True:
             await self.wake.wait()
             self.wake.clear()
-            delay = self.flushed_at + settings.FLUSH_INTERVAL - time.monotonic()
+            delay = self.flushed_at + self.flush_window() - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
             await self.flush()

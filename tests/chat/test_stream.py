@@ -1,5 +1,8 @@
+import time
+
 import pytest
 
+from chat.answers import answer
 from chat.models import Message
 from tests.conftest import assemble, connect, receive_until
 from tests.fakes.script import Script
@@ -39,6 +42,40 @@ async def test_it_streams_in_order_with_contiguous_offsets_and_stores_the_text(a
     user_message = await Message.objects.aget(pk=start["reply_to"])
     assert user_message.text == "hi"
     assert user_message.conversation_id == answer.conversation_id == start["conversation"]
+
+
+async def test_it_coalesces_over_the_longer_window_once_the_answer_is_under_way(
+    alice, upstream, settings
+):
+    settings.FLUSH_INTERVAL = 0.01
+    settings.FLUSH_INTERVAL_UNDER_WAY = 0.3
+    settings.FLUSH_CHARS = 10_000
+    upstream.enqueue(Script(word_count=250, tokens_per_second=100))
+    ws = await connect(alice)
+    await ws.send_json_to(
+        {"type": "send", "conversation": None, "content": "hi", "model": "openai:gpt-test"}
+    )
+    received = []
+    while True:
+        frame = await ws.receive_json_from(timeout=30)
+        received.append((time.monotonic(), frame))
+        if frame["type"] == "message.end":
+            break
+    await ws.disconnect()
+
+    deltas = [(at, f) for at, f in received if f["type"] == "delta"]
+    first = deltas[0][0]
+    # Past the first second (and the flush due then), frames are sent at least 0.3 s apart
+    # (but the last, as the stream ends; and one may arrive late, bunched with the next).
+    late = [at for at, _ in deltas if at > first + answer.UNDER_WAY_AFTER + 0.1]
+    assert late, "the answer streamed for over two seconds"
+    assert len(late) <= (late[-1] - late[0]) / 0.3 + 3
+    # Before, the short window sends many more frames for the same stream of tokens.
+    early = [at for at, _ in deltas if at < first + answer.UNDER_WAY_AFTER]
+    assert len(early) > 2 * len(late) / (late[-1] - late[0] + 0.3)
+    assert assemble([f for _, f in received], received[0][1]["message"]) == (
+        Script(word_count=250).answer_text()
+    )
 
 
 async def test_it_coalesces_fast_tokens_into_fewer_frames(alice, upstream, settings):
