@@ -64,7 +64,7 @@ QUICK = {
     "floor_repeats": 1,  # the floor barely moves between runs
     "deadline_500_s": 25,
     "single_streams": 6,
-    "levels": [50, 100, 200, 500],
+    "levels": [50, 100, 150, 200, 300, 400, 500],
     "idle_sockets": 300,
     "offline_runs": 3,
     "offline_max_tokens": 32,

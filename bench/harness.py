@@ -12,12 +12,26 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench.servers import MODEL, ROOT, Fake, Process, child_env
+from tests.fakes.script import synthesized_tokens
 
 # The shape of a streamed answer in the load runs (the issue's: 50 tokens/s, 400 tokens), and
 # a first token after a quarter of a second, like a real provider's, so that the request
 # burst and the first tokens do not all land at the same instant.
 LONG = {"word_count": 400, "tokens_per_second": 50, "first_token_delay": 0.25}
 SHORT = {"word_count": 10, "tokens_per_second": 50, "first_token_delay": 0.25}
+# The burst: every answer asked for at the same instant (within 10 ms), 200 tokens at 40
+# tokens/s, the way a class or a script hits a server at once.
+BURST = {"word_count": 200, "tokens_per_second": 40, "first_token_delay": 0.25}
+BURST_RAMP_S = 0.01
+# A reasoning model's answer: 200 tokens of reasoning (a Chat Completions
+# ``reasoning_content`` delta, as vLLM, DeepSeek and llama.cpp's server send it), then 200 of
+# text, at 50 tokens/s.
+REASONING = {
+    "word_count": 200,
+    "reasoning": "".join(synthesized_tokens(200)).replace("\n", " "),
+    "tokens_per_second": 50,
+    "first_token_delay": 0.25,
+}
 GAP_TARGET_S = 0.150
 
 
@@ -86,8 +100,10 @@ class Run:
         return self.server_cpu_s / self.tokens * 1000 if self.tokens else None
 
     def bytes_per_char(self, with_handshake: bool = False) -> float | None:
+        # Reasoning is text the reader is shown too.
         ratios = [
-            (s["bytes_in"] + (s["handshake_bytes"] if with_handshake else 0)) / s["expected_chars"]
+            (s["bytes_in"] + (s["handshake_bytes"] if with_handshake else 0))
+            / (s["expected_chars"] + s.get("expected_reasoning_chars", 0))
             for s in self.result["streams"]
             if s["status"] == "complete" and s["expected_chars"]
         ]

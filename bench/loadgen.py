@@ -53,11 +53,14 @@ class CountingConnection(ClientConnection):
 class Stream:
     """What one client saw of one answer."""
 
-    def __init__(self, tag: str, expected: str) -> None:
+    def __init__(self, tag: str, expected: str, expected_reasoning: str = "") -> None:
         self.tag = tag
         self.expected = expected
+        self.expected_reasoning = expected_reasoning
         self.parts: list[str] = []
         self.held = 0
+        self.reasoning_parts: list[str] = []
+        self.reasoning_held = 0
         self.t_sent = 0.0
         self.t_first: float | None = None
         self.t_end: float | None = None
@@ -74,24 +77,39 @@ class Stream:
         self.output_tokens: int | None = None
 
     def text_arrived(self, text: str, now: float, offset: int | None = None) -> None:
-        if not text:
-            return
-        if offset is not None:
-            if offset + len(text) <= self.held:
-                return  # a duplicate
-            if offset > self.held:
-                self.holes += 1
-                return
-            text = text[self.held - offset :]
-        self.parts.append(text)
-        self.held += len(text)
+        text = self._unseen(text, offset, self.held)
+        if text:
+            self.parts.append(text)
+            self.held += len(text)
+            self.frame_arrived(now)
+            self.marks.append((self.held, now))
+
+    def reasoning_arrived(self, text: str, now: float, offset: int | None = None) -> None:
+        """Reasoning, which has offsets of its own; its frames count in the gaps like text's:
+        a reader watches one answer stream, whichever part it is in."""
+        text = self._unseen(text, offset, self.reasoning_held)
+        if text:
+            self.reasoning_parts.append(text)
+            self.reasoning_held += len(text)
+            self.frame_arrived(now)
+
+    def _unseen(self, text: str, offset: int | None, held: int) -> str:
+        if not text or offset is None:
+            return text
+        if offset + len(text) <= held:
+            return ""  # a duplicate
+        if offset > held:
+            self.holes += 1
+            return ""
+        return text[held - offset :]
+
+    def frame_arrived(self, now: float) -> None:
         self.frames += 1
         if self.t_first is None:
             self.t_first = now
         else:
             self.gaps.append(now - self.last)
         self.last = now
-        self.marks.append((self.held, now))
 
     @property
     def text(self) -> str:
@@ -99,6 +117,7 @@ class Stream:
 
     def summary(self) -> dict[str, Any]:
         text = self.text
+        reasoning = "".join(self.reasoning_parts)
         return {
             "tag": self.tag,
             "t_sent": self.t_sent,
@@ -108,8 +127,11 @@ class Stream:
             "output_tokens": self.output_tokens,
             "chars": len(text),
             "expected_chars": len(self.expected),
-            "exact": text == self.expected,
-            "exact_but_newlines": text.replace("\n", "") == self.expected.replace("\n", ""),
+            "exact": text == self.expected and reasoning == self.expected_reasoning,
+            "exact_but_newlines": text.replace("\n", "") == self.expected.replace("\n", "")
+            and reasoning == self.expected_reasoning,
+            "reasoning_chars": len(reasoning),
+            "expected_reasoning_chars": len(self.expected_reasoning),
             "frames": self.frames,
             "holes": self.holes,
             "bytes_in": self.bytes_in,
@@ -228,7 +250,9 @@ async def sse_stream(
                 if upstream:
                     chunk = json.loads(event)
                     for choice in chunk.get("choices") or ():
-                        stream.text_arrived((choice.get("delta") or {}).get("content") or "", now)
+                        delta = choice.get("delta") or {}
+                        stream.reasoning_arrived(delta.get("reasoning_content") or "", now)
+                        stream.text_arrived(delta.get("content") or "", now)
                 else:
                     stream.text_arrived(event, now)
             if decoder.done:
@@ -267,7 +291,9 @@ async def read_answer(socket: CountingConnection, stream: Stream, started: async
         now = time.monotonic()
         frame = json.loads(raw)
         kind = frame["type"]
-        if kind == "delta":
+        if kind == "delta" and frame.get("part") == "reasoning":
+            stream.reasoning_arrived(frame["text"], now, frame["offset"])
+        elif kind == "delta":
             stream.text_arrived(frame["text"], now, frame["offset"])
         elif kind == "message.start":
             stream.message_id = frame["message"]
@@ -318,10 +344,11 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
     count = int(spec.get("streams", 1))
     ramp = float(spec.get("ramp_s", 0.0))
     script = spec.get("script", {})
-    expected = Script.from_dict(script).answer_text()
+    parsed = Script.from_dict(script)
+    expected = (parsed.answer_text(), parsed.reasoning)
     run_id = uuid.uuid4().hex[:8]
-    streams = [Stream(f"{run_id}x{i}", expected) for i in range(count)]
-    watchers = [Stream(f"{run_id}w{i}", expected) for i in range(count)] if kind == "pair" else []
+    streams = [Stream(f"{run_id}x{i}", *expected) for i in range(count)]
+    watchers = [Stream(f"{run_id}w{i}", *expected) for i in range(count)] if kind == "pair" else []
     ports = spec.get("ports") or [spec["port"]]
     connecting = asyncio.Semaphore(int(spec.get("connect_concurrency", 50)))
     sockets: dict[tuple[str, int], CountingConnection] = {}

@@ -40,6 +40,13 @@ def verdict(ok: bool | None) -> str:
     return NA if ok is None else ("met" if ok else "missed")
 
 
+# The loads measured at 100 streams beside the usual one (``bench/streams.py``).
+SHAPE_LABELS = {
+    "burst": "burst (asked within 10 ms, 200 tokens at 40/s)",
+    "reasoning": "reasoning (200 tokens, then 200 of text)",
+}
+
+
 class Figures:
     """Every figure the table and the document quote, read once from the results."""
 
@@ -82,6 +89,28 @@ class Figures:
 
     # Targets ------------------------------------------------------------------------------
 
+    def shaped(self, shape: str, target: str, key: str) -> Any:
+        """A figure of the burst or reasoning runs (100 streams)."""
+        return get(self.r, "streams", shape, target, key)
+
+    def shaped_exact(self, shape: str, target: str) -> str:
+        exact = self.shaped(shape, target, "exact")
+        if not exact:
+            return NA
+        text = f"{min(exact)}/100"
+        if target == "baseline":
+            text += f" ({min(self.shaped(shape, target, 'exact_but_newlines'))} but newlines)"
+        return text
+
+    def burst_ttft_ok(self) -> bool | None:
+        p50 = get(self.shaped("burst", "ours", "ttft_p50_ms"), "median")
+        p99 = get(self.shaped("burst", "ours", "ttft_p99_ms"), "median")
+        return None if p50 is None or p99 is None else p50 <= 5 and p99 <= 25
+
+    def gap_ok(self, shape: str) -> bool | None:
+        gap = get(self.shaped(shape, "ours", "gap_p99_ms"), "median")
+        return None if gap is None else gap < 150
+
     def ttft_ok(self) -> bool | None:
         p50 = self.median("ours", 100, "ttft_p50_ms")
         p99 = self.median("ours", 100, "ttft_p99_ms")
@@ -95,9 +124,14 @@ class Figures:
             return ours > 0 if ours else False
         return ours >= 2 * base
 
-    def cpu_ratio(self) -> float | None:
-        ours = self.median("ours", 100, "cpu_per_1k_tokens")
-        base = self.median("baseline", 100, "cpu_per_1k_tokens")
+    def cpu_ratio(self, shape: str = "") -> float | None:
+        """Ours over the baseline, at 100 streams, of the usual load or of ``shape``."""
+        if shape:
+            ours = get(self.shaped(shape, "ours", "cpu_per_1k_tokens"), "median")
+            base = get(self.shaped(shape, "baseline", "cpu_per_1k_tokens"), "median")
+        else:
+            ours = self.median("ours", 100, "cpu_per_1k_tokens")
+            base = self.median("baseline", 100, "cpu_per_1k_tokens")
         return ours / base if ours and base else None
 
     def cpu_ok(self) -> bool | None:
@@ -163,6 +197,48 @@ def table(results: dict[str, Any]) -> str:
             f.exact_text("ours", level),
             f"{level}/{level}",
         )
+    for shape, label in SHAPE_LABELS.items():
+        for q in ("p50", "p99"):
+            row(
+                f"1. added TTFT {q}, 100 streams, {label} (ms)",
+                med(f.shaped(shape, "floor", f"ttft_{q}_ms"), 2),
+                med(f.shaped(shape, "baseline", f"ttft_{q}_ms"), 2),
+                med(f.shaped(shape, "ours", f"ttft_{q}_ms"), 2),
+                ("<= 5" if q == "p50" else "<= 25") if shape == "burst" else "",
+                verdict(f.burst_ttft_ok()) if shape == "burst" and q == "p99" else "",
+            )
+        row(
+            f"   p99 gap between frames, 100 streams, {label} (ms)",
+            med(f.shaped(shape, "floor", "gap_p99_ms"), 0),
+            med(f.shaped(shape, "baseline", "gap_p99_ms"), 0),
+            med(f.shaped(shape, "ours", "gap_p99_ms"), 0),
+            "< 150",
+            verdict(f.gap_ok(shape)),
+        )
+        row(
+            f"   texts exact, 100 streams, {label} (worst run)",
+            f.shaped_exact(shape, "floor"),
+            f.shaped_exact(shape, "baseline"),
+            f.shaped_exact(shape, "ours"),
+            "100/100",
+        )
+        shaped_ratio = f.cpu_ratio(shape)
+        row(
+            f"   server CPU s per 1,000 tokens, 100 streams, {label}",
+            NA,
+            med(f.shaped(shape, "baseline", "cpu_per_1k_tokens"), 3),
+            med(f.shaped(shape, "ours", "cpu_per_1k_tokens"), 3)
+            + (f" ({shaped_ratio:.2f}x)" if shaped_ratio else ""),
+            "<= 0.5x baseline",
+            verdict(None if shaped_ratio is None else shaped_ratio <= 0.5),
+        )
+        if shape == "reasoning":
+            row(
+                "   bytes on the wire per byte of reasoning and text, 100 streams",
+                med(f.shaped(shape, "floor", "bytes_per_char"), 2),
+                med(f.shaped(shape, "baseline", "bytes_per_char"), 2),
+                med(f.shaped(shape, "ours", "bytes_per_char"), 2),
+            )
     row(
         "2. capacity: streams at 50 tok/s, p99 gap < 150 ms, texts exact",
         f.capacity_text("floor"),

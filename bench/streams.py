@@ -1,5 +1,6 @@
 """Measurements 1 to 4: added time to first token, capacity, CPU per 1,000 tokens and bytes on
-the wire, for the floor (the fake read directly), the baseline and ours, in the same run.
+the wire, for the floor (the fake read directly), the baseline and ours, in the same run; then
+the same figures for a burst (100 answers asked for within 10 ms) and for reasoning streams.
 
 Targets are interleaved at every step, so a noisy neighbour hurts them alike.
 """
@@ -8,7 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.harness import GAP_TARGET_S, LONG, SHORT, Run, Target, load, spread
+from bench.harness import (
+    BURST,
+    BURST_RAMP_S,
+    GAP_TARGET_S,
+    LONG,
+    REASONING,
+    SHORT,
+    Run,
+    Target,
+    load,
+    spread,
+)
 from bench.servers import Fake
 
 ORDER = ("floor", "baseline", "ours")
@@ -32,15 +44,22 @@ def passes(run: Run) -> bool:
     )
 
 
+# The shapes of load measured at 100 streams beside the usual one, by name.
+SHAPES = {"burst": (BURST, BURST_RAMP_S), "reasoning": (REASONING, 1.0)}
+
+
 def measure(targets: dict[str, Target], fake: Fake, profile: dict[str, Any], log) -> dict:
     runs: list[Run] = []
+    shaped: dict[str, list[Run]] = {shape: [] for shape in SHAPES}
 
-    def step(name: str, streams: int, script: dict[str, Any], ramp_s: float) -> Run:
+    def step(
+        name: str, streams: int, script: dict[str, Any], ramp_s: float, into: list[Run] = runs
+    ) -> Run:
         # At 500 streams the first tokens are what is measured; answers still running at
         # the deadline count as not carried.
         deadline = profile["deadline_500_s"] if streams >= 500 else 45
         run = load(targets[name], fake, streams, script, ramp_s=ramp_s, deadline_s=deadline)
-        runs.append(run)
+        into.append(run)
         s = run.summary()
         log(
             f"  {name:8} {streams:4} streams: ttft+ p50 {fmt(s['added_ttft_ms']['p50'])} "
@@ -70,7 +89,19 @@ def measure(targets: dict[str, Target], fake: Fake, profile: dict[str, Any], log
                 if name not in ("floor", *VARIANTS) and skip(runs, name, level):
                     continue
                 step(name, level, LONG, ramp_s=max(1.0, level / 250))
-    return summarize(runs, profile)
+    for shape, (script, ramp_s) in SHAPES.items():
+        for repeat in range(profile["repeats"]):
+            log(f"100 concurrent streams, {shape}, run {repeat + 1}")
+            for name in ORDER:
+                step(name, 100, script, ramp_s=ramp_s, into=shaped[shape])
+    out = summarize(runs, profile)
+    for shape, group in shaped.items():
+        out[shape] = {
+            name: figures([r for r in group if r.target == name])
+            for name in ORDER
+            if any(r.target == name for r in group)
+        }
+    return out
 
 
 def skip(runs: list[Run], name: str, level: int) -> bool:
@@ -97,30 +128,7 @@ def summarize(runs: list[Run], profile: dict[str, Any]) -> dict[str, Any]:
         by_level: dict[int, list[Run]] = {}
         for r in mine:
             by_level.setdefault(r.streams, []).append(r)
-        levels = {}
-        for level, group in sorted(by_level.items()):
-            levels[level] = {
-                "ttft_p50_ms": spread([r.ttft(0.5) for r in group]),
-                "ttft_p99_ms": spread([r.ttft(0.99) for r in group]),
-                "gap_p99_ms": spread([r.gap_p99_ms for r in group]),
-                "cpu_per_1k_tokens": spread([r.cpu_per_1k_tokens() for r in group]),
-                "bytes_per_char": spread([r.bytes_per_char() for r in group]),
-                "bytes_per_char_with_handshake": spread([r.bytes_per_char(True) for r in group]),
-                "frames_per_stream": spread([r.summary()["frames_per_stream"] for r in group]),
-                "loadgen_cpu_per_1k_tokens": spread(
-                    [
-                        r.result["loadgen_cpu_s"] / r.tokens * 1000 if r.tokens else None
-                        for r in group
-                    ]
-                ),
-                "fake_cpu_per_1k_tokens": spread(
-                    [r.fake_cpu_s / r.tokens * 1000 if r.tokens else None for r in group]
-                ),
-                "exact": [r.exact for r in group],
-                "exact_but_newlines": [r.exact_but_newlines for r in group],
-                "complete": [r.complete for r in group],
-                "passes": [passes(r) for r in group],
-            }
+        levels = {level: figures(group) for level, group in sorted(by_level.items())}
         tested = sorted(level for level in by_level if level in profile["levels"])
         capacity, failed_at = 0, None
         for level in tested:
@@ -136,3 +144,26 @@ def summarize(runs: list[Run], profile: dict[str, Any]) -> dict[str, Any]:
             "levels_tested": tested,
         }
     return out
+
+
+def figures(group: list[Run]) -> dict[str, Any]:
+    """The figures of repeated runs of one target under one load."""
+    return {
+        "ttft_p50_ms": spread([r.ttft(0.5) for r in group]),
+        "ttft_p99_ms": spread([r.ttft(0.99) for r in group]),
+        "gap_p99_ms": spread([r.gap_p99_ms for r in group]),
+        "cpu_per_1k_tokens": spread([r.cpu_per_1k_tokens() for r in group]),
+        "bytes_per_char": spread([r.bytes_per_char() for r in group]),
+        "bytes_per_char_with_handshake": spread([r.bytes_per_char(True) for r in group]),
+        "frames_per_stream": spread([r.summary()["frames_per_stream"] for r in group]),
+        "loadgen_cpu_per_1k_tokens": spread(
+            [r.result["loadgen_cpu_s"] / r.tokens * 1000 if r.tokens else None for r in group]
+        ),
+        "fake_cpu_per_1k_tokens": spread(
+            [r.fake_cpu_s / r.tokens * 1000 if r.tokens else None for r in group]
+        ),
+        "exact": [r.exact for r in group],
+        "exact_but_newlines": [r.exact_but_newlines for r in group],
+        "complete": [r.complete for r in group],
+        "passes": [passes(r) for r in group],
+    }
