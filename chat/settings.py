@@ -387,3 +387,8 @@ MAX_SOCKET_BACKLOG_BYTES = int(env_number("MAX_SOCKET_BACKLOG_BYTES", 4_000_000,
 # permessage-deflate for clients that offer it (chat/web/server.py): a long answer takes under a
 # quarter of the bytes, for some CPU and memory per socket (docs/benchmarks.md).
 WEBSOCKET_COMPRESSION = env_bool("WEBSOCKET_COMPRESSION", True)
+# The event loop under Daphne's Twisted reactor (chat/web/server.py): uvloop, which measured
+# less CPU per token and a shorter first token under load (docs/benchmarks.md), or asyncio's.
+EVENT_LOOP = os.environ.get("EVENT_LOOP") or "uvloop"
+if EVENT_LOOP not in ("uvloop", "asyncio"):
+    raise ImproperlyConfigured(f"EVENT_LOOP must be uvloop or asyncio, not {EVENT_LOOP!r}")

@@ -16,6 +16,8 @@ Each WebSocket's scope gets:
   the server's memory grows with it; the consumer closes a socket whose backlog passes
   ``MAX_SOCKET_BACKLOG_BYTES`` (``chat.web.sockets``).
 
+It runs on uvloop unless ``EVENT_LOOP=asyncio``.
+
 And each WebSocket whose client offers permessage-deflate (browsers do) gets it, unless
 ``WEBSOCKET_COMPRESSION`` is off: Daphne never enables it, though autobahn, which Daphne runs
 its sockets on, implements it (``chat.web.compression`` says with what bounds).
@@ -24,15 +26,27 @@ Under plain ``daphne`` the sockets work, unbounded and uncompressed, and ``chat.
 logs a warning.
 """
 
-# Daphne installs Twisted's asyncio reactor when imported: first, before anything else can
-# import Twisted.
+import asyncio  # isort: skip
+import os  # isort: skip
+
+from django.conf import settings  # isort: skip
+
+# The event loop first: Daphne makes the loop its Twisted reactor runs on as it is imported.
+# The settings import nothing of Twisted, so they can be read before.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chat.settings")
+if settings.EVENT_LOOP == "uvloop":
+    import uvloop  # isort: skip
+
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+
+# Daphne installs Twisted's asyncio reactor when imported: before anything else can import
+# Twisted.
 from daphne.cli import CommandLineInterface  # isort: skip
 from daphne.server import Server  # isort: skip
 
 import weakref
 from typing import Any
 
-from django.conf import settings
 from twisted.internet.interfaces import ISSLTransport
 
 from chat.web import compression

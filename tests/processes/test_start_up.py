@@ -56,3 +56,32 @@ def test_outside_daphne_the_application_neither_imports_a_reactor_nor_waits_on_s
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "False False"
+
+
+LOOP_OF_THE_REACTOR = (
+    "import chat.web.server; from twisted.internet import reactor; "
+    "print(type(reactor._asyncioEventloop).__module__.split('.')[0])"
+)
+
+
+def loop_of_the_server(tmp_path, **values: str) -> subprocess.CompletedProcess:
+    env = server_env(tmp_path, "http://127.0.0.1:9/openai/v1", **values)
+    return subprocess.run(
+        [sys.executable, "-c", LOOP_OF_THE_REACTOR],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+
+
+def test_the_server_runs_its_reactor_on_uvloop_unless_told_asyncio(tmp_path):
+    default = loop_of_the_server(tmp_path)
+    assert default.returncode == 0, default.stderr
+    assert default.stdout.strip().splitlines()[-1] == "uvloop"
+    plain = loop_of_the_server(tmp_path, EVENT_LOOP="asyncio")
+    assert plain.returncode == 0, plain.stderr
+    assert plain.stdout.strip().splitlines()[-1] == "asyncio"
+
+
+def test_an_unknown_event_loop_stops_the_server_naming_the_setting(tmp_path):
+    result = loop_of_the_server(tmp_path, EVENT_LOOP="trio")
+    assert result.returncode != 0
+    assert "EVENT_LOOP must be uvloop or asyncio, not 'trio'" in result.stderr
