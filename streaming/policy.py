@@ -21,6 +21,7 @@ from streaming.events import (
     ReasoningDelta,
 )
 from streaming.providers.base import Provider
+from streaming.watchdog import IdleWatchdog
 
 
 @dataclass(frozen=True)
@@ -63,39 +64,44 @@ async def guarded(
     the upstream connection) before returning.
     """
     policy = policy or StreamPolicy()
+    watchdog = IdleWatchdog(policy.idle_timeout)
     yielded = False
     attempt = 0
-    while True:
-        stream = provider.stream(request)
-        try:
-            while True:
-                idle = asyncio.timeout(policy.idle_timeout)
-                try:
-                    async with idle:
+    try:
+        while True:
+            stream = provider.stream(request)
+            try:
+                while True:
+                    watchdog.begin()
+                    try:
                         event = await anext(stream)
-                except StopAsyncIteration:
-                    return
-                except TimeoutError:
-                    if not idle.expired():
-                        raise
-                    timeout = IdleTimeout(
-                        f"{provider.name or 'The provider'} sent nothing for "
-                        f"{policy.idle_timeout:g} seconds"
-                    )
-                    timeout.seconds = policy.idle_timeout
-                    raise timeout from None
-                if isinstance(event, KeepAlive):
-                    continue
-                # "Reasoning has begun" shows nothing yet: trying again repeats nothing.
-                if not isinstance(event, ReasoningDelta) or event.text or event.redacted:
-                    yielded = True
-                yield event
-        except ProviderError as error:
-            error.partial = error.partial or yielded
-            delay = policy.delay(attempt, error)
-            if delay is None:
-                raise
-        finally:
-            await stream.aclose()
-        attempt += 1
-        await policy.sleep(delay)
+                    except StopAsyncIteration:
+                        return
+                    except asyncio.CancelledError:
+                        if not watchdog.expired():
+                            raise
+                        timeout = IdleTimeout(
+                            f"{provider.name or 'The provider'} sent nothing for "
+                            f"{policy.idle_timeout:g} seconds"
+                        )
+                        timeout.seconds = policy.idle_timeout
+                        raise timeout from None
+                    finally:
+                        watchdog.end()
+                    if isinstance(event, KeepAlive):
+                        continue
+                    # "Reasoning has begun" shows nothing yet: trying again repeats nothing.
+                    if not isinstance(event, ReasoningDelta) or event.text or event.redacted:
+                        yielded = True
+                    yield event
+            except ProviderError as error:
+                error.partial = error.partial or yielded
+                delay = policy.delay(attempt, error)
+                if delay is None:
+                    raise
+            finally:
+                await stream.aclose()
+            attempt += 1
+            await policy.sleep(delay)
+    finally:
+        watchdog.close()
