@@ -81,7 +81,7 @@ COMPONENTS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )  # fmt: skip
 # Inclusive shares of a few functions the recommendations in docs/benchmarks.md rest on.
 DETAILS = {
-    "checkpoints (save_checkpoint)": "save_checkpoint (chat/answers/storage.py",
+    "checkpoints (save_checkpoints)": "save_checkpoints (chat/answers/storage.py",
     "starting answers (new_answer, add_message_for, request_for)": (
         "new_answer (chat/",
         "add_message_for (chat/",

@@ -1028,7 +1028,7 @@ def remedies(f: Figures, results: dict[str, Any]) -> list[str]:
     timeouts = pct(parts, "asyncio.timeout around each upstream event")
     connect = details.get("opening database connections (get_new_connection)")
     close = details.get("closing database connections (_close)")
-    checkpoints = details.get("checkpoints (save_checkpoint)")
+    checkpoints = details.get("checkpoints (save_checkpoints)")
     starting = details.get("starting answers (_create_answer, _add_user_message, _request)")
     kept = f.median("kept", 100, "cpu_per_1k_tokens")
     ours_cpu = f.median("ours", 100, "cpu_per_1k_tokens")

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from chat.answers import answer, catalog, journal, processes
+from chat.answers import answer, catalog, checkpoints, journal, processes
 from chat.web import ratelimit, sockets
 
 # The live app (a real Daphne process) for end-to-end tests, wherever they live.
@@ -51,11 +51,13 @@ def fresh_process_state():
     processes.reset()
     answer.reset()
     journal.reset()
+    checkpoints.reset()
     channel_layers.backends.clear()
     yield
     processes.reset()
     answer.reset()
     journal.reset()
+    checkpoints.reset()
 
 
 @pytest.fixture(autouse=True)

@@ -5,8 +5,9 @@ An answer outlives the socket that asked for it: closing every tab does not stop
 explicit stop, a failure or the end of the answer does. Its text and, apart from it, the
 model's reasoning go out as coalesced deltas (the first of each at once, then one frame per
 ``FLUSH_INTERVAL`` or ``FLUSH_CHARS``, and per ``FLUSH_INTERVAL_UNDER_WAY`` once it has
-streamed for ``UNDER_WAY_AFTER``) and into the database as checkpoints at most every
-``CHECKPOINT_INTERVAL``, so the cost of an answer grows with its duration, not its token count.
+streamed for ``UNDER_WAY_AFTER``) and into the database as checkpoints every
+``CHECKPOINT_INTERVAL``, with the other answers of this process (``checkpoints``), so the
+cost of an answer grows with its duration, not its token count.
 Until its text begins, phase frames say what it does (waiting, thinking, running a tool).
 While it streams, only this task changes the answer's row (through ``storage``); the stale
 sweeper takes over only once it stops beating.
@@ -23,7 +24,16 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import DatabaseError
 
-from chat.answers import catalog, frames, journal, processes, starting, storage, titles
+from chat.answers import (
+    catalog,
+    checkpoints,
+    frames,
+    journal,
+    processes,
+    starting,
+    storage,
+    titles,
+)
 from chat.answers.audience import Audience, Progress, RemoteWatcher, Subscriber
 from chat.answers.errors import CannotAnswer, provider_failure
 from chat.answers.frames import Frame
@@ -169,7 +179,6 @@ class Answer:
         self.pending: dict[str, list[str]] = {"reasoning": [], "text": []}
         self.pending_len = 0
         self.pending_redacted = False
-        self.checkpointed = (len(self.text), len(self.reasoning))
         self.wake = asyncio.Event()
         # What it does until its text begins, told in phase frames.
         self.phase = frames.WAITING
@@ -326,30 +335,6 @@ class Answer:
                 await asyncio.sleep(delay)
             await self.flush()
 
-    async def checkpointer(self) -> None:
-        beat = time.monotonic()
-        while True:
-            await asyncio.sleep(settings.CHECKPOINT_INTERVAL)
-            now = time.monotonic()
-            lengths = (len(self.text), len(self.reasoning))
-            text_changed = lengths[0] != self.checkpointed[0]
-            reasoning_changed = lengths[1] != self.checkpointed[1]
-            if not (text_changed or reasoning_changed) and now - beat < settings.HEARTBEAT_INTERVAL:
-                continue
-            try:
-                await database_sync_to_async(storage.save_checkpoint)(
-                    self.message_id,
-                    self.text if text_changed else None,
-                    self.reasoning if reasoning_changed else None,
-                    self.redacted,
-                )
-            except DatabaseError as exc:
-                # The answer goes on streaming; the next checkpoint carries this text too.
-                log.warning("checkpoint of answer %s failed: %s", self.message_id, exc)
-                continue
-            beat = now
-            self.checkpointed = lengths
-
     # Who follows it -----------------------------------------------------------------------
 
     async def _join(self, subscriber: Subscriber, offset: int, reasoning_offset: int) -> bool:
@@ -413,7 +398,8 @@ class Answer:
             self.upstream.cancel()
 
     async def run(self) -> None:
-        helpers = [asyncio.create_task(self.flusher()), asyncio.create_task(self.checkpointer())]
+        helpers = [asyncio.create_task(self.flusher())]
+        checkpoints.track(self)
         error = detail = ""
         try:
             self.upstream = asyncio.create_task(self.consume())
@@ -443,6 +429,7 @@ class Answer:
             self.status, error, detail = Status.FAILED, "Something went wrong.", repr(exc)
             self.finish_reason = "error"
         finally:
+            checkpoints.untrack(self.message_id)
             for helper in helpers:
                 helper.cancel()
             await asyncio.gather(*helpers, return_exceptions=True)

@@ -131,17 +131,39 @@ def add_tool_results(answered: Message, calls: list[dict[str, Any]]) -> int:
     return seq + len(calls)
 
 
-def save_checkpoint(
-    message_id: int, text: str | None, reasoning: str | None = None, redacted: bool = False
-) -> None:
-    """The heartbeat, with the text and the reasoning so far where they changed."""
-    fields: dict[str, Any] = {"heartbeat_at": timezone.now()}
-    if text is not None:
-        fields["text"] = text
-    if reasoning is not None:
-        fields["reasoning"] = reasoning
-        fields["reasoning_redacted"] = redacted
-    Message.objects.filter(pk=message_id, status=Status.STREAMING).update(**fields)
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """An answer's heartbeat, with its text and reasoning so far where they changed (None: not
+    changed since the last checkpoint)."""
+
+    message_id: int
+    text: str | None
+    reasoning: str | None = None
+    redacted: bool = False
+
+
+def save_checkpoints(checkpoints: list[Checkpoint]) -> None:
+    """Store the checkpoints of many answers in one transaction: one update per answer whose
+    text or reasoning changed, one for all whose heartbeat alone is due. An answer that is no
+    longer streaming (its outcome is stored) is left as it is."""
+    now = timezone.now()
+    beating = []
+    with transaction.atomic():
+        for checkpoint in checkpoints:
+            fields: dict[str, Any] = {}
+            if checkpoint.text is not None:
+                fields["text"] = checkpoint.text
+            if checkpoint.reasoning is not None:
+                fields["reasoning"] = checkpoint.reasoning
+                fields["reasoning_redacted"] = checkpoint.redacted
+            if not fields:
+                beating.append(checkpoint.message_id)
+                continue
+            live = Message.objects.filter(pk=checkpoint.message_id, status=Status.STREAMING)
+            live.update(heartbeat_at=now, **fields)
+        if beating:
+            live = Message.objects.filter(pk__in=beating, status=Status.STREAMING)
+            live.update(heartbeat_at=now)
 
 
 def save_final(message_id: int, conversation_id: int, outcome: Outcome) -> None:

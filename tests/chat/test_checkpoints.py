@@ -2,9 +2,11 @@ import math
 import time
 
 import pytest
+from django.db import DatabaseError
 from django.db.backends.utils import CursorWrapper
 
-from chat.models import Message
+from chat.answers import storage
+from chat.models import Conversation, Message
 from tests.conftest import connect, receive_until
 from tests.fakes.script import Script
 
@@ -66,3 +68,96 @@ async def test_a_quiet_stream_still_beats(alice, upstream, settings):
     await receive_until(ws, "message.end")
     await ws.disconnect()
     assert (beat - created).total_seconds() >= 0.5
+
+
+@pytest.fixture
+def batches(monkeypatch):
+    """The checkpoints of each batch the writer stores, in order."""
+    stored: list[list[storage.Checkpoint]] = []
+    save = storage.save_checkpoints
+
+    def recording(checkpoints):
+        stored.append(list(checkpoints))
+        return save(checkpoints)
+
+    monkeypatch.setattr(storage, "save_checkpoints", recording)
+    return stored
+
+
+async def send_answers(user, count: int) -> tuple[list, list[int]]:
+    sockets, ids = [], []
+    for _ in range(count):
+        ws = await connect(user)
+        await ws.send_json_to(
+            {"type": "send", "conversation": None, "content": "hi", "model": "openai:gpt-test"}
+        )
+        ids.append((await ws.receive_json_from(timeout=10))["message"])
+        sockets.append(ws)
+    return sockets, ids
+
+
+async def test_the_answers_of_a_process_are_checkpointed_together(
+    alice, upstream, settings, batches
+):
+    settings.CHECKPOINT_INTERVAL = 0.2
+    script = Script(word_count=150, tokens_per_second=100)
+    upstream.enqueue(script, script, script)
+    sockets, ids = await send_answers(alice, 3)
+    for ws in sockets:
+        await receive_until(ws, "message.end")
+        await ws.disconnect()
+
+    # One batch an interval for all three, never one per answer.
+    together = [b for b in batches if {c.message_id for c in b} == set(ids)]
+    assert len(together) >= 3, [[c.message_id for c in b] for b in batches]
+    assert len(batches) <= 1.5 / 0.2 + 2
+    for message_id in ids:
+        stored = await Message.objects.aget(pk=message_id)
+        assert stored.text == script.answer_text()
+
+
+async def test_a_failed_batch_is_carried_by_the_next(alice, upstream, settings, monkeypatch):
+    settings.CHECKPOINT_INTERVAL = 0.2
+    save = storage.save_checkpoints
+    tried: list[list[storage.Checkpoint]] = []
+
+    def failing_once(checkpoints):
+        tried.append(list(checkpoints))
+        if len(tried) == 1:
+            raise DatabaseError("the database went away")
+        return save(checkpoints)
+
+    monkeypatch.setattr(storage, "save_checkpoints", failing_once)
+    upstream.enqueue(Script(word_count=400, tokens_per_second=100))
+    sockets, (message_id,) = await send_answers(alice, 1)
+    while len(tried) < 2:
+        await sockets[0].receive_json_from(timeout=10)
+    # The second batch holds the whole text so far: more than the failed one carried.
+    failed, carried = tried[0][0], tried[1][0]
+    assert carried.text is not None and carried.text.startswith(failed.text)
+    assert len(carried.text) > len(failed.text)
+    stored = await Message.objects.aget(pk=message_id)
+    assert stored.status == Message.Status.STREAMING
+    assert stored.text.startswith(carried.text) and stored.text
+    await sockets[0].send_json_to({"type": "stop", "message": message_id})
+    await receive_until(sockets[0], "message.end")
+    await sockets[0].disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_late_checkpoint_never_overwrites_a_stored_outcome(alice):
+    conversation = Conversation.objects.create(owner=alice, title="t")
+    asked = conversation.messages.create(role=Message.Role.USER, text="hi", seq=0)
+    answer = conversation.messages.create(
+        role=Message.Role.ASSISTANT, status=Message.Status.STREAMING, seq=1, reply_to=asked
+    )
+    other = conversation.messages.create(
+        role=Message.Role.ASSISTANT, status=Message.Status.COMPLETE, seq=2, reply_to=asked,
+        text="done",
+    )  # fmt: skip
+    Message.objects.filter(pk=answer.pk).update(status=Message.Status.COMPLETE, text="whole")
+    storage.save_checkpoints(
+        [storage.Checkpoint(answer.pk, "par"), storage.Checkpoint(other.pk, None)]
+    )
+    assert Message.objects.get(pk=answer.pk).text == "whole"
+    assert Message.objects.get(pk=other.pk).text == "done"
