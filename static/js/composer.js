@@ -39,8 +39,6 @@ export class Composer {
     this.sendButton = form.elements.send;
     this.stopButton = form.elements.stop;
     this.compareButton = form.elements.compare;
-    this.compareBox = form.querySelector(".compare-models");
-    this.checkboxes = [...form.querySelectorAll("input[name=models]")];
     this.toolsButton = form.elements["tools-toggle"];
     this.toolsBox = form.querySelector(".tool-choices");
     this.toolBoxes = [...form.querySelectorAll("input[name=tools]")];
@@ -50,6 +48,7 @@ export class Composer {
     this.sending = false;
     this.streaming = false;
     this.closed = false; // the sign-in ended: nothing can be sent
+    this.folded = false; // comparing, with the picks folded away since a message went
 
     // Required would make the browser's own bubble pop up on an empty Enter; an empty message
     // is simply not sent.
@@ -65,16 +64,15 @@ export class Composer {
     });
     this.stopButton.addEventListener("click", () => this.onStop());
     this.select.addEventListener("change", () => this.rememberModel());
-    if (this.checkboxes.length < 2) this.compareButton.hidden = true;
+    if (this.select.options.length < 2) this.compareButton.hidden = true;
     this.compareButton.addEventListener("click", () => this.toggleCompare());
-    for (const box of this.checkboxes) box.addEventListener("change", () => this.limitCompare());
     this.toolsButton.addEventListener("click", () => this.toggleTools());
     for (const box of this.toolBoxes) box.addEventListener("change", () => this.labelTools());
     this.labelTools();
     if (reasoningEffort) this.effortSelect.value = reasoningEffort;
     this.select.addEventListener("change", () => this.labelEffort());
     this.effortSelect.addEventListener("change", () => this.labelEffort());
-    for (const box of this.checkboxes) box.addEventListener("change", () => this.labelEffort());
+    this.picker.root.addEventListener("picks", () => this.labelEffort());
     this.labelEffort();
     this.resize();
   }
@@ -97,10 +95,9 @@ export class Composer {
     this.textarea.enterKeyHint = TOUCH.matches ? "enter" : "send";
   }
 
-  /** The models the next message goes to: the picker's, or the ones ticked for comparing. */
+  /** The models the next message goes to: the picker's one, or the ones picked to compare. */
   models() {
-    if (!this.comparing) return [this.select.value];
-    return this.checkboxes.filter((box) => box.checked).map((box) => box.value);
+    return this.comparing ? [...this.picker.picks] : [this.select.value];
   }
 
   /** The built-in tools the conversation lets the model call. */
@@ -266,37 +263,33 @@ export class Composer {
     this.sendButton.textContent = this.sending ? "Sending…" : "Send";
   }
 
-  /** Compare mode: on (its models listed), folded away once a message went (still on), off. */
+  /**
+   * Compare mode: on (the picker picks several, starting from the conversation's model, and
+   * opens to pick them), folded away once a message went (still on; a click opens the picks
+   * again), off (the picker is single-select again, on the conversation's model, which the
+   * select kept: it is disabled meanwhile, as it is not what is sent).
+   */
   toggleCompare() {
-    if (this.comparing && this.compareBox.hidden) {
-      this.foldCompare(false); // folded: the click shows the models picked again
+    if (this.comparing && this.folded) {
+      this.foldCompare(false);
       return;
     }
     const on = !this.comparing;
     this.compareButton.setAttribute("aria-pressed", String(on));
-    this.compareBox.hidden = !on;
     this.select.disabled = on;
     this.form.classList.toggle("comparing", on);
-    if (on && !this.checkboxes.some((box) => box.checked)) {
-      const current = this.checkboxes.find((box) => box.value === this.select.value);
-      if (current) current.checked = true;
-      this.limitCompare();
-    }
-    this.foldCompare(false);
+    this.picker.setMultiple(on, on ? [this.select.value] : [], MAX_COMPARE);
+    this.foldCompare(!on);
     this.labelEffort();
   }
 
-  /** Folds the list of models compared away (after a message went) or shows it again. */
+  /** Folds the picks away (after a message went, or compare mode ended) or opens them again. */
   foldCompare(folded) {
-    const count = this.checkboxes.filter((box) => box.checked).length;
-    this.compareBox.hidden = !this.comparing || folded;
-    this.compareButton.setAttribute("aria-expanded", String(!this.compareBox.hidden));
-    this.compareButton.textContent = this.comparing && folded ? `Compare (${count})` : "Compare";
-  }
-
-  limitCompare() {
-    const full = this.checkboxes.filter((box) => box.checked).length >= MAX_COMPARE;
-    for (const box of this.checkboxes) box.disabled = full && !box.checked;
+    const count = this.picker.picks.length;
+    this.folded = this.comparing && folded;
+    if (folded) this.picker.close(false);
+    else this.picker.open();
+    this.compareButton.textContent = this.folded ? `Compare (${count})` : "Compare";
   }
 
   // A new chat starts with the default model saved on the account page (the server selects

@@ -5,6 +5,10 @@
 // The native <select> stays in the form, out of sight, as the value the composer reads and
 // sets: choosing here sets it and fires its change event, and setting it from code (a
 // conversation's settings, the model remembered) shows here.
+//
+// For compare mode the same list picks several models (setMultiple): each option toggles, up
+// to a limit, the list stays open while picking, and the picks are the picker's own (the
+// select keeps the conversation's model for when compare mode ends).
 
 const NATIVE_VALUE = Object.getOwnPropertyDescriptor(HTMLSelectElement.prototype, "value");
 
@@ -50,8 +54,13 @@ export class ModelPicker {
     });
     this.list = element("div", { role: "listbox", id: listId, "aria-label": "Models" });
     this.none = element("p", { class: "model-none", hidden: "" }, "No model matches.");
+    // Polite: why a pick was refused, read out without taking the focus from the list.
+    this.say = element("p", { class: "model-say", "aria-live": "polite" });
     this.options = this.buildOptions(listId);
-    this.popover.append(this.search, this.list, this.none);
+    this.popover.append(this.search, this.list, this.none, this.say);
+    this.multiple = false;
+    this.picks = [];
+    this.limit = Infinity;
     select.before(this.root);
     this.root.append(this.button, this.popover, select);
     // Reached through the button; kept for forms and scripts, out of the keyboard's and
@@ -73,6 +82,8 @@ export class ModelPicker {
     this.list.addEventListener("click", (event) => {
       const option = event.target.closest("[role=option]");
       if (option) this.choose(option);
+      else return;
+      if (this.multiple) this.search.focus();
     });
     this.root.addEventListener("focusout", (event) => {
       if (this.isOpen && !this.root.contains(event.relatedTarget)) this.close(false);
@@ -132,8 +143,35 @@ export class ModelPicker {
     return !this.popover.hidden;
   }
 
+  /**
+   * Multi-select (`on`) with `picks` ("provider:model") picked, at most `limit` of them; off:
+   * single-select again, showing the select's model.
+   */
+  setMultiple(on, picks = [], limit = Infinity) {
+    this.multiple = on;
+    this.picks = on ? [...picks] : [];
+    this.limit = limit;
+    this.say.textContent = "";
+    if (on) this.list.setAttribute("aria-multiselectable", "true");
+    else this.list.removeAttribute("aria-multiselectable");
+    this.show();
+  }
+
+  /** "gpt-4o" and "OpenAI" for "openai:gpt-4o", from the select's option and its group. */
+  describe(value) {
+    const native = [...this.select.options].find((option) => option.value === value);
+    return {
+      model: value.slice(value.indexOf(":") + 1),
+      provider: native?.parentElement.label || "",
+    };
+  }
+
   /** The button names the model and its provider, as the chosen option's label does. */
   show() {
+    if (this.multiple) {
+      this.showPicks();
+      return;
+    }
     const native = this.select.selectedOptions[0];
     this.button.disabled = this.select.disabled;
     this.button.replaceChildren();
@@ -151,6 +189,26 @@ export class ModelPicker {
     );
     for (const option of this.options) {
       option.setAttribute("aria-selected", String(option.dataset.value === native.value));
+    }
+  }
+
+  /** The models picked to compare, named in full while they fit, else counted. */
+  showPicks() {
+    this.button.disabled = false;
+    const names = this.picks.map((value) => {
+      const { model, provider } = this.describe(value);
+      return `${model} · ${provider}`;
+    });
+    const full = names.join(", ");
+    const shown = !names.length ? "No models" : full.length > 32 ? `${names.length} models` : full;
+    this.button.replaceChildren(
+      // Not "Compare…": that names the chip that turns compare mode on and off.
+      element("span", { class: "visually-hidden" }, `Models (${names.length}): `),
+      element("span", { class: "model-name", "aria-hidden": "true" }, shown),
+      element("span", { class: "visually-hidden" }, names.length ? full : "none picked"),
+    );
+    for (const option of this.options) {
+      option.setAttribute("aria-selected", String(this.picks.includes(option.dataset.value)));
     }
   }
 
@@ -214,7 +272,8 @@ export class ModelPicker {
     if (moves[event.key] && shown.length) {
       event.preventDefault();
       this.activate(moves[event.key]());
-    } else if (event.key === "Enter") {
+    } else if (event.key === "Enter" || (event.key === " " && this.multiple && !this.search.value)) {
+      // Space toggles a pick while nothing is typed; after a word it separates the next one.
       event.preventDefault();
       if (this.active) this.choose(this.active);
     } else if (event.key === "Escape") {
@@ -227,9 +286,29 @@ export class ModelPicker {
   }
 
   choose(option) {
+    if (this.multiple) {
+      this.toggle(option.dataset.value);
+      return;
+    }
     const changed = this.select.value !== option.dataset.value;
     this.select.value = option.dataset.value;
     this.close();
     if (changed) this.select.dispatchEvent(new Event("change", { bubbles: true }));
+  }
+
+  /** Picks or unpicks one model to compare; one past the limit is refused, and says why. */
+  toggle(value) {
+    if (this.picks.includes(value)) {
+      this.picks = this.picks.filter((pick) => pick !== value);
+      this.say.textContent = "";
+    } else if (this.picks.length >= this.limit) {
+      this.say.textContent = `${this.limit} models at most: unpick one first.`;
+      return;
+    } else {
+      this.picks.push(value);
+      this.say.textContent = "";
+    }
+    this.show();
+    this.root.dispatchEvent(new Event("picks", { bubbles: true }));
   }
 }
