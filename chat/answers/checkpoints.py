@@ -8,7 +8,7 @@ One small write per answer per interval, each in a thread hop of its own (and, w
 CPU at 100 streams (docs/benchmarks.md). Now a hundred answers cost one hop an interval; no
 answer ever waits for it. Only one batch is in flight at a time; one that fails is logged (at
 most every ``WARN_EVERY``) and what it carried goes with the next. The writer runs while this
-process has answers streaming: its first batch is due an interval after the first of them began.
+process has answers streaming; an answer's first checkpoint is due an interval after it began.
 """
 
 from __future__ import annotations
@@ -44,7 +44,8 @@ class Streaming(Protocol):
 class _Tracked:
     answer: Streaming
     stored: tuple[int, int]  # the lengths of text and reasoning last stored
-    beat: float  # when its row last beat
+    beat: float  # when its row last beat (or the answer began)
+    began: float
 
 
 @dataclass
@@ -57,8 +58,8 @@ class _Writer:
     failures: int = 0
 
     def add(self, answer: Streaming) -> None:
-        stored = (len(answer.text), len(answer.reasoning))
-        self.answers[answer.message_id] = _Tracked(answer, stored, time.monotonic())
+        stored, now = (len(answer.text), len(answer.reasoning)), time.monotonic()
+        self.answers[answer.message_id] = _Tracked(answer, stored, now, now)
         if self.running is None or self.running.done():
             self.running = self.loop.create_task(self.run(), name="checkpoints")
 
@@ -74,6 +75,10 @@ class _Writer:
         """The checkpoints due now, and what each would make stored."""
         batch, done = [], []
         for tracked in list(self.answers.values()):
+            if now - tracked.began < settings.CHECKPOINT_INTERVAL:
+                # Its first checkpoint is due an interval after it began, as if it had a
+                # writer of its own: an answer shorter than that is written twice in all.
+                continue
             answer = tracked.answer
             lengths = (len(answer.text), len(answer.reasoning))
             text_changed = lengths[0] != tracked.stored[0]

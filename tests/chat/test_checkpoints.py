@@ -1,3 +1,4 @@
+import asyncio
 import math
 import time
 
@@ -161,3 +162,28 @@ def test_a_late_checkpoint_never_overwrites_a_stored_outcome(alice):
     )
     assert Message.objects.get(pk=answer.pk).text == "whole"
     assert Message.objects.get(pk=other.pk).text == "done"
+
+
+async def test_an_answer_shorter_than_an_interval_is_never_checkpointed(
+    alice, upstream, settings, batches
+):
+    # Another answer keeps the writer busy; the short one still costs only its insert and its
+    # final save, as it would alone.
+    settings.CHECKPOINT_INTERVAL = 0.3
+    upstream.enqueue(
+        Script(word_count=200, tokens_per_second=100),
+        Script(tokens=["Hi", " there", "!"], tokens_per_second=10),
+    )
+    # The short one begins about 0.2 s into the first interval and streams past its end.
+    first, (long_id,) = await send_answers(alice, 1)
+    await asyncio.sleep(0.2)
+    second, (short_id,) = await send_answers(alice, 1)
+    sockets = first + second
+    await receive_until(sockets[1], "message.end")
+    await receive_until(sockets[0], "message.end")
+    for ws in sockets:
+        await ws.disconnect()
+
+    checkpointed = {c.message_id for batch in batches for c in batch}
+    assert long_id in checkpointed
+    assert short_id not in checkpointed
