@@ -18,16 +18,22 @@ TABLES = ("chat_message", "chat_conversation")
 KINDS = ("ins", "upd", "del")
 
 
-def settled(database: Database, within: float = 10.0) -> dict[str, dict[str, int]]:
-    """Counters once they stop moving (PostgreSQL publishes them a moment after each commit)."""
-    time.sleep(1.2)
+# PostgreSQL publishes a backend's counts when its transaction ends, but at most once a second,
+# and a backend that then goes idle holds them for up to ten seconds (PGSTAT_IDLE_INTERVAL):
+# counters still for less than that may yet move.
+STILL_FOR_S = 11.0
+
+
+def settled(database: Database, within: float = 40.0) -> dict[str, dict[str, int]]:
+    """Counters once they have stopped moving."""
     deadline = time.monotonic() + within
-    last = None
+    last, since = None, time.monotonic()
     while time.monotonic() < deadline:
         now = {table: database.writes(table) for table in TABLES}
-        if now == last:
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= STILL_FOR_S:
             return now
-        last = now
         time.sleep(0.5)
     return last
 

@@ -467,6 +467,15 @@ def document(results: dict[str, Any]) -> str:
         "in every answer of more than 20 tokens. Its capacity is judged on everything else (its "
         "text with newlines removed must match), which favours it.\n"
     )
+    w(
+        "The *burst* rows ask for 100 answers within 10 ms (connections opened before), 200 "
+        "tokens each at 40 tokens/s. The *reasoning* rows stream 200 tokens of reasoning as "
+        "Chat Completions `reasoning_content` deltas (as vLLM, DeepSeek and llama.cpp's server "
+        "send it), then 200 of text, at 50 tokens/s; a reader's first token and its gaps count "
+        "reasoning frames and text frames alike, and a text is exact only with its reasoning. "
+        "The baseline shows no reasoning at all (the tutorial reads `delta.content` only): its "
+        "first token there is the first of the text, and none of its texts is exact.\n"
+    )
     w("## Targets\n")
     for line in targets(f, results):
         w(f"- {line}")
@@ -844,41 +853,6 @@ def exactness(f: Figures) -> str:
     return text + "; no delta ever skipped text (every offset matched what the client held)."
 
 
-def prototype_best(key: str) -> dict[str, Any] | None:
-    """The trial variant with the lowest ``key`` beside its own unchanged copy (the first
-    variant of the same trial)."""
-    from bench.compare import PROTOTYPES
-
-    if not PROTOTYPES.exists():
-        return None
-    best = None
-    for entry in json.loads(PROTOTYPES.read_text()):
-        head = entry["variants"][0]
-        for v in entry["variants"][1:]:
-            if v["median"][key] is None:
-                continue
-            if best is None or v["median"][key] < best["variant"]["median"][key]:
-                best = {"trial": entry["name"], "variant": v, "head": head}
-    return best
-
-
-def prototype_cut() -> tuple[str, float] | None:
-    """The best CPU saving a scratch-copy trial measured against its own unchanged copy."""
-    from bench.compare import PROTOTYPES
-
-    if not PROTOTYPES.exists():
-        return None
-    best = None
-    for entry in json.loads(PROTOTYPES.read_text()):
-        variants = entry["variants"]
-        base = variants[0]["median"]["cpu_per_1k_tokens"]
-        for v in variants[1:]:
-            ratio = v["median"]["cpu_per_1k_tokens"] / base
-            if best is None or ratio < best[1]:
-                best = (f"'{v['label']}'", ratio)
-    return best
-
-
 def short_code(code: str) -> str:
     head, _, rest = code.partition(" ")
     if len(head) == 40 and all(c in "0123456789abcdef" for c in head):
@@ -1025,7 +999,6 @@ def remedies(f: Figures, results: dict[str, Any]) -> list[str]:
     db = pct(parts, "database (Django ORM, driver, connecting)")
     sockets = pct(parts, "socket reads and writes (transports, selectors)")
     client = pct(parts, "upstream HTTP client (httpx, httpcore, anyio, openai)")
-    timeouts = pct(parts, "asyncio.timeout around each upstream event")
     connect = details.get("opening database connections (get_new_connection)")
     close = details.get("closing database connections (_close)")
     checkpoints = details.get("checkpoints (save_checkpoints)")
@@ -1034,107 +1007,64 @@ def remedies(f: Figures, results: dict[str, Any]) -> list[str]:
     ours_cpu = f.median("ours", 100, "cpu_per_1k_tokens")
     base_cpu = f.median("baseline", 100, "cpu_per_1k_tokens")
     if f.cpu_ok() is False or f.ttft_ok() is False or f.capacity_ok() is False:
+        ratio = f.cpu_ratio()
+        burst = f.cpu_ratio("burst")
         out.append(
-            f"**CPU, first token and capacity come down to two things: the database work of "
-            f"each answer, done one small call at a time, and the layers the upstream is read "
-            f"through.** In the profile of ours, "
-            f"{num(db, 0)}% of samples are in the database layer (the baseline has none): "
-            f"checkpoints {num(checkpoints, 0)}%, starting answers {num(starting, 0)}%, and "
-            f"opening and closing connections {num(connect, 0)}% + {num(close, 0)}% of it. With "
-            f"the default `DATABASE_CONN_MAX_AGE=0` every `database_sync_to_async` call (each "
-            f"checkpoint, twice a second per answer) opens a SQLite connection, runs the "
-            f"`PRAGMA` init command, does its one `UPDATE`, commits and closes, and closing "
-            f"the last connection to a WAL database checkpoints the WAL file. Then come socket "
-            f"reads and writes ({num(sockets, 0)}%, one read per upstream token, as for the "
-            f"baseline) and the upstream HTTP client ({num(client, 0)}%)."
+            "**CPU, first token, gaps and capacity.** Done for them: one checkpoint writer per "
+            "process (`chat/answers/checkpoints.py`: every answer's changed text in one "
+            "transaction and one database-thread hop per interval, instead of a task, a hop "
+            "and a commit per answer), one idle watchdog per stream instead of a timer per "
+            "upstream event (`streaming/watchdog.py`), the reactor on uvloop "
+            "(`EVENT_LOOP`), and a longer coalescing window once an answer is under way "
+            "(`FLUSH_INTERVAL_UNDER_WAY_MS`). The CPU per 1,000 tokens at 100 streams went "
+            f"from 1.40x the baseline's (2026-11-25) to {num(ratio, 2)}x in this run "
+            f"({num(burst, 2)}x in the burst). In the profile of ours the database layer is "
+            f"now {num(db, 0)}% of samples (41% before): checkpoints {num(checkpoints, 0)}%, "
+            f"starting answers {num(starting, 0)}%, opening and closing connections "
+            f"{num(connect, 0)}% + {num(close, 0)}%; socket reads and writes "
+            f"{num(sockets, 0)}% and the upstream HTTP client {num(client, 0)}%."
+        )
+        out.append(
+            "Measured and not kept: aiohttp under the OpenAI and Anthropic SDKs "
+            "(`DefaultAioHttpClient`) beside their httpx, in `bench.compare` at 100 streams, "
+            "3 runs each: 0.233 against 0.235 CPU s per 1,000 tokens, TTFT p99 290 against "
+            "272 ms, p99 gap 245 against 241 ms: within the spread, so the SDKs keep httpx. "
+            "(Installing aiohttp would also move google-genai onto it, whose errors the Gemini "
+            "provider does not yet translate.) orjson for the frames measured no better "
+            "either. The watchdog alone: 0.260 against 0.275 s, within the spread."
         )
         if kept and ours_cpu:
             out.append(
-                f"1. `chat/settings.py`: default `DATABASE_CONN_MAX_AGE` to a positive value "
-                f"(600, or `None` for SQLite). Measured in this run with only that setting "
-                f"changed: {num(kept, 3)} CPU s per 1,000 tokens against {num(ours_cpu, 3)} "
-                f"({kept / ours_cpu:.2f}x). Channels' `database_sync_to_async` still closes "
-                f"connections older than that, so long-lived consumers stay safe."
+                f"`DATABASE_CONN_MAX_AGE=600` (measured beside the default in this run): "
+                f"{num(kept, 3)} CPU s per 1,000 tokens against {num(ours_cpu, 3)} "
+                f"({kept / ours_cpu:.2f}x): with the checkpoints batched, keeping connections "
+                f"open no longer pays for itself."
             )
-        out.append(
-            "2. `chat/answers/answer.py` (`checkpointer`, `save_checkpoint`): one checkpoint task "
-            "per process instead of one per answer, writing every answer whose text changed in one "
-            "`database_sync_to_async` call and one transaction every 500 ms. The number of row "
-            "writes (the database target) stays the same; the thread hops, connection "
-            "round-trips and commits fall from one per answer to one per process per half "
-            "second, which is most of the checkpoints' share above."
-        )
-        text = (
-            f"3. `streaming/providers/openai.py`: the upstream is read through the SDK's "
-            f"response wrapper, httpx, httpcore and anyio, layer by layer per chunk "
-            f"({num(client, 0)}% of samples). "
-        )
-        fast = prototype_best("ttft_p99_ms")
-        if fast:
-            v, h = fast["variant"]["median"], fast["head"]["median"]
-            text += (
-                f"This is also where the first token waits: in the trial below, "
-                f"'{fast['variant']['label']}' took the added time to first token at "
-                f"100 streams from "
-                f"{num(h['ttft_p50_ms'])} / {num(h['ttft_p99_ms'])} ms (p50 / p99) to "
-                f"{num(v['ttft_p50_ms'])} / {num(v['ttft_p99_ms'])} ms and the p99 gap from "
-                f"{num(h['gap_p99_ms'], 0)} to {num(v['gap_p99_ms'], 0)} ms, with CPU "
-                f"{num(h['cpu_per_1k_tokens'], 3)} -> {num(v['cpu_per_1k_tokens'], 3)} s per "
-                f"1,000 tokens. Keep the SDK for what it is good at (building the request, "
-                f"auth, status errors) and read the event stream's bytes with a plain reader "
-                f"(the trial used a 60-line asyncio HTTP/1.1 reader; a production one needs "
-                f"TLS and connection reuse, e.g. `asyncio.open_connection(ssl=...)` or "
-                f"httpcore's connection without anyio)."
-            )
-        out.append(text)
-        out.append(
-            f"4. `streaming/policy.py` (`guarded`): an `asyncio.timeout()` per upstream event "
-            f"schedules and cancels a timer per token ({num(timeouts, 1)}% of samples here, "
-            f"more under load as the timer heap grows); one watchdog per stream that checks a "
-            f"last-event time every second gives the same idle timeout."
-        )
-        if fast:
-            v = fast["variant"]["median"]
-            met = (v["ttft_p50_ms"] or 99) <= 5 and (v["ttft_p99_ms"] or 99) <= 25
-            out.append(
-                "At 100 streams the added time to first token is waiting, not work: the first "
-                "token is already flushed straight from `consume()`, but it sits behind other "
-                "answers' reads in the upstream client and behind the GIL, which the database "
-                "thread holds while it runs the ORM's Python code. The trial says the read path "
-                "(item 3) is most of it"
-                + (": with the plain reader the target was met in that trial." if met else ".")
-            )
-        cut = prototype_cut()
         if base_cpu and ours_cpu:
-            text = (
-                f"How far this goes: reaching 0.5x the baseline means {0.5 * base_cpu:.3f} CPU s "
-                f"per 1,000 tokens, {100 * (1 - 0.5 * base_cpu / ours_cpu):.0f}% less than ours "
-                f"now."
+            out.append(
+                f"What is left: reaching 0.5x the baseline means {0.5 * base_cpu:.3f} CPU s per "
+                f"1,000 tokens, {100 * (1 - 0.5 * base_cpu / ours_cpu):.0f}% less than ours "
+                f"now. The baseline stores nothing and authenticates nothing; ours still pays "
+                f"per token what the baseline pays (one upstream read and its JSON, "
+                f"{num(sockets, 0)}% in socket reads and writes) and per frame the "
+                f"WebSocket framing and deflate. The next steps, by the profile: read the "
+                f"upstream event stream's bytes with a plain reader under the SDK (a trial "
+                f"below, 'plain reader', cut the first token's p99 to a seventh), start an "
+                f"answer in one trip (`chat/answers/starting.py` already stores the rows in "
+                f"one transaction; the conversation lookup before it is a second hop), and "
+                f"send one channel-layer message per process rather than per socket. The "
+                f"burst's first-token and gap figures are the same queue: a hundred starts "
+                f"land on one event loop and one database thread within 10 ms, and each "
+                f"start's database work (a transaction of five statements) is serialized "
+                f"there; a pool of database threads for starts, apart from the checkpoint "
+                f"writer's, is what would let them overlap."
             )
-            if cut:
-                label, ratio = cut
-                text += (
-                    f" In the scratch-copy trials below, {label} cut ours by "
-                    f"{100 * (1 - ratio):.0f}%; applied to this run that is about "
-                    f"{ratio * ours_cpu / base_cpu:.2f}x the baseline. Nothing measured here "
-                    f"closes the rest. By the profile the next candidates are the socket reads "
-                    f"({num(sockets, 0)}%: one per upstream token, which the baseline pays too) "
-                    f"and starting answers ({num(starting, 0)}%: the conversation, the user's "
-                    f"message and the answer row are written in separate calls before the "
-                    f"request goes out)."
-                )
-            out.append(text)
     if f.bytes_ok() is False:
         out.append(
             f"**Bytes.** A long answer takes "
-            f"{num(f.median('ours', 100, 'bytes_per_char'), 2)} bytes per byte of text: each "
-            f"frame pays its WebSocket header, the deflate block that ends it and the "
-            f"back-references to the frame before, around 6 to 12 characters of text. Next, in "
-            f"order of effect: (a) `chat/answers/answer.py`: a longer window once an answer is "
-            f"under way (100 ms after the first second) merges 5 tokens per frame at 50 "
-            f"tokens/s, a fifth of the frames; (b) `chat/answers/frames.py`: a compact delta "
-            f'frame (`{{"d":[message, offset, text]}}`; `seq` can go, `offset` already orders '
-            f"deltas) leaves less for deflate to refer back to."
+            f"{num(f.median('ours', 100, 'bytes_per_char'), 2)} bytes per byte of text. Next: "
+            f"`chat/answers/frames.py`: a compact delta frame "
+            f'(`{{"d":[message, offset, text]}}`) leaves less for deflate to refer back to.'
         )
     scale = get(f.postgres, "scaleout", "two") or {}
     if scale and not scale.get("carried"):
