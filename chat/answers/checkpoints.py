@@ -25,6 +25,7 @@ from django.conf import settings
 from django.db import DatabaseError
 
 from chat.answers import storage
+from chat.answers.per_loop import PerLoop
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,6 @@ class _Writer:
     loop: asyncio.AbstractEventLoop
     answers: dict[int, _Tracked] = field(default_factory=dict)
     running: asyncio.Task[None] | None = None
-    batches: int = 0
     warned_at: float = -math.inf
     failures: int = 0
 
@@ -108,7 +108,6 @@ class _Writer:
             # The answers go on streaming; the next batch carries this text too.
             self.failed(exc, len(batch))
             return
-        self.batches += 1
         for tracked, lengths in done:
             tracked.stored, tracked.beat = lengths, now
 
@@ -126,29 +125,19 @@ class _Writer:
         self.warned_at, self.failures = time.monotonic(), 0
 
 
-_writer: _Writer | None = None
-
-
-def writer() -> _Writer:
-    """This event loop's writer (tests run each case on a new loop)."""
-    global _writer
-    loop = asyncio.get_running_loop()
-    if _writer is None or _writer.loop is not loop:
-        _writer = _Writer(loop)
-    return _writer
+_writers = PerLoop(_Writer)
 
 
 def track(answer: Streaming) -> None:
     """Checkpoint ``answer`` with the others from now until ``untrack``."""
-    writer().add(answer)
+    _writers.get().add(answer)
 
 
 def untrack(message_id: int) -> None:
     """The answer is ending: its outcome is stored whole, not checkpointed."""
-    writer().remove(message_id)
+    _writers.get().remove(message_id)
 
 
 def reset() -> None:
     """Forget this process's writer (tests run each case on a new event loop)."""
-    global _writer
-    _writer = None
+    _writers.reset()

@@ -35,6 +35,8 @@ from typing import Any, NamedTuple
 
 from django.conf import settings
 
+from chat.answers.per_loop import PerLoop
+
 log = logging.getLogger(__name__)
 
 TEXT = "text"
@@ -192,16 +194,12 @@ class _Writer:
         self.started |= begun
 
 
-_writer: _Writer | None = None
+_writers = PerLoop(_Writer)
 
 
 def writer() -> _Writer:
-    """This event loop's writer (tests run each case on a new loop)."""
-    global _writer
-    loop = asyncio.get_running_loop()
-    if _writer is None or _writer.loop is not loop:
-        _writer = _Writer(loop)
-    return _writer
+    """This event loop's writer."""
+    return _writers.get()
 
 
 async def record(message_id: int, entries: list[Entry]) -> None:
@@ -221,8 +219,8 @@ async def forget(message_id: int) -> None:
 
 def reset() -> None:
     """Forget this process's writer and its warnings (tests run each case on a new event loop)."""
-    global _writer, _warned_at, _unreported
-    _writer = None
+    global _warned_at, _unreported
+    _writers.reset()
     _warned_at, _unreported = -math.inf, 0
 
 
