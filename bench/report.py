@@ -40,6 +40,18 @@ def verdict(ok: bool | None) -> str:
     return NA if ok is None else ("met" if ok else "missed")
 
 
+def exact_of(figures: dict[str, Any] | None, target: str, streams: int) -> str:
+    """How many texts were exact in the worst of repeated runs (``bench/streams.py``'s figures
+    of one target under one load); for the baseline, also how many but for their newlines."""
+    exact = get(figures, "exact")
+    if not exact:
+        return NA
+    text = f"{min(exact)}/{streams}"
+    if target == "baseline":
+        text += f" ({min(figures['exact_but_newlines'])} but newlines)"
+    return text
+
+
 # The loads measured at 100 streams beside the usual one (``bench/streams.py``).
 SHAPE_LABELS = {
     "burst": "burst (asked within 10 ms, 200 tokens at 40/s)",
@@ -62,13 +74,7 @@ class Figures:
         return get(self.level(target, streams, key), "median")
 
     def exact_text(self, target: str, level: int) -> str:
-        exact = self.level(target, level, "exact")
-        if not exact:
-            return NA
-        text = f"{min(exact)}/{level}"
-        if target == "baseline":
-            text += f" ({min(self.level(target, level, 'exact_but_newlines'))} but newlines)"
-        return text
+        return exact_of(get(self.streams, target, "levels", level), target, level)
 
     def capacity(self, target: str) -> tuple[int | None, int | None, list[int]]:
         t = self.streams.get(target) or {}
@@ -94,13 +100,7 @@ class Figures:
         return get(self.r, "streams", shape, target, key)
 
     def shaped_exact(self, shape: str, target: str) -> str:
-        exact = self.shaped(shape, target, "exact")
-        if not exact:
-            return NA
-        text = f"{min(exact)}/100"
-        if target == "baseline":
-            text += f" ({min(self.shaped(shape, target, 'exact_but_newlines'))} but newlines)"
-        return text
+        return exact_of(get(self.r, "streams", shape, target), target, 100)
 
     def burst_ttft_ok(self) -> bool | None:
         p50 = get(self.shaped("burst", "ours", "ttft_p50_ms"), "median")
