@@ -39,6 +39,19 @@ def once(seconds: float) -> StreamPolicy:
     return StreamPolicy(retries=0, idle_timeout=seconds, sleep=RecordedSleeps())
 
 
+async def consuming_past_the_first_event(provider: Paced, idle_timeout: float) -> asyncio.Task:
+    """A task reading ``provider`` through ``guarded``, once it has had its first event."""
+    first = asyncio.Event()
+
+    async def consume() -> None:
+        async for _ in guarded(provider, ask(), once(idle_timeout)):
+            first.set()
+
+    task = asyncio.create_task(consume())
+    await asyncio.wait_for(first.wait(), 5)
+    return task
+
+
 async def test_an_event_just_before_the_deadline_re_arms_it():
     # Each event comes at 80% of the idle limit: the stream lasts 2.4 limits yet never idles.
     provider = Paced(*[(0.16, TextDelta("t"))] * 3)
@@ -67,14 +80,7 @@ async def test_it_fires_the_idle_limit_after_the_last_event():
 
 async def test_a_stop_during_an_armed_wait_stays_a_cancellation():
     provider = Paced((0, TextDelta("first")), (5, TextDelta("never")))
-    first = asyncio.Event()
-
-    async def consume() -> None:
-        async for _ in guarded(provider, ask(), once(0.3)):
-            first.set()
-
-    task = asyncio.create_task(consume())
-    await asyncio.wait_for(first.wait(), 5)
+    task = await consuming_past_the_first_event(provider, idle_timeout=0.3)
     await asyncio.sleep(0.1)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -84,14 +90,7 @@ async def test_a_stop_during_an_armed_wait_stays_a_cancellation():
 
 async def test_a_stop_at_the_same_moment_as_the_idle_limit_stays_a_cancellation():
     provider = Paced((0, TextDelta("first")), (5, TextDelta("never")))
-    first = asyncio.Event()
-
-    async def consume() -> None:
-        async for _ in guarded(provider, ask(), once(0.2)):
-            first.set()
-
-    task = asyncio.create_task(consume())
-    await asyncio.wait_for(first.wait(), 5)
+    task = await consuming_past_the_first_event(provider, idle_timeout=0.2)
     loop = asyncio.get_running_loop()
     # Stop just as the watchdog is due, in the same turn of the loop, both orders.
     loop.call_at(loop.time() + 0.2, task.cancel)
