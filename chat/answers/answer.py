@@ -398,7 +398,7 @@ class Answer:
             self.upstream.cancel()
 
     async def run(self) -> None:
-        helpers = [asyncio.create_task(self.flusher())]
+        flusher = asyncio.create_task(self.flusher())
         checkpoints.track(self)
         error = detail = ""
         try:
@@ -430,9 +430,8 @@ class Answer:
             self.finish_reason = "error"
         finally:
             checkpoints.untrack(self.message_id)
-            for helper in helpers:
-                helper.cancel()
-            await asyncio.gather(*helpers, return_exceptions=True)
+            flusher.cancel()
+            await asyncio.gather(flusher, return_exceptions=True)
         await self.flush()
         calls = []
         if self.status == Status.COMPLETE and self.tool_calls:
