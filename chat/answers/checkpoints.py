@@ -30,6 +30,9 @@ from chat.answers.per_loop import PerLoop
 log = logging.getLogger(__name__)
 
 WARN_EVERY = 10.0  # seconds between two warnings about failing checkpoints
+# How much earlier than asked a timer may fire: the event loop's clock resolution (libuv, under
+# uvloop, counts milliseconds and reads its clock once per turn).
+EARLY = 0.01
 
 
 class Streaming(Protocol):
@@ -75,7 +78,7 @@ class _Writer:
         """The checkpoints due now, and what each would make stored."""
         batch, done = [], []
         for tracked in list(self.answers.values()):
-            if now - tracked.began < settings.CHECKPOINT_INTERVAL:
+            if now - tracked.began < settings.CHECKPOINT_INTERVAL - EARLY:
                 # Its first checkpoint is due an interval after it began, as if it had a
                 # writer of its own: an answer shorter than that is written twice in all.
                 continue

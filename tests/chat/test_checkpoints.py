@@ -1,12 +1,13 @@
 import asyncio
 import math
 import time
+from types import SimpleNamespace
 
 import pytest
 from django.db import DatabaseError
 from django.db.backends.utils import CursorWrapper
 
-from chat.answers import storage
+from chat.answers import checkpoints, storage
 from chat.models import Conversation, Message
 from tests.conftest import connect, receive_until
 from tests.fakes.script import Script
@@ -187,3 +188,19 @@ async def test_an_answer_shorter_than_an_interval_is_never_checkpointed(
     checkpointed = {c.message_id for batch in batches for c in batch}
     assert long_id in checkpointed
     assert short_id not in checkpointed
+
+
+async def test_the_first_checkpoint_is_taken_by_a_timer_that_fires_a_little_early(settings):
+    # The writer's timer may fire up to the loop's clock resolution before an interval has
+    # passed (libuv counts milliseconds): an answer that began with it is still due then, or its
+    # first checkpoint would wait a whole interval more.
+    settings.CHECKPOINT_INTERVAL = 1.0
+    writer = checkpoints._Writer(asyncio.get_running_loop())
+    streaming = SimpleNamespace(message_id=7, text="some text", reasoning="", redacted=False)
+    writer.answers[7] = checkpoints._Tracked(streaming, (0, 0), beat=100.0, began=100.0)
+
+    batch, _ = writer.due(now=100.999)
+    assert [c.message_id for c in batch] == [7]
+    assert batch[0].text == "some text"
+    batch, _ = writer.due(now=100.5)
+    assert batch == []
