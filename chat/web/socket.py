@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -41,6 +42,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
             # However the socket ended (even cancelled by Daphne), it gives its place back.
             if self.admitted:
                 sockets.open_sockets.release(self, self.user.pk, self.address)
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Channels' dispatch without its trip to the database thread before every message
+        (``aclose_old_connections``): every frame, every tabs' message and every connect would
+        queue there behind the others' starts and checkpoints. The consumer's queries all run
+        through ``database_sync_to_async``, which closes old connections itself, before and
+        after."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def connect(self) -> None:
         self.user = self.scope["user"]
