@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -34,6 +35,7 @@ from chat.answers.errors import (
     NotResumable,
     NotStreaming,
     Refused,
+    SignedOut,
     TooManyAnswers,
     UnknownModel,
 )
@@ -50,7 +52,9 @@ __all__ = [
     "NotResumable",
     "NotStreaming",
     "Refused",
+    "SentMessage",
     "SettingsChange",
+    "SignedOut",
     "Subscriber",
     "TooManyAnswers",
     "UnknownModel",
@@ -67,7 +71,6 @@ __all__ = [
     "models",
     "news_of_branch",
     "news_of_conversation",
-    "news_of_message",
     "provider_labels",
     "reasoning_models",
     "regenerate",
@@ -134,19 +137,18 @@ def transcript(conversation: Conversation) -> list[dict[str, Any]]:
 # The user's other tabs ------------------------------------------------------------------
 
 
-async def news_of_message(answer_ids: list[int], created: bool) -> list[Frame]:
-    """What the user's other tabs are told of a message just sent, given the answers it
-    started: the conversation, when ``created`` by it, then the message and those answers."""
-    return await database_sync_to_async(_news_of_message)(answer_ids, created)
-
-
 def _news_of_message(answer_ids: list[int], created: bool) -> list[Frame]:
-    if not answer_ids:
+    """What the user's other tabs are told of a message sent: the conversation when it is new,
+    and the message with the answers it started. Nothing when that cannot be read: telling the
+    tabs never fails what caused it (they show it on their next load)."""
+    try:
+        answer = Message.objects.select_related("reply_to", "conversation").get(pk=answer_ids[0])
+        conversation = answer.conversation
+        news = [frames.conversation_created(conversation)] if created else []
+        return [*news, frames.conversation_message(conversation, answer.reply_to, answer_ids)]
+    except Exception:
+        log.exception("could not read what to tell the other tabs of answer %s", answer_ids[0])
         return []
-    answer = Message.objects.select_related("reply_to", "conversation").get(pk=answer_ids[0])
-    conversation = answer.conversation
-    news = [frames.conversation_created(conversation)] if created else []
-    return [*news, frames.conversation_message(conversation, answer.reply_to, answer_ids)]
 
 
 async def news_of_conversation(conversation_id: int) -> Frame:
@@ -167,6 +169,15 @@ async def news_of_branch(message_id: int) -> Frame:
 # Starting answers ------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class SentMessage:
+    """A message sent: the answers it started, followed, and what the user's other tabs are
+    told of it (``chat.web.tabs.tell``)."""
+
+    following: list[Following]
+    news: list[Frame]
+
+
 async def send(
     user: Any,
     conversation_id: int | None,
@@ -175,12 +186,18 @@ async def send(
     change: SettingsChange,
     subscriber: Subscriber,
     attachments: Sequence[int] = (),
-) -> list[Following]:
+    still_signed_in: Callable[[], bool] | None = None,
+) -> SentMessage:
     """Store the user's message (in a new conversation when ``conversation_id`` is None) with
     their files ``attachments`` (ids) and start an answer by each model (several: compare
     mode); ``change`` is what the message changes of the conversation's settings (its tools,
     its reasoning effort). A refused send stores nothing: the message and its answers are
-    stored together or not at all, and the conversation's settings stay as they were."""
+    stored together or not at all, and the conversation's settings stay as they were.
+
+    ``still_signed_in`` (a socket's check of its sign-in, which runs queries) is asked first,
+    and refuses with ``SignedOut``. The check, the rows and the news are one trip to the
+    database thread: a hundred answers started at once queue there a hundred times, not three
+    hundred, behind the checkpoints of those already streaming."""
     offered = catalog.models()
     for model in model_names:
         if model not in offered:
@@ -189,9 +206,9 @@ async def send(
     args = (user, conversation_id, content, change, model_names, channel, attachments)
     try:
         if settings.SUMMARIZE_DROPPED:
-            ready = await _send_summarized(*args)
+            ready, news = await _send_summarized(still_signed_in, *args)
         else:
-            ready = await database_sync_to_async(starting.sent_message)(*args)
+            ready, news = await database_sync_to_async(_send_at_once)(still_signed_in, *args)
     except Conversation.DoesNotExist:
         raise NotFound("No such conversation") from None
     except Attachment.DoesNotExist:
@@ -200,10 +217,28 @@ async def send(
     for prepared in ready:
         answer = launch(_answer(prepared, Sent()))
         following.append(await _subscribe(answer, subscriber, 0, 0))
-    return following
+    return SentMessage(following, news)
+
+
+Started = tuple[list[starting.Prepared], list[Frame]]  # the answers ready, and the news
+
+
+def _check_signed_in(still_signed_in: Callable[[], bool] | None) -> None:
+    if still_signed_in is not None and not still_signed_in():
+        raise SignedOut  # the edge says it in its own words
+
+
+def _started(ready: list[starting.Prepared], conversation_id: int | None) -> Started:
+    return ready, _news_of_message([p.message.pk for p in ready], conversation_id is None)
+
+
+def _send_at_once(still_signed_in: Callable[[], bool] | None, *args: Any) -> Started:
+    _check_signed_in(still_signed_in)
+    return _started(starting.sent_message(*args), args[1])
 
 
 async def _send_summarized(
+    still_signed_in: Callable[[], bool] | None,
     user: Any,
     conversation_id: int | None,
     content: str,
@@ -211,15 +246,19 @@ async def _send_summarized(
     model_names: list[str],
     channel: str,
     attachments: Sequence[int],
-) -> list[starting.Prepared]:
+) -> Started:
     """``send`` when summaries are on: each model summarizes what falls out of its window once
     the message is stored and before its answer is made, so the message is stored first. What
     would be refused is found first, in a transaction that is rolled back; a refusal that comes
     only after (another answer started meanwhile) takes the message back."""
     db = database_sync_to_async
-    await db(starting.check_sent_message)(
-        user, conversation_id, content, change, model_names, channel, attachments
-    )
+    args = (user, conversation_id, content, change, model_names, channel, attachments)
+
+    def check() -> None:
+        _check_signed_in(still_signed_in)
+        starting.check_sent_message(*args)
+
+    await db(check)()
     stored = await db(starting.store_message)(
         user, conversation_id, content, change, model_names[0], attachments
     )
@@ -227,7 +266,11 @@ async def _send_summarized(
     try:
         for model in model_names:
             await summaries.summarize_before(message.conversation, model, message.seq + 1, "")
-        return await db(starting.answers_to)(user.pk, message, model_names, channel)
+
+        def answers() -> Started:
+            return _started(starting.answers_to(user.pk, message, model_names, channel), args[1])
+
+        return await db(answers)()
     except BaseException:
         await db(starting.unstore)(stored)
         raise

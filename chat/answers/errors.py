@@ -32,6 +32,11 @@ class AttachmentUnsupported(CannotAnswer):
     without text for one that cannot read PDFs."""
 
 
+class SignedOut(Refused):
+    """The sign-in a socket was opened with has ended (signed out elsewhere, its password
+    changed): nothing was started."""
+
+
 class NotStreaming(Refused):
     """A stop for an answer that is no longer being written."""
 

@@ -184,11 +184,10 @@ async def chat(request: HttpRequest, user: Any) -> HttpResponse:
     conversation = frame.id("conversation", optional=True)
     queue = EventQueue()
     change, files = frame.settings_change(), frame.attachments() or []
-    following = await answers.send(user, conversation, content, models, change, queue, files)
-    ids = [f.message_id for f in following]
-    news = await tabs.tell_of(user.pk, answers.news_of_message(ids, created=conversation is None))
-    question = next((f for f in news if f.type == "conversation.message"), None)
-    return streaming_response(event_stream(queue, following, question))
+    sent = await answers.send(user, conversation, content, models, change, queue, files)
+    await tabs.tell(user.pk, sent.news)
+    question = next((f for f in sent.news if f.type == "conversation.message"), None)
+    return streaming_response(event_stream(queue, sent.following, question))
 
 
 @csrf_exempt

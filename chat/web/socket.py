@@ -21,8 +21,9 @@ from chat.web.requests import BadSettings, ClientFrame, parse
 
 log = logging.getLogger(__name__)
 
-# The frames that start an answer: each first checks that the socket's sign-in still holds.
-STARTS_AN_ANSWER = {"send", "edit", "regenerate", "continue"}
+# The frames that start an answer check first that the socket's sign-in still holds: these in
+# a trip to the database of their own, ``send`` in the one that stores its message.
+CHECKS_SIGN_IN_FIRST = {"edit", "regenerate", "continue"}
 
 _warned_unbounded = False
 
@@ -157,10 +158,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         try:
             frame = parse(text_data if text_data is not None else bytes_data)
-            if frame.type in STARTS_AN_ANSWER and not await self.still_signed_in():
-                await self.sign_out()
-                return
+            signed_in = database_sync_to_async(self.signed_in)
+            if frame.type in CHECKS_SIGN_IN_FIRST and not await signed_in():
+                raise answers.SignedOut
             self.following += await getattr(self, "on_" + frame.type)(frame)
+        except answers.SignedOut:
+            await self.sign_out()
         except Exception as exc:
             refused = refusal(exc)
             if refused is None:
@@ -175,8 +178,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 code, detail, exc.field if isinstance(exc, BadSettings) else None
             )
 
-    @database_sync_to_async
-    def still_signed_in(self) -> bool:
+    def signed_in(self) -> bool:
+        """Whether the socket's sign-in still holds (queries: call it on the database thread)."""
         return sockets.still_signed_in(self.scope)
 
     # Frames: each returns what the tab now follows ---------------------------------------
@@ -185,12 +188,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
         content, models = frame.content(), frame.models()
         conversation = frame.id("conversation", optional=True)
         change, files = frame.settings_change(), frame.attachments() or []
-        following = await answers.send(
-            self.user, conversation, content, models, change, self, files
+        sent = await answers.send(
+            self.user, conversation, content, models, change, self, files, self.signed_in
         )
-        ids = [f.message_id for f in following]
-        await self.tell_tabs(answers.news_of_message(ids, created=conversation is None))
-        return following
+        await tabs.tell(self.user.pk, sent.news, self.channel_name)
+        return sent.following
 
     async def on_edit(self, frame: ClientFrame) -> list[answers.Following]:
         content, message = frame.content(), frame.id("message")

@@ -1,0 +1,100 @@
+"""Starting an answer is one trip to the database thread: a message sent over a socket has its
+sign-in checked, its rows stored and the news for the user's other tabs read in the same hop,
+so a hundred answers started at once queue there a hundred times, not three hundred, behind
+the checkpoints of the answers already streaming. Reading the news never fails the send."""
+
+from __future__ import annotations
+
+import pytest
+from asgiref.sync import SyncToAsync, sync_to_async
+from django.contrib.sessions.models import Session
+
+from chat.answers import frames
+from chat.models import Message
+from tests.conftest import assemble, connect, receive_until
+from tests.fakes.script import Script
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+MODEL = "openai:gpt-test"
+
+
+def send(content: str) -> dict:
+    return {"type": "send", "conversation": None, "content": content, "model": MODEL}
+
+
+@pytest.fixture
+def trips(monkeypatch) -> list[str]:
+    """The name of each function run on a thread from async code, in order, from now on."""
+    made: list[str] = []
+    run = SyncToAsync.__call__
+
+    def counted(self, *args, **kwargs):
+        made.append(getattr(self.func, "__name__", repr(self.func)))
+        return run(self, *args, **kwargs)
+
+    monkeypatch.setattr(SyncToAsync, "__call__", counted)
+    return made
+
+
+async def test_a_message_sent_reaches_its_first_token_after_one_trip_to_the_database(
+    alice, upstream, trips
+):
+    upstream.enqueue(Script(text="One trip.", tokens_per_second=200))
+    tab, other = await connect(alice), await connect(alice)
+    trips.clear()
+    await tab.send_json_to(send("Hello"))
+    while (frame := await tab.receive_json_from(timeout=10))["type"] != "delta":
+        assert frame["type"] != "error", frame
+    assert trips == ["_send_at_once"]
+
+    told = [await other.receive_json_from(timeout=10) for _ in range(2)]
+    assert [f["type"] for f in told] == ["conversation.created", "conversation.message"]
+    assert told[1]["message"]["text"] == "Hello"
+    await receive_until(tab, "message.end")
+    await tab.disconnect()
+    await other.disconnect()
+
+
+async def test_a_compared_message_is_one_trip_too(alice, upstream, trips, settings):
+    settings.OPENAI_MODELS = ["gpt-a", "gpt-b"]
+    upstream.enqueue(Script(text="Left."), Script(text="Right."))
+    tab = await connect(alice)
+    trips.clear()
+    compare = {"type": "send", "conversation": None, "content": "Which?"}
+    await tab.send_json_to({**compare, "models": ["openai:gpt-a", "openai:gpt-b"]})
+    starts = []
+    while len(starts) < 2:
+        frame = await tab.receive_json_from(timeout=10)
+        assert frame["type"] != "error", frame
+        starts += [frame] if frame["type"] == "message.start" else []
+    assert trips == ["_send_at_once"]
+    await tab.disconnect()
+
+
+async def test_a_send_whose_news_cannot_be_read_still_answers(alice, upstream, monkeypatch):
+    def unreadable(*args):
+        raise RuntimeError("the news could not be read")
+
+    monkeypatch.setattr(frames, "conversation_message", unreadable)
+    upstream.enqueue(Script(text="Answered all the same."))
+    tab, other = await connect(alice), await connect(alice)
+    await tab.send_json_to(send("Hello"))
+    got = await receive_until(tab, "message.end")
+    assert assemble(got, got[0]["message"]) == "Answered all the same."
+    assert got[-1]["status"] == "complete"
+    assert await other.receive_nothing(timeout=0.3)
+    await tab.disconnect()
+    await other.disconnect()
+
+
+async def test_a_signed_out_send_with_summaries_on_stores_nothing(alice, upstream, settings):
+    settings.SUMMARIZE_DROPPED = True
+    upstream.enqueue(Script(text="never"))
+    tab = await connect(alice)
+    await sync_to_async(Session.objects.all().delete)()
+    await tab.send_json_to(send("Hello"))
+    frame = await tab.receive_json_from(timeout=5)
+    assert frame["code"] == "signed_out"
+    assert list(upstream.requests) == []
+    assert await Message.objects.acount() == 0
