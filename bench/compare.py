@@ -62,6 +62,9 @@ def main() -> None:
     parser.add_argument("--variant", action="append", required=True)
     parser.add_argument("--streams", type=int, default=100)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--ramp-s", type=float, default=1.0, help="the starts spread over (0.01: a burst)"
+    )
     args = parser.parse_args()
     variants = [parse_variant(v) for v in args.variant]
     runs: dict[str, list[dict[str, Any]]] = {label: [] for label, _, _ in variants}
@@ -70,7 +73,7 @@ def main() -> None:
         targets = [start(stack, fake, work, *variant) for variant in variants]
         for repeat in range(args.repeats):
             for target in targets:
-                s = load(target, fake, args.streams, LONG, ramp_s=1.0).summary()
+                s = load(target, fake, args.streams, LONG, ramp_s=args.ramp_s).summary()
                 runs[target.name].append(
                     {
                         "cpu_per_1k_tokens": s["cpu_per_1k_tokens"],
@@ -86,6 +89,7 @@ def main() -> None:
         "name": args.name,
         "measured_at": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "streams": args.streams,
+        "ramp_s": args.ramp_s,
         "repeats": args.repeats,
         "variants": [
             {

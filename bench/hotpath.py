@@ -80,9 +80,11 @@ COMPONENTS: tuple[tuple[str, tuple[str, ...]], ...] = (
      ("(uvicorn/protocols", "(starlette/", "(fastapi/", "(bench/baselines")),
 )  # fmt: skip
 # Inclusive shares of a few functions the recommendations in docs/benchmarks.md rest on.
+STARTING = "starting answers (a send's one trip: its sign-in, rows and news)"
 DETAILS = {
     "checkpoints (save_checkpoints)": "save_checkpoints (chat/answers/storage.py",
-    "starting answers (new_answer, add_message_for, request_for)": (
+    STARTING: (
+        "_send_at_once (chat/",
         "new_answer (chat/",
         "add_message_for (chat/",
         "request_for (chat/",

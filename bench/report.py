@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from bench import hotpath
+
 NA = "n/a"
 
 
@@ -874,9 +876,11 @@ def prototypes_section() -> str:
         "figures: [`bench/results/prototypes.json`](../bench/results/prototypes.json).\n",
     ]
     for entry in json.loads(PROTOTYPES.read_text()):
+        ramp = entry.get("ramp_s", 1.0)
+        started = "started within 10 ms" if ramp <= 0.01 else f"started over {ramp:g} s"
         lines.append(
             f"**{entry['name']}** ({entry['streams']} streams of 400 tokens at 50 tokens/s, "
-            f"{entry['repeats']} runs each, {entry['measured_at']}):\n"
+            f"{started}, {entry['repeats']} runs each, {entry['measured_at']}):\n"
         )
         rows = []
         for v in entry["variants"]:
@@ -1002,7 +1006,7 @@ def remedies(f: Figures, results: dict[str, Any]) -> list[str]:
     connect = details.get("opening database connections (get_new_connection)")
     close = details.get("closing database connections (_close)")
     checkpoints = details.get("checkpoints (save_checkpoints)")
-    starting = details.get("starting answers (_create_answer, _add_user_message, _request)")
+    starting = details.get(hotpath.STARTING)
     kept = f.median("kept", 100, "cpu_per_1k_tokens")
     ours_cpu = f.median("ours", 100, "cpu_per_1k_tokens")
     base_cpu = f.median("baseline", 100, "cpu_per_1k_tokens")
