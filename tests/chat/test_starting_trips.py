@@ -5,11 +5,14 @@ the checkpoints of the answers already streaming. Reading the news never fails t
 
 from __future__ import annotations
 
+import asyncio
+import threading
+
 import pytest
 from asgiref.sync import SyncToAsync, sync_to_async
 from django.contrib.sessions.models import Session
 
-from chat.answers import frames
+from chat.answers import frames, starting
 from chat.models import Message
 from tests.conftest import assemble, connect, receive_until
 from tests.fakes.script import Script
@@ -98,3 +101,42 @@ async def test_a_signed_out_send_with_summaries_on_stores_nothing(alice, upstrea
     assert frame["code"] == "signed_out"
     assert list(upstream.requests) == []
     assert await Message.objects.acount() == 0
+
+
+async def test_answers_streaming_go_on_while_a_start_holds_the_database_thread(
+    alice, upstream, monkeypatch
+):
+    # Nothing per token waits on the database thread: while a start is held there, the answer
+    # already streaming keeps sending its deltas.
+    held, release = threading.Event(), threading.Event()
+    store = starting.sent_message
+
+    def slow(user, conversation_id, content, *more):
+        if content == "Held":
+            held.set()
+            release.wait(10)
+        return store(user, conversation_id, content, *more)
+
+    monkeypatch.setattr(starting, "sent_message", slow)
+    upstream.enqueue(Script(word_count=150, tokens_per_second=50), Script(text="After."))
+    streaming, starter = await connect(alice), await connect(alice)
+    await streaming.send_json_to(send("Long"))
+    while (await streaming.receive_json_from(timeout=10))["type"] != "delta":
+        pass
+    await starter.send_json_to(send("Held"))
+    try:
+        assert await asyncio.to_thread(held.wait, 10)
+        deltas = 0
+        loop = asyncio.get_running_loop()
+        until = loop.time() + 1.0
+        while loop.time() < until:  # a frame every 30 to 75 ms while the answer streams
+            deltas += (await streaming.receive_json_from(timeout=10))["type"] == "delta"
+        assert not release.is_set()
+        assert deltas >= 3  # some 15 at 50 tokens/s; none if frames waited on the thread
+    finally:
+        release.set()
+    got = await receive_until(starter, "message.end")
+    assert assemble(got, got[-1]["message"]) == "After."
+    await receive_until(streaming, "message.end")
+    await streaming.disconnect()
+    await starter.disconnect()
