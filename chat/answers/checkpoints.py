@@ -7,15 +7,15 @@ One small write per answer per interval, each in a thread hop of its own (and, w
 ``DATABASE_CONN_MAX_AGE=0``, on a connection of its own), was the largest share of the server's
 CPU at 100 streams (docs/benchmarks.md). Now a hundred answers cost one hop an interval; no
 answer ever waits for it. Only one batch is in flight at a time; one that fails is logged (at
-most every ``WARN_EVERY``) and what it carried goes with the next. The writer runs while this
-process has answers streaming; an answer's first checkpoint is due an interval after it began.
+most every ``outages.WARN_EVERY``) and what it carried goes with the next. The writer runs
+while this process has answers streaming; an answer's first checkpoint is due an interval
+after it began.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -25,11 +25,11 @@ from django.conf import settings
 from django.db import DatabaseError
 
 from chat.answers import storage
+from chat.answers.outages import Throttled
 from chat.answers.per_loop import PerLoop
 
 log = logging.getLogger(__name__)
 
-WARN_EVERY = 10.0  # seconds between two warnings about failing checkpoints
 # How much earlier than asked a timer may fire: the event loop's clock resolution (libuv, under
 # uvloop, counts milliseconds and reads its clock once per turn).
 EARLY = 0.01
@@ -57,8 +57,7 @@ class _Writer:
     loop: asyncio.AbstractEventLoop
     answers: dict[int, _Tracked] = field(default_factory=dict)
     running: asyncio.Task[None] | None = None
-    warned_at: float = -math.inf
-    failures: int = 0
+    outage: Throttled = field(default_factory=lambda: Throttled(log))
 
     def add(self, answer: Streaming) -> None:
         stored, now = (len(answer.text), len(answer.reasoning)), time.monotonic()
@@ -115,17 +114,9 @@ class _Writer:
             tracked.stored, tracked.beat = lengths, now
 
     def failed(self, exc: BaseException, count: int) -> None:
-        self.failures += 1
-        if time.monotonic() - self.warned_at < WARN_EVERY:
-            return
-        log.warning(
-            "checkpoint of %d answers failed (%s; %d failed batches since the last warning); "
-            "the next batch carries their text",
-            count,
-            exc,
-            self.failures,
+        self.outage.warn(
+            "checkpoint of %d answers failed (%s); the next batch carries their text", count, exc
         )
-        self.warned_at, self.failures = time.monotonic(), 0
 
 
 _writers = PerLoop(_Writer)

@@ -11,8 +11,9 @@ One writer per process (per event loop) sends what all of its answers queued as 
 round trip, one batch in flight at a time; what is queued meanwhile goes in the next one.
 ``record`` returns once its entries are written. Redis is never allowed to fail or stall an
 answer: a batch that errs or takes longer than ``TIMEOUT`` is logged (at most every
-``WARN_EVERY``) and given up, and until a later batch succeeds callers do not wait for theirs;
-the loss on a hard kill is then what it is without the journal, up to one checkpoint interval.
+``outages.WARN_EVERY``) and given up, and until a later batch succeeds callers do not wait for
+theirs; the loss on a hard kill is then what it is without the journal, up to one checkpoint
+interval.
 
 When the answer's outcome is stored, ``forget`` deletes its stream; every write also refreshes an
 expiry of ``EXPIRY``, so a stream nobody deletes goes away by itself. The stale sweeper, in a
@@ -28,13 +29,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
-import time
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from django.conf import settings
 
+from chat.answers.outages import Throttled
 from chat.answers.per_loop import PerLoop
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,6 @@ PARTS = (TEXT, REASONING)
 KEY = "chat:journal:{}"
 TIMEOUT = 0.5  # seconds one batch (or one read by the sweeper) may take
 EXPIRY = 24 * 3600  # seconds a stream outlives its last write
-WARN_EVERY = 10.0  # seconds between two warnings about Redis
 
 
 class Entry(NamedTuple):
@@ -85,26 +84,18 @@ def extend(held: str, offset: int, text: str) -> str | None:
 
 # Failures ------------------------------------------------------------------------------------
 
-_warned_at = -math.inf
-_unreported = 0
+_outage = Throttled(log)
 
 
 def _failed(doing: str, exc: BaseException) -> None:
-    """Log a Redis failure, at most once per ``WARN_EVERY`` (an outage fails every flush)."""
-    global _warned_at, _unreported
-    _unreported += 1
-    now = time.monotonic()
-    if now - _warned_at < WARN_EVERY:
-        return
-    log.warning(
-        "answer journal: %s failed (%s: %s; %d failures since the last warning); text since "
-        "the last checkpoint is not safe from a crash until Redis answers again",
+    """Log a Redis failure, throttled: an outage fails every flush."""
+    _outage.warn(
+        "answer journal: %s failed (%s: %s); text since the last checkpoint is not safe from a "
+        "crash until Redis answers again",
         doing,
         type(exc).__name__,
         exc,
-        _unreported,
     )
-    _warned_at, _unreported = now, 0
 
 
 def _options(retry: type) -> dict[str, Any]:
@@ -219,9 +210,9 @@ async def forget(message_id: int) -> None:
 
 def reset() -> None:
     """Forget this process's writer and its warnings (tests run each case on a new event loop)."""
-    global _warned_at, _unreported
+    global _outage
     _writers.reset()
-    _warned_at, _unreported = -math.inf, 0
+    _outage = Throttled(log)
 
 
 # Reading back (the stale sweeper, in a database thread) --------------------------------------
