@@ -152,6 +152,7 @@ class Conversation(models.Model):
             role=Message.Role.USER, text=content, seq=self.next_seq(), created_at=now, parent=last
         )
         Conversation.objects.filter(pk=self.pk).update(updated_at=now)
+        self.updated_at = now
         return message
 
     def add_edit(
@@ -174,6 +175,7 @@ class Conversation(models.Model):
         message.attach(attachments)
         self.show_chosen_branch()
         Conversation.objects.filter(pk=self.pk).update(updated_at=now)
+        self.updated_at = now
         return message
 
     def next_seq(self) -> int:

@@ -137,17 +137,18 @@ def transcript(conversation: Conversation) -> list[dict[str, Any]]:
 # The user's other tabs ------------------------------------------------------------------
 
 
-def _news_of_message(answer_ids: list[int], created: bool) -> list[Frame]:
+def _news_of_message(ready: list[starting.Prepared], created: bool) -> list[Frame]:
     """What the user's other tabs are told of a message sent: the conversation when it is new,
-    and the message with the answers it started. Nothing when that cannot be read: telling the
-    tabs never fails what caused it (they show it on their next load)."""
+    and the message with the answers it started, from the rows just stored (the answers hold
+    their message and its conversation, as stored). Nothing when that cannot be read: telling
+    the tabs never fails what caused it (they show it on their next load)."""
+    answer = ready[0].message
     try:
-        answer = Message.objects.select_related("reply_to", "conversation").get(pk=answer_ids[0])
-        conversation = answer.conversation
+        conversation, ids = answer.conversation, [p.message.pk for p in ready]
         news = [frames.conversation_created(conversation)] if created else []
-        return [*news, frames.conversation_message(conversation, answer.reply_to, answer_ids)]
+        return [*news, frames.conversation_message(conversation, answer.reply_to, ids)]
     except Exception:
-        log.exception("could not read what to tell the other tabs of answer %s", answer_ids[0])
+        log.exception("could not read what to tell the other tabs of answer %s", answer.pk)
         return []
 
 
@@ -229,7 +230,7 @@ def _check_signed_in(still_signed_in: Callable[[], bool] | None) -> None:
 
 
 def _started(ready: list[starting.Prepared], conversation_id: int | None) -> Started:
-    return ready, _news_of_message([p.message.pk for p in ready], conversation_id is None)
+    return ready, _news_of_message(ready, conversation_id is None)
 
 
 def _send_at_once(still_signed_in: Callable[[], bool] | None, *args: Any) -> Started:

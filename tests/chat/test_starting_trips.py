@@ -13,7 +13,7 @@ from asgiref.sync import SyncToAsync, sync_to_async
 from django.contrib.sessions.models import Session
 
 from chat.answers import frames, starting
-from chat.models import Message
+from chat.models import Conversation, Message
 from tests.conftest import assemble, connect, receive_until
 from tests.fakes.script import Script
 
@@ -41,7 +41,7 @@ def trips(monkeypatch) -> list[str]:
 
 
 async def test_a_message_sent_reaches_its_first_token_after_one_trip_to_the_database(
-    alice, upstream, trips
+    alice, upstream, trips, monkeypatch
 ):
     upstream.enqueue(Script(text="One trip.", tokens_per_second=200))
     tab, other = await connect(alice), await connect(alice)
@@ -50,10 +50,14 @@ async def test_a_message_sent_reaches_its_first_token_after_one_trip_to_the_data
     while (frame := await tab.receive_json_from(timeout=10))["type"] != "delta":
         assert frame["type"] != "error", frame
     assert trips == ["_send_at_once"]
+    monkeypatch.undo()  # no more counting
 
     told = [await other.receive_json_from(timeout=10) for _ in range(2)]
     assert [f["type"] for f in told] == ["conversation.created", "conversation.message"]
     assert told[1]["message"]["text"] == "Hello"
+    stored = await Conversation.objects.aget()
+    assert told[0]["title"] == stored.title == "Hello"
+    assert told[0]["updated_at"] == stored.updated_at.isoformat()
     await receive_until(tab, "message.end")
     await tab.disconnect()
     await other.disconnect()
