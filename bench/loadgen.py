@@ -388,10 +388,20 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
             return {"opened": len(sockets), "errors": connect_errors, "first_error": first_error}
         await asyncio.sleep(float(spec.get("settle_s", 0.5)))
     start = time.monotonic()
+    # With ``streaming_first``, only that many start over ``ramp_s``; the others all start
+    # within ``burst_ramp_s`` at ``burst_at_s``, while the first are streaming, and the gaps
+    # reported are those of the first: what a burst of starts does to answers under way.
+    first = int(spec.get("streaming_first", count))
+    burst_at, burst_ramp = float(spec.get("burst_at_s", 0.0)), float(spec.get("burst_ramp_s", 0))
+
+    def start_at(index: int) -> float:
+        if index < first:
+            return ramp * index / max(1, first)
+        return burst_at + burst_ramp * (index - first) / max(1, count - first)
 
     async def one(index: int) -> None:
         stream = streams[index]
-        await asyncio.sleep(start + ramp * index / max(1, count) - time.monotonic())
+        await asyncio.sleep(start + start_at(index) - time.monotonic())
         content = spec.get("prompt") or content_for(stream.tag, script)
         model = spec.get("model", "")
         try:
@@ -453,7 +463,7 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
     result: dict[str, Any] = {
         "kind": kind,
         "streams": [s.summary() for s in streams],
-        "gaps": percentiles([g for s in streams for g in s.gaps]),
+        "gaps": percentiles([g for s in streams[:first] for g in s.gaps]),
         "connect_errors": connect_errors,
         "first_connect_error": first_error,
         "connect_s": t_connected - t_connecting,

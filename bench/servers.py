@@ -180,7 +180,11 @@ def ours_env(fake: Fake, workdir: Path, database: Database, redis_db: int | None
         VAR_DIR=str(workdir),
         DATABASE_URL=database.url,
         SECRET_KEY="bench-" + "k" * 50,
-        DEBUG="true",
+        # As deployed (DEBUG on logs every query, a second query each on SQLite), over plain
+        # HTTP on 127.0.0.1.
+        DEBUG="false",
+        SECURE_SSL_REDIRECT="false",
+        SECURE_COOKIES="false",
         LOG_LEVEL="WARNING",
         ALLOWED_HOSTS="127.0.0.1,localhost",
         OPENAI_BASE_URL=fake.url + "/v1",

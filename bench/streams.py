@@ -7,7 +7,7 @@ Targets are interleaved at every step, so a noisy neighbour hurts them alike.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from bench.harness import (
     BURST,
@@ -44,8 +44,22 @@ def passes(run: Run) -> bool:
     )
 
 
-# The shapes of load measured at 100 streams beside the usual one, by name.
-SHAPES = {"burst": (BURST, BURST_RAMP_S), "reasoning": (REASONING, 1.0)}
+class Shape(NamedTuple):
+    script: dict[str, Any]
+    ramp_s: float
+    streams: int = 100
+    extra: dict[str, Any] = {}  # more of the load generator's spec
+
+
+# The shapes of load measured beside the usual one, by name. ``mid_burst``: 50 long answers
+# streaming, and 3 s in, 100 more asked for within 10 ms; its gaps are those of the 50.
+SHAPES = {
+    "burst": Shape(BURST, BURST_RAMP_S),
+    "reasoning": Shape(REASONING, 1.0),
+    "mid_burst": Shape(
+        LONG, 1.0, 150, {"streaming_first": 50, "burst_at_s": 3.0, "burst_ramp_s": BURST_RAMP_S}
+    ),
+}
 
 
 def measure(targets: dict[str, Target], fake: Fake, profile: dict[str, Any], log) -> dict:
@@ -53,12 +67,19 @@ def measure(targets: dict[str, Target], fake: Fake, profile: dict[str, Any], log
     shaped: dict[str, list[Run]] = {shape: [] for shape in SHAPES}
 
     def step(
-        name: str, streams: int, script: dict[str, Any], ramp_s: float, into: list[Run] = runs
+        name: str,
+        streams: int,
+        script: dict[str, Any],
+        ramp_s: float,
+        into: list[Run] = runs,
+        extra: dict[str, Any] | None = None,
     ) -> Run:
         # At 500 streams the first tokens are what is measured; answers still running at
         # the deadline count as not carried.
         deadline = profile["deadline_500_s"] if streams >= 500 else 45
-        run = load(targets[name], fake, streams, script, ramp_s=ramp_s, deadline_s=deadline)
+        run = load(
+            targets[name], fake, streams, script, ramp_s=ramp_s, deadline_s=deadline, extra=extra
+        )
         into.append(run)
         s = run.summary()
         log(
@@ -89,11 +110,12 @@ def measure(targets: dict[str, Target], fake: Fake, profile: dict[str, Any], log
                 if name not in ("floor", *VARIANTS) and skip(runs, name, level):
                     continue
                 step(name, level, LONG, ramp_s=max(1.0, level / 250))
-    for shape, (script, ramp_s) in SHAPES.items():
+    for name_of_shape, shape in SHAPES.items():
         for repeat in range(profile["repeats"]):
-            log(f"100 concurrent streams, {shape}, run {repeat + 1}")
+            log(f"{shape.streams} concurrent streams, {name_of_shape}, run {repeat + 1}")
             for name in ORDER:
-                step(name, 100, script, ramp_s=ramp_s, into=shaped[shape])
+                into = shaped[name_of_shape]
+                step(name, shape.streams, shape.script, shape.ramp_s, into, shape.extra)
     out = summarize(runs, profile)
     for shape, group in shaped.items():
         out[shape] = {
@@ -166,4 +188,5 @@ def figures(group: list[Run]) -> dict[str, Any]:
         "exact_but_newlines": [r.exact_but_newlines for r in group],
         "complete": [r.complete for r in group],
         "passes": [passes(r) for r in group],
+        "streams": group[0].streams if group else None,
     }
