@@ -33,6 +33,7 @@ from bench import (
 from bench.harness import LONG, Target, load
 from bench.servers import (
     HOME,
+    USERS,
     Baseline,
     Database,
     Fake,
@@ -101,7 +102,6 @@ JOURNAL_REDIS_DB = 12
 # BENCH_APP_ROOT), so that they never mix with the committed ones.
 RESULTS = Path(os.environ.get("BENCH_RESULTS") or HOME / "bench" / "results" / "latest.json")
 DOCUMENT = HOME / "docs" / "benchmarks.md"
-USERS = 20
 
 
 def command(full: bool) -> str:

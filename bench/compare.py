@@ -51,7 +51,7 @@ def start(stack: Stack, fake: Fake, work: Path, label: str, root: Path, env: dic
     folder.mkdir()
     environment = ours_env(fake, folder, Database(folder, postgres=False), None)
     environment.update(env)
-    keys = prepare(environment, 20)
+    keys = prepare(environment)
     process = stack.start(Ours(environment, work / f"{folder.name}.log", label))
     return Target(label, "ws", [process.port], [process], keys)
 

@@ -1121,8 +1121,10 @@ METHOD = """\
   2026-12-03 13:00 had `DEBUG=true`, whose SQL log costs CPU on every query), the baseline (`uvicorn
   bench.baselines.fastapi_sse:app`, uvicorn's defaults as installed: asyncio loop, h11) and the
   load generator (`python -m bench.loadgen`, one asyncio process, a new one per load) are
-  separate processes. Users are created and signed in in the server's database before it starts
-  (`bench/accounts.py`); WebSockets send their `sessionid` cookie and an `Origin` header.
+  separate processes. 200 users are created and signed in in the server's database before it
+  starts (`bench/accounts.py`), and the sockets take their sessions in turn (before 2026-12-03
+  13:00, 20 users: every message sent was told to some seven other sockets of its user's);
+  WebSockets send their `sessionid` cookie and an `Origin` header.
 - **Loads.** Each answer is asked for with `fake:{"word_count": 400, "tokens_per_second": 50,
   "first_token_delay": 0.25}` in the user's message (a tag in the message links it to the fake's
   record). Our clients send `send` on an open WebSocket and read `message.start`, the deltas

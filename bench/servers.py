@@ -190,7 +190,8 @@ def ours_env(fake: Fake, workdir: Path, database: Database, redis_db: int | None
         OPENAI_BASE_URL=fake.url + "/v1",
         OPENAI_API_KEY="bench",
         OPENAI_MODELS="bench",
-        # The load comes from a few users, so their per-user limits are lifted: the figures are
+        # Users may hold more sockets than a person would (up to five each for the idle
+        # sockets), so their per-user limits are lifted: the figures are
         # of the streaming path, not of the limits.
         MAX_CONCURRENT_GENERATIONS="100000",
         FRAME_RATE_BURST="1000000",
@@ -209,7 +210,13 @@ def ours_env(fake: Fake, workdir: Path, database: Database, redis_db: int | None
     return env
 
 
-def prepare(env: dict[str, str], users: int) -> list[str]:
+# Signed-in users, whose sessions the load generator's sockets take in turn: about one per
+# socket, as people chatting (each user's other tabs are told of every message sent, so a
+# handful of users behind a hundred sockets would multiply every send by its fan-out).
+USERS = 200
+
+
+def prepare(env: dict[str, str], users: int = USERS) -> list[str]:
     """Migrate the database and sign ``users`` users in; their session keys."""
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
