@@ -136,7 +136,7 @@ class Conversation(models.Model):
             changed = (change or SettingsChange()).apply(conversation)
             if changed:
                 conversation.save(update_fields=changed)
-        message = conversation.add_user_message(content)
+        message = conversation.add_user_message(content, first=conversation_id is None)
         message.attach(attachments)
         return message
 
@@ -144,8 +144,14 @@ class Conversation(models.Model):
         """Its settings, by the names of ``SETTING_NAMES``."""
         return {name: getattr(self, name) for name in SETTING_NAMES}
 
-    def add_user_message(self, content: str) -> Message:
-        """The user's next message, at the end of the branch shown."""
+    def add_user_message(self, content: str, first: bool = False) -> Message:
+        """The user's next message, at the end of the branch shown. ``first``: the
+        conversation was just made, so nothing is before the message and it is as new as the
+        conversation (nothing to ask the database)."""
+        if first:
+            return self.messages.create(
+                role=Message.Role.USER, text=content, seq=1, created_at=self.updated_at
+            )
         now = timezone.now()
         last = self.messages.filter(role=Message.Role.USER, active=True).order_by("-seq").first()
         message = self.messages.create(

@@ -60,7 +60,11 @@ def sent_message(
         storage.check_limit(user.pk, adding=len(models))
         stored = store_message(user, conversation_id, content, change, models[0], attachments)
         message = stored.message
-        return [_new_answer(message, model, channel, None) for model in models]
+        # The message is the conversation's last: its answers follow it, one seq each.
+        return [
+            _new_answer(message, model, channel, None, seq=message.seq + 1 + i)
+            for i, model in enumerate(models)
+        ]
 
 
 class _Checked(Exception):
@@ -203,12 +207,21 @@ def new_answer(
         return _new_answer(reply_to, model, channel, replaces)
 
 
-def _new_answer(reply_to: Message, model: str, channel: str, replaces: Message | None) -> Prepared:
+def _new_answer(
+    reply_to: Message,
+    model: str,
+    channel: str,
+    replaces: Message | None,
+    seq: int | None = None,
+) -> Prepared:
+    """``seq``: where the answer goes, when the caller knows (else after the last message, or
+    in the place of ``replaces``)."""
     provider, _ = catalog.resolve(model)
     conversation = reply_to.conversation
     if replaces is not None and not replaces.versions().filter(active=True).exists():
         raise CannotAnswer(OTHER_BRANCH)
-    seq = replaces.seq if replaces is not None else conversation.next_seq()
+    if seq is None:
+        seq = replaces.seq if replaces is not None else conversation.next_seq()
     planned = context.request_for(conversation, seq, model, "", 0)
     message = storage.create_answer(
         reply_to,

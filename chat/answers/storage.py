@@ -69,7 +69,8 @@ def create_answer(
     """A new answer to ``reply_to``; with ``replaces``, a new version of that answer;
     ``settings``: those it is made with."""
     now = timezone.now()
-    with transaction.atomic():
+    # Within a start's transaction, no savepoint of its own: a failure fails the start whole.
+    with transaction.atomic(savepoint=False):
         if replaces is not None:
             replaces.versions().update(active=False, chosen=False)
         return Message.objects.create(

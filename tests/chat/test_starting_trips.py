@@ -11,9 +11,11 @@ import threading
 import pytest
 from asgiref.sync import SyncToAsync, sync_to_async
 from django.contrib.sessions.models import Session
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from chat.answers import frames, starting
-from chat.models import Conversation, Message
+from chat.models import Conversation, Message, SettingsChange
 from tests.conftest import assemble, connect, receive_until
 from tests.fakes.script import Script
 
@@ -61,6 +63,33 @@ async def test_a_message_sent_reaches_its_first_token_after_one_trip_to_the_data
     await receive_until(tab, "message.end")
     await tab.disconnect()
     await other.disconnect()
+
+
+def test_a_first_message_and_its_answers_ask_nothing_already_known(alice, upstream, settings):
+    # The user's row locked, the answers being written counted, the conversation, the
+    # message, the context read (with its files), an answer: nothing asked that is known.
+    settings.OPENAI_MODELS = ["gpt-a", "gpt-b"]
+    models = ["openai:gpt-a", "openai:gpt-b"]
+    with CaptureQueriesContext(connection) as done:
+        ready = starting.sent_message(alice, None, "Hello", SettingsChange(), models, "a-channel")
+    statements = [q["sql"].split()[0] for q in done.captured_queries]
+    assert [s for s in statements if s not in ("BEGIN", "COMMIT")] == [
+        *("SELECT", "SELECT", "INSERT", "INSERT"),
+        *("SELECT", "SELECT", "INSERT"),
+        *("SELECT", "SELECT", "INSERT"),
+    ]
+    conversation = Conversation.objects.get()
+    question, first, second = conversation.messages.order_by("seq")
+    assert (question.seq, question.parent, question.created_at) == (
+        1,
+        None,
+        conversation.updated_at,
+    )
+    assert [(m.seq, m.reply_to_id, m.model) for m in (first, second)] == [
+        (2, question.pk, "openai:gpt-a"),
+        (3, question.pk, "openai:gpt-b"),
+    ]
+    assert [p.message.pk for p in ready] == [first.pk, second.pk]
 
 
 async def test_a_compared_message_is_one_trip_too(alice, upstream, trips, settings):
