@@ -9,15 +9,20 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 from bench.harness import Target
 from bench.servers import ROOT, child_env
 
 
-def hold(target: Target, count: int, timeout: float = 120.0) -> dict[str, Any]:
+def hold(
+    target: Target, count: int, timeout: float = 120.0, at: Callable[[str], None] | None = None
+) -> dict[str, Any]:
     """Open ``count`` sockets, read the server's memory, have each sent one frame, read it
-    again, close them."""
+    again, close them. ``at`` is called at each reading too, with its name (``before``,
+    ``open``, ``frame``)."""
+    mark = at or (lambda _: None)
     server = target.processes[0]
     spec = {"kind": "idle", "ports": target.ports, "streams": count, "cookies": target.cookies}
     process = subprocess.Popen(
@@ -38,10 +43,13 @@ def hold(target: Target, count: int, timeout: float = 120.0) -> dict[str, Any]:
 
     try:
         before = server.rss_bytes()
+        mark("before")
         opened = say(json.dumps(spec))
         during = server.rss_bytes()
+        mark("open")
         framed = say("frame")
         after_frame = server.rss_bytes()
+        mark("frame")
         process.stdin.write("\n")
         process.stdin.flush()
         process.wait(timeout=timeout)

@@ -236,9 +236,11 @@ def prepare(env: dict[str, str], users: int = USERS) -> list[str]:
 
 
 class Ours(Process):
-    def __init__(self, env: dict[str, str], log: Path, name: str = "ours") -> None:
+    def __init__(
+        self, env: dict[str, str], log: Path, name: str = "ours", module: str = "chat.web.server"
+    ) -> None:
         port = free_port()
-        command = [sys.executable, "-m", "chat.web.server", "-b", LOOPBACK, "-p", str(port),
+        command = [sys.executable, "-m", module, "-b", LOOPBACK, "-p", str(port),
                    "chat.asgi:application"]  # fmt: skip
         super().__init__(name, command, env, log)
         self.listen(port)
