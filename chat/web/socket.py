@@ -158,9 +158,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         try:
             frame = parse(text_data if text_data is not None else bytes_data)
-            signed_in = database_sync_to_async(self.signed_in)
-            if frame.type in CHECKS_SIGN_IN_FIRST and not await signed_in():
-                raise answers.SignedOut
+            if frame.type in CHECKS_SIGN_IN_FIRST:
+                if not await database_sync_to_async(self.signed_in)():
+                    raise answers.SignedOut
             self.following += await getattr(self, "on_" + frame.type)(frame)
         except answers.SignedOut:
             await self.sign_out()
