@@ -233,9 +233,11 @@ def _started(ready: list[starting.Prepared], conversation_id: int | None) -> Sta
     return ready, _news_of_message(ready, conversation_id is None)
 
 
-def _send_at_once(still_signed_in: Callable[[], bool] | None, *args: Any) -> Started:
+def _send_at_once(
+    still_signed_in: Callable[[], bool] | None, user: Any, conversation_id: int | None, *more: Any
+) -> Started:
     _check_signed_in(still_signed_in)
-    return _started(starting.sent_message(*args), args[1])
+    return _started(starting.sent_message(user, conversation_id, *more), conversation_id)
 
 
 async def _send_summarized(
@@ -269,7 +271,8 @@ async def _send_summarized(
             await summaries.summarize_before(message.conversation, model, message.seq + 1, "")
 
         def answers() -> Started:
-            return _started(starting.answers_to(user.pk, message, model_names, channel), args[1])
+            ready = starting.answers_to(user.pk, message, model_names, channel)
+            return _started(ready, conversation_id)
 
         return await db(answers)()
     except BaseException:
