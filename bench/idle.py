@@ -17,14 +17,24 @@ from bench.servers import ROOT, child_env
 
 
 def hold(
-    target: Target, count: int, timeout: float = 120.0, at: Callable[[str], None] | None = None
+    target: Target,
+    count: int,
+    timeout: float = 120.0,
+    at: Callable[[str], None] | None = None,
+    connecting: int = 50,
 ) -> dict[str, Any]:
-    """Open ``count`` sockets, read the server's memory, have each sent one frame, read it
-    again, close them. ``at`` is called at each reading too, with its name (``before``,
-    ``open``, ``frame``)."""
+    """Open ``count`` sockets, ``connecting`` at a time, read the server's memory, have each
+    sent one frame, read it again, close them. ``at`` is called at each reading too, with its
+    name (``before``, ``open``, ``frame``)."""
     mark = at or (lambda _: None)
     server = target.processes[0]
-    spec = {"kind": "idle", "ports": target.ports, "streams": count, "cookies": target.cookies}
+    spec = {
+        "kind": "idle",
+        "ports": target.ports,
+        "streams": count,
+        "cookies": target.cookies,
+        "connect_concurrency": connecting,
+    }
     process = subprocess.Popen(
         [sys.executable, "-m", "bench.loadgen"],
         stdin=subprocess.PIPE,
@@ -60,6 +70,7 @@ def hold(
     return {
         "sockets": opened["opened"],
         "errors": opened["errors"],
+        "first_error": opened.get("first_error", ""),
         "framed": framed["framed"],
         "rss_before": before,
         "rss_during": during,

@@ -375,7 +375,8 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
         first_error = next((repr(r) for r in results if isinstance(r, BaseException)), "")
         t_connected = time.monotonic()
         if kind == "idle":
-            print(json.dumps({"opened": len(sockets), "errors": connect_errors}), flush=True)
+            opened = {"opened": len(sockets), "errors": connect_errors, "first_error": first_error}
+            print(json.dumps(opened), flush=True)
             read_line = asyncio.get_running_loop().run_in_executor
             while (await read_line(None, sys.stdin.readline)).strip() == "frame":
                 framed = await asyncio.gather(
