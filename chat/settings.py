@@ -157,7 +157,10 @@ if REDIS_URL:
     }
 else:
     CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 1000}}
+        "default": {
+            "BACKEND": "chat.channel_layer.LeanInMemoryChannelLayer",
+            "CONFIG": {"capacity": 1000},
+        }
     }
 
 # With Redis, every flush of an answer is written to a Redis stream before it is sent, so a
