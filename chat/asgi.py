@@ -20,12 +20,12 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chat.settings")
 # Django must be set up before the consumers (and the models they import) are.
 django_asgi_app = get_asgi_application()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from chat import answers  # noqa: E402
 from chat.routing import websocket_urlpatterns  # noqa: E402
 from chat.web.origin import SameOriginValidator  # noqa: E402
+from chat.web.signed_in import SignedIn  # noqa: E402
 
 log = logging.getLogger(__name__)
 _background: set[asyncio.Future[None]] = set()
@@ -82,7 +82,7 @@ application = Serving(
     ProtocolTypeRouter(
         {
             "http": django_asgi_app,
-            "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+            "websocket": SameOriginValidator(SignedIn(URLRouter(websocket_urlpatterns))),
         }
     )
 )
