@@ -131,12 +131,21 @@ class Conversation(models.Model):
         ``attachments`` (ids) sent with it."""
         if conversation_id is None:
             conversation = cls.start(owner, model, content, change)
-        else:
-            conversation = cls.objects.get(pk=conversation_id, owner=owner)
-            changed = (change or SettingsChange()).apply(conversation)
-            if changed:
-                conversation.save(update_fields=changed)
-        message = conversation.add_user_message(content, first=conversation_id is None)
+            message = conversation.add_user_message(content, first=True)
+            message.attach(attachments)
+            return message
+        conversation = cls.objects.get(pk=conversation_id, owner=owner)
+        return conversation.add_message(content, change, attachments)
+
+    def add_message(
+        self, content: str, change: SettingsChange | None = None, attachments: Sequence[int] = ()
+    ) -> Message:
+        """The user's next message, sent with the settings ``change`` (applied to the
+        conversation) and the user's files ``attachments`` (ids)."""
+        changed = (change or SettingsChange()).apply(self)
+        if changed:
+            self.save(update_fields=changed)
+        message = self.add_user_message(content)
         message.attach(attachments)
         return message
 

@@ -17,7 +17,7 @@ from django.db import transaction
 
 from chat.answers import catalog, context, storage
 from chat.answers.errors import CannotAnswer
-from chat.models import SETTING_NAMES, Conversation, Message, SettingsChange
+from chat.models import Conversation, Message, SettingsChange
 from streaming.events import ChatRequest
 from streaming.providers.base import Provider
 
@@ -89,9 +89,6 @@ def check_sent_message(
         pass
 
 
-SETTINGS = SETTING_NAMES  # what a sent message may change of its conversation
-
-
 def store_message(
     user: Any,
     conversation_id: int | None,
@@ -101,19 +98,13 @@ def store_message(
     attachments: Sequence[int] = (),
 ) -> Stored:
     """The user's message alone, for answers that are made after it (summaries first)."""
-    before = None
-    if conversation_id is not None:
-        before = (
-            Conversation.objects.filter(pk=conversation_id, owner=user)
-            .values(*SETTINGS, "updated_at")
-            .first()
-        )
-    message = Conversation.add_message_for(
-        user, conversation_id, model, content, change, attachments
-    )
-    if before is None:
+    if conversation_id is None:
+        message = Conversation.add_message_for(user, None, model, content, change, attachments)
         return Stored(message, True, {}, None)
-    updated_at = before.pop("updated_at")
+    conversation = Conversation.objects.get(pk=conversation_id, owner=user)
+    before = conversation.conversation_settings()
+    updated_at = conversation.updated_at
+    message = conversation.add_message(content, change, attachments)
     return Stored(message, False, before, updated_at)
 
 

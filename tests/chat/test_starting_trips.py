@@ -173,3 +173,24 @@ async def test_answers_streaming_go_on_while_a_start_holds_the_database_thread(
     await receive_until(streaming, "message.end")
     await streaming.disconnect()
     await starter.disconnect()
+
+
+def test_a_message_in_a_conversation_reads_the_conversation_once(alice, upstream):
+    conversation = Conversation.objects.create(owner=alice, model="openai:gpt-test", title="t")
+    first = conversation.add_user_message("one", first=True)
+    change = SettingsChange({"temperature": 0.5})
+    with CaptureQueriesContext(connection) as done:
+        stored = starting.store_message(alice, conversation.pk, "two", change, "openai:gpt-test")
+    reads = [q["sql"] for q in done.captured_queries if 'FROM "chat_conversation"' in q["sql"]]
+    assert len(reads) == 1, reads
+    # What taking the message back needs: the settings and the time before it.
+    assert stored.settings == {**conversation.conversation_settings(), "temperature": None}
+    assert stored.updated_at == conversation.updated_at and not stored.new_conversation
+    message = stored.message
+    assert (message.seq, message.parent_id, message.text) == (2, first.pk, "two")
+    conversation.refresh_from_db()
+    assert conversation.temperature == 0.5 and conversation.updated_at == message.created_at
+    starting.unstore(stored)
+    conversation.refresh_from_db()
+    assert conversation.temperature is None and conversation.updated_at == stored.updated_at
+    assert list(conversation.messages.values_list("text", flat=True)) == ["one"]
