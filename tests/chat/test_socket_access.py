@@ -38,3 +38,26 @@ async def test_it_refuses_to_write_to_another_users_conversation(alice, bob, ups
     assert reply == {"type": "error", "code": "not_found", "detail": "No such conversation"}
     assert await theirs.messages.acount() == 0
     assert list(upstream.requests) == []
+
+
+async def test_a_socket_is_signed_in_by_its_session_cookie_in_one_copy_of_the_scope(alice):
+    from asgiref.sync import sync_to_async
+    from django.contrib.auth.models import AnonymousUser
+
+    from chat.web.signed_in import SignedIn
+
+    seen = []
+
+    async def inner(scope, receive, send):
+        seen.append(scope)
+
+    cookie = await sync_to_async(session_cookie)(alice)
+    for headers in ([(b"cookie", b"theme=dark; " + cookie)], [(b"cookie", b"sessionid=nope")], []):
+        scope = {"type": "websocket", "headers": headers}
+        await SignedIn(inner)(scope, None, None)
+        assert scope == {"type": "websocket", "headers": headers}  # the caller's, untouched
+    signed_in, forged, without = seen
+    assert signed_in["user"].pk == alice.pk
+    assert signed_in["session"].session_key == cookie.decode().split("=", 1)[1]
+    assert isinstance(forged["user"], AnonymousUser) and isinstance(without["user"], AnonymousUser)
+    assert without["session"].session_key is None
