@@ -86,7 +86,8 @@ DETAILS = {
     STARTING: (
         "_send_at_once (chat/",
         "new_answer (chat/",
-        "add_message_for (chat/",
+        "start_with_message (chat/",
+        "add_message (chat/",
         "request_for (chat/",
     ),
     "opening database connections (get_new_connection)": "get_new_connection (",

@@ -117,25 +117,20 @@ class Conversation(models.Model):
         return conversation
 
     @classmethod
-    def add_message_for(
+    def start_with_message(
         cls,
         owner: object,
-        conversation_id: int | None,
         model: str,
         content: str,
         change: SettingsChange | None = None,
         attachments: Sequence[int] = (),
     ) -> Message:
-        """A user's message, in a new conversation or one of their own, with the settings
-        ``change`` it was sent with applied to the conversation and the user's files
-        ``attachments`` (ids) sent with it."""
-        if conversation_id is None:
-            conversation = cls.start(owner, model, content, change)
-            message = conversation.add_user_message(content, first=True)
-            message.attach(attachments)
-            return message
-        conversation = cls.objects.get(pk=conversation_id, owner=owner)
-        return conversation.add_message(content, change, attachments)
+        """A new conversation of ``owner``'s, with the settings ``change`` its first message
+        was sent with, and that message with the user's files ``attachments`` (ids)."""
+        conversation = cls.start(owner, model, content, change)
+        message = conversation.add_user_message(content, first=True)
+        message.attach(attachments)
+        return message
 
     def add_message(
         self, content: str, change: SettingsChange | None = None, attachments: Sequence[int] = ()

@@ -99,7 +99,7 @@ def store_message(
 ) -> Stored:
     """The user's message alone, for answers that are made after it (summaries first)."""
     if conversation_id is None:
-        message = Conversation.add_message_for(user, None, model, content, change, attachments)
+        message = Conversation.start_with_message(user, model, content, change, attachments)
         return Stored(message, True, {}, None)
     conversation = Conversation.objects.get(pk=conversation_id, owner=user)
     before = conversation.conversation_settings()
