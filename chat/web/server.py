@@ -130,7 +130,7 @@ def let_go_of_handshake(protocol: Any) -> None:
 class ChatServer(Server):
     # Daphne makes its WebSocket factory as it starts serving, in run(), after the application
     # (and with it the settings) is imported; the factory's options are set as it is made,
-    # and by Daphne just after. None is used before the reactor runs.
+    # and by Daphne just after; no connection is made before the reactor runs.
     @property
     def ws_factory(self) -> Any:
         return self._ws_factory
