@@ -59,6 +59,7 @@ from streaming.providers.base import (
     without_sampling,
 )
 from streaming.sse import drain, parse_json, server_sent_events
+from streaming.transport import for_sdk
 
 STOP_REASONS = {
     "end_turn": FinishReason.END,
@@ -297,8 +298,14 @@ class AnthropicProvider(Provider):
 
     def __init__(self, config: ProviderConfig) -> None:
         super().__init__(config)
+        transport = for_sdk()
         self.client = anthropic.AsyncAnthropic(
-            api_key=config.api_key or "none", base_url=config.base_url or None, max_retries=0
+            api_key=config.api_key or "none",
+            base_url=config.base_url or None,
+            max_retries=0,
+            http_client=anthropic.DefaultAsyncHttpxClient(transport=transport)
+            if transport
+            else None,
         )
         self.adaptive: set[str] = set()  # models that refused a thinking budget
 

@@ -53,6 +53,7 @@ from streaming.events import (
 )
 from streaming.providers import errors
 from streaming.providers.base import PDF, VISION, Provider, ProviderConfig
+from streaming.transport import for_sdk
 
 _END = object()
 _ids = itertools.count(1)
@@ -252,7 +253,12 @@ class GeminiProvider(Provider):
     def __init__(self, config: ProviderConfig) -> None:
         super().__init__(config)
         # Pinned: google-genai 3.x defaults to v1, which lacks features v1beta has.
-        options = types.HttpOptions(base_url=config.base_url or None, api_version="v1beta")
+        transport = for_sdk()
+        options = types.HttpOptions(
+            base_url=config.base_url or None,
+            api_version="v1beta",
+            async_client_args={"transport": transport} if transport else None,
+        )
         self.client = genai.Client(api_key=config.api_key or "none", http_options=options)
 
     def capabilities(self, model: str) -> frozenset[str]:

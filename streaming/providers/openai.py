@@ -53,6 +53,7 @@ from streaming.providers.base import VISION, Provider, ProviderConfig, sampling
 from streaming.providers.openai_responses import ResponsesAPI
 from streaming.sse import drain, parse_json, server_sent_events
 from streaming.think_tags import ThinkTags
+from streaming.transport import for_sdk
 
 APIS = ("responses", "chat_completions")
 
@@ -223,8 +224,12 @@ class OpenAIProvider(Provider):
     def __init__(self, config: ProviderConfig) -> None:
         super().__init__(config)
         # A compatible server (Ollama, vLLM) needs no key, but the SDK refuses to start without.
+        transport = for_sdk()
         self.client = openai.AsyncOpenAI(
-            api_key=config.api_key or "none", base_url=config.base_url or None, max_retries=0
+            api_key=config.api_key or "none",
+            base_url=config.base_url or None,
+            max_retries=0,
+            http_client=openai.DefaultAsyncHttpxClient(transport=transport) if transport else None,
         )
         # OpenAI's reasoning models refuse ``max_tokens``; most compatible servers only know it.
         official = not config.base_url or "api.openai.com" in config.base_url
