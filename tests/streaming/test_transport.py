@@ -190,7 +190,8 @@ async def test_a_silent_server_times_the_read_out_after_the_data_it_sent() -> No
         async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             await server.request(reader)
             writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
-            for _ in range(4):  # data more often than the timeout keeps the read going
+            # Data more often than the timeout keeps the read going, for longer than it.
+            for _ in range(8):
                 writer.write(b"2\r\nok\r\n")
                 await writer.drain()
                 await asyncio.sleep(0.1)
@@ -198,13 +199,13 @@ async def test_a_silent_server_times_the_read_out_after_the_data_it_sent() -> No
 
         return handle
 
-    async with serving(stalling) as (_, url), client(read=0.25) as http:
+    async with serving(stalling) as (_, url), client(read=0.5) as http:
         async with http.stream("POST", url, content=b"{}") as response:
             received = b""
             with pytest.raises(httpx2.ReadTimeout):
                 async for part in response.aiter_bytes():
                     received += part
-    assert received == b"ok" * 4
+    assert received == b"ok" * 8
 
 
 async def test_no_response_head_in_time_is_a_read_timeout() -> None:
