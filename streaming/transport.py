@@ -160,9 +160,7 @@ class _Connection:
         )
 
     def close(self) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
+        self._stop_timer()
         if not self.closed:
             self.closed = True
             self.writer.close()
@@ -260,6 +258,11 @@ class _Connection:
             raise _timed_out(request)
         return data
 
+    def _stop_timer(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
     def _due(self) -> None:
         """The read timer: times out a read that has waited ``read_timeout``, or comes back
         when that will be (a read begun since, or none waiting)."""
@@ -277,9 +280,7 @@ class _Connection:
 
     def finished(self) -> None:
         """The response was read to its end: keep the connection if both sides can go on."""
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
+        self._stop_timer()
         if self.h11.our_state is h11.DONE and self.h11.their_state is h11.DONE:
             self.h11.start_next_cycle()
             self.pool.keep(self)
