@@ -289,18 +289,22 @@ async def test_only_http_and_https() -> None:
             await http.get("ftp://127.0.0.1/")
 
 
-def test_behind_a_proxy_the_sdks_own_client_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
         monkeypatch.delenv(name, raising=False)
+
+
+def test_behind_a_proxy_the_sdks_own_client_is_used(
+    no_proxy: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert isinstance(for_sdk(), StreamingTransport)
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
     assert for_sdk() is None
 
 
 @pytest.mark.parametrize("provider", [OpenAIProvider, AnthropicProvider])
-def test_the_providers_stream_over_it(provider: type, monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
-        monkeypatch.delenv(name, raising=False)
+def test_the_providers_stream_over_it(provider: type, no_proxy: None) -> None:
     sdk = provider(ProviderConfig(base_url="http://127.0.0.1:9/v1")).client
     # The SDK's httpx client (private, but the one place the transport shows).
     assert isinstance(sdk._client._transport, StreamingTransport)
