@@ -12,7 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -47,8 +47,11 @@ class Outcome:
 def check_limit(user_id: int, adding: int = 1) -> None:
     """Refuse ``adding`` more answers when they would take the user over their limit. Run it in
     the transaction that creates them: it locks the user's row, so two starts at once (on any
-    process) are counted one after the other."""
-    get_user_model().objects.select_for_update().filter(pk=user_id).exists()
+    process) are counted one after the other. (SQLite has no row locks, and needs none: its
+    transactions are IMMEDIATE (``chat.settings``), each holding the database's write lock
+    from its start, which orders two starts the same way.)"""
+    if connection.features.has_select_for_update:
+        get_user_model().objects.select_for_update().filter(pk=user_id).exists()
     live = Message.objects.filter(conversation__owner_id=user_id, status__in=Message.LIVE)
     if live.count() + adding > settings.MAX_CONCURRENT_GENERATIONS:
         raise TooManyAnswers(
