@@ -124,13 +124,13 @@ class Conversation(models.Model):
         content: str,
         change: SettingsChange | None = None,
         attachments: Sequence[int] = (),
-    ) -> Message:
+    ) -> tuple[Message, list[Attachment]]:
         """A new conversation of ``owner``'s, with the settings ``change`` its first message
-        was sent with, and that message with the user's files ``attachments`` (ids)."""
+        was sent with, and that message with the user's files ``attachments`` (ids), returned
+        beside it."""
         conversation = cls.start(owner, model, content, change)
         message = conversation.add_user_message(content, first=True)
-        message.attach(attachments)
-        return message
+        return message, message.attach(attachments)
 
     def add_message(
         self, content: str, change: SettingsChange | None = None, attachments: Sequence[int] = ()
@@ -492,19 +492,24 @@ class Message(models.Model):
             conversation_id=self.conversation_id, seq=self.seq, role=self.role
         ).order_by("created_at", "pk")
 
-    def attach(self, attachment_ids: Sequence[int]) -> None:
-        """Send the files ``attachment_ids`` with this message. Each must be its conversation's
-        owner's: else ``Attachment.DoesNotExist`` and nothing is attached."""
+    def attach(self, attachment_ids: Sequence[int]) -> list[Attachment]:
+        """Send the files ``attachment_ids`` with this message, and return them in its order.
+        Each must be its conversation's owner's: else ``Attachment.DoesNotExist`` and nothing
+        is attached."""
         if not attachment_ids:
-            return
+            return []
         owner_id = Conversation.objects.values_list("owner_id", flat=True).get(
             pk=self.conversation_id
         )
         files = Attachment.objects.filter(owner_id=owner_id, pk__in=attachment_ids)
-        if files.count() != len(set(attachment_ids)):
+        found = list(files)
+        if len(found) != len(set(attachment_ids)):
             raise Attachment.DoesNotExist("No such attachment")
-        self.attachments.set(files)
+        self.attachments.set(found)
         files.filter(sent=False).update(sent=True)
+        for file in found:
+            file.sent = True
+        return found
 
     def turn(self) -> Message | None:
         """The user message this one belongs to: itself, the one an answer replies to, or the

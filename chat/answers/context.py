@@ -118,34 +118,53 @@ def _stored_tokens(row: Message) -> int | None:
     return None
 
 
-def _rows(conversation: Conversation, before_seq: int) -> list[Message]:
-    return list(
-        conversation.current_messages()
-        .filter(seq__lt=before_seq)
-        .exclude(status__in=Message.LIVE)
-        .only(
-            "id",
-            "seq",
-            "role",
-            "text",
-            "status",
-            "tool_calls",
-            "tool_call_id",
-            "token_count",
-            "output_tokens",
-            "reasoning_state",
-            # Read on each row fetched through the conversation: deferred, a query per row.
-            "conversation",
+@dataclass(frozen=True, slots=True)
+class Transcript:
+    """The messages a context is made from, oldest first, and the files of each user message
+    (by message id), read once."""
+
+    rows: Sequence[Message]
+    files: Mapping[int, tuple[Attachment, ...]]
+
+    @classmethod
+    def read(cls, conversation: Conversation, before_seq: int) -> Transcript:
+        """The conversation's messages shown before ``before_seq``, answers being written left
+        out, with their files: two queries."""
+        rows = list(
+            conversation.current_messages()
+            .filter(seq__lt=before_seq)
+            .exclude(status__in=Message.LIVE)
+            .only(
+                "id",
+                "seq",
+                "role",
+                "text",
+                "status",
+                "tool_calls",
+                "tool_call_id",
+                "token_count",
+                "output_tokens",
+                "reasoning_state",
+                # Read on each row fetched through the conversation: deferred, a query per row.
+                "conversation",
+            )
+            .prefetch_related("attachments")
         )
-        .prefetch_related("attachments")
-    )
+        users = (row for row in rows if row.role == Message.Role.USER)
+        return cls(rows, {row.pk: tuple(row.attachments.all()) for row in users})
+
+    @classmethod
+    def first_message(cls, message: Message, files: Sequence[Attachment]) -> Transcript:
+        """A new conversation's, as it was just stored: its first message, sent with ``files``
+        (nothing to ask the database)."""
+        return cls((message,), {message.pk: tuple(files)})
 
 
 Files = Mapping[int, tuple[Attachment, ...]]
 
 
 def transcript_items(
-    rows: Sequence[Message], model: str
+    transcript: Transcript, model: str
 ) -> tuple[list[str], list[WindowItem], Files]:
     """The pinned system texts, the window items of everything else, in seq order, and by seq
     the files of user messages that go as they are (their tokens counted in the items').
@@ -155,6 +174,7 @@ def transcript_items(
     refuse either, and a pruned history can leave them behind. Assistant turns after the last
     user message (the tool loop under way) carry their reasoning state.
     """
+    rows = transcript.rows
     capabilities = catalog.capabilities(model)
     native: dict[int, tuple[Attachment, ...]] = {}
     users = [row.seq for row in rows if row.role == Message.Role.USER]
@@ -183,7 +203,7 @@ def transcript_items(
             if row.role == Message.Role.ASSISTANT:
                 calls = tuple(call for call in _tool_calls(row.tool_calls) if call.id in answered)
             if row.role == Message.Role.USER:
-                shown = files.shown(row.attachments.all(), capabilities)
+                shown = files.shown(transcript.files[row.pk], capabilities)
             text = shown.folded(row.text)
             if not text and not calls and not shown.native:
                 # An answer that failed before its first token says nothing; so does a message
@@ -251,15 +271,18 @@ def fit_transcript(
     before_seq: int,
     prefill: str,
     summary_room: int | None = None,
+    transcript: Transcript | None = None,
 ) -> Fit:
     """The window over the transcript. With summaries on and a summary stored, the messages it
     covers are replaced by it, unless the whole transcript fits anyway (a model with a larger
     context took over). ``summary_room`` counts a fixed allowance instead of the stored
-    summary, so that a summary planned now fits whatever its length."""
-    rows = _rows(conversation, before_seq)
-    pinned, items, native = transcript_items(rows, model)
-    users = [row for row in rows if row.role == Message.Role.USER]
-    asked = tuple(users[-1].attachments.all()) if users else ()
+    summary, so that a summary planned now fits whatever its length. ``transcript``: the
+    messages before ``before_seq``, when the caller holds them (else they are read)."""
+    if transcript is None:
+        transcript = Transcript.read(conversation, before_seq)
+    pinned, items, native = transcript_items(transcript, model)
+    users = [row for row in transcript.rows if row.role == Message.Role.USER]
+    asked = transcript.files[users[-1].pk] if users else ()
     pinned.insert(0, conversation.system_prompt)
     budget = context_length(model, settings.MODEL_CONTEXT_LENGTHS) - max_output_tokens
     room = budget - count_tokens(prefill, model)
@@ -292,6 +315,7 @@ def build_context(
     max_output_tokens: int,
     before_seq: int,
     prefill: str = "",
+    transcript: Transcript | None = None,
 ) -> Context:
     """The messages to send ``model`` (a ``provider:model`` name) for an answer at
     ``before_seq``: the system prompt (with the stored summary when summaries are on), then the
@@ -300,8 +324,9 @@ def build_context(
     ``prefill`` is the partial text of an answer being continued; it is sent last, as the
     assistant's, and its tokens are kept free. Raises ``AttachmentUnsupported`` when the
     model cannot take a file of the message answered (``files.check``), ``ContextTooLong``
-    when not even the newest message fits. Runs queries and reads the files sent: call it
-    through ``sync_to_async`` from async code.
+    when not even the newest message fits. Runs queries (none for the messages of a
+    ``transcript`` given) and reads the files sent: call it through ``sync_to_async`` from
+    async code.
     """
     fit = fit_transcript(
         conversation,
@@ -309,6 +334,7 @@ def build_context(
         max_output_tokens=max_output_tokens,
         before_seq=before_seq,
         prefill=prefill,
+        transcript=transcript,
     )
     files.check(fit.asked, model)
     result = fit.result
@@ -385,11 +411,17 @@ def _within_context(max_tokens: int, model_name: str) -> tuple[int, str]:
 
 
 def request_for(
-    conversation: Conversation, answer_seq: int, model_name: str, prefill: str, tool_round: int
+    conversation: Conversation,
+    answer_seq: int,
+    model_name: str,
+    prefill: str,
+    tool_round: int,
+    transcript: Transcript | None = None,
 ) -> Planned:
     """The provider request for an answer at ``answer_seq`` (``prefill``: the text of an answer
-    being continued) with the conversation's settings, as the provider adapts it. Raises
-    ``CannotAnswer`` when the newest message does not fit the model."""
+    being continued) with the conversation's settings, as the provider adapts it; from
+    ``transcript`` when the caller holds the messages before it. Raises ``CannotAnswer`` when
+    the newest message does not fit the model."""
     max_tokens, lowered = _within_context(answer_tokens(conversation, model_name), model_name)
     try:
         context = build_context(
@@ -398,6 +430,7 @@ def request_for(
             max_output_tokens=max_tokens,
             before_seq=answer_seq,
             prefill=prefill,
+            transcript=transcript,
         )
     except ContextTooLong as exc:
         raise CannotAnswer(str(exc)) from None

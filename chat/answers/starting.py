@@ -41,6 +41,8 @@ class Stored:
     new_conversation: bool
     settings: dict[str, Any]  # an existing conversation's settings before the message
     updated_at: datetime | None
+    # A new conversation's messages so far, for its answers' context: the message alone.
+    transcript: context.Transcript | None = None
 
 
 def sent_message(
@@ -62,7 +64,9 @@ def sent_message(
         message = stored.message
         # The message is the conversation's last: its answers follow it, one seq each.
         return [
-            _new_answer(message, model, channel, None, seq=message.seq + 1 + i)
+            _new_answer(
+                message, model, channel, None, seq=message.seq + 1 + i, known=stored.transcript
+            )
             for i, model in enumerate(models)
         ]
 
@@ -99,8 +103,8 @@ def store_message(
 ) -> Stored:
     """The user's message alone, for answers that are made after it (summaries first)."""
     if conversation_id is None:
-        message = Conversation.start_with_message(user, model, content, change, attachments)
-        return Stored(message, True, {}, None)
+        message, files = Conversation.start_with_message(user, model, content, change, attachments)
+        return Stored(message, True, {}, None, context.Transcript.first_message(message, files))
     conversation = Conversation.objects.get(pk=conversation_id, owner=user)
     before = conversation.conversation_settings()
     updated_at = conversation.updated_at
@@ -204,16 +208,18 @@ def _new_answer(
     channel: str,
     replaces: Message | None,
     seq: int | None = None,
+    known: context.Transcript | None = None,
 ) -> Prepared:
     """``seq``: where the answer goes, when the caller knows (else after the last message, or
-    in the place of ``replaces``)."""
+    in the place of ``replaces``); ``known``: the messages before it, when the caller holds
+    them (else they are read)."""
     provider, _ = catalog.resolve(model)
     conversation = reply_to.conversation
     if replaces is not None and not replaces.versions().filter(active=True).exists():
         raise CannotAnswer(OTHER_BRANCH)
     if seq is None:
         seq = replaces.seq if replaces is not None else conversation.next_seq()
-    planned = context.request_for(conversation, seq, model, "", 0)
+    planned = context.request_for(conversation, seq, model, "", 0, known)
     message = storage.create_answer(
         reply_to,
         seq=seq,

@@ -14,8 +14,10 @@ from django.contrib.sessions.models import Session
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from chat.answers import frames, starting
+from chat.answers import context, frames, starting, storage
+from chat.answers.errors import AttachmentUnsupported, TooManyAnswers
 from chat.models import Conversation, Message, SettingsChange
+from tests.chat.attachment_files import image_file, text_file
 from tests.conftest import assemble, connect, receive_until
 from tests.fakes.script import Script
 
@@ -67,16 +69,18 @@ async def test_a_message_sent_reaches_its_first_token_after_one_trip_to_the_data
 
 def test_a_first_message_and_its_answers_ask_nothing_already_known(alice, upstream, settings):
     # The user's row locked, the answers being written counted, the conversation, the
-    # message, the context read (with its files), an answer: nothing asked that is known.
+    # message, an answer by each model: nothing asked that is known, not even the context,
+    # which is the message just stored.
     settings.OPENAI_MODELS = ["gpt-a", "gpt-b"]
     models = ["openai:gpt-a", "openai:gpt-b"]
     with CaptureQueriesContext(connection) as done:
         ready = starting.sent_message(alice, None, "Hello", SettingsChange(), models, "a-channel")
     statements = [q["sql"].split()[0] for q in done.captured_queries]
+    lock = ["SELECT"] if connection.features.has_select_for_update else []  # not on SQLite
     assert [s for s in statements if s not in ("BEGIN", "COMMIT")] == [
-        *("SELECT", "SELECT", "INSERT", "INSERT"),
-        *("SELECT", "SELECT", "INSERT"),
-        *("SELECT", "SELECT", "INSERT"),
+        *lock,
+        *("SELECT", "INSERT", "INSERT"),
+        *("INSERT", "INSERT"),
     ]
     conversation = Conversation.objects.get()
     question, first, second = conversation.messages.order_by("seq")
@@ -90,6 +94,40 @@ def test_a_first_message_and_its_answers_ask_nothing_already_known(alice, upstre
         (3, question.pk, "openai:gpt-b"),
     ]
     assert [p.message.pk for p in ready] == [first.pk, second.pk]
+
+
+def test_a_first_message_with_files_asks_what_reading_it_back_would(alice, upstream, settings):
+    # Its answers' context is made from the rows in hand: the same request, files and all, as
+    # one read back from the database, for each of the models compared.
+    settings.OPENAI_MODELS = ["gpt-a", "gpt-b"]
+    settings.MODEL_CAPABILITIES = {
+        "openai:gpt-a": frozenset({"vision"}),
+        "openai:gpt-b": frozenset({"vision"}),
+    }
+    models = ["openai:gpt-a", "openai:gpt-b"]
+    files = [image_file(alice, "cat.png", 40, 30), text_file(alice, "notes.txt", "Buy milk.")]
+    change = SettingsChange({"system_prompt": "Be brief."})
+    ready = starting.sent_message(
+        alice, None, "What is this?", change, models, "a-channel", [f.pk for f in files]
+    )
+    conversation = Conversation.objects.get()
+    for prepared, model in zip(ready, models, strict=True):
+        read = context.request_for(conversation, prepared.message.seq, model, "", 0)
+        assert prepared.request == read.request
+        assert prepared.message.settings == read.settings
+    for prepared in ready:
+        system, asked = prepared.request.messages
+        assert system.content == "Be brief."
+        assert [a.name for a in asked.attachments] == ["cat.png"]
+        assert "What is this?" in asked.content and "Buy milk." in asked.content
+
+
+def test_a_first_message_with_a_file_its_model_cannot_take_stores_nothing(alice, upstream):
+    cat = image_file(alice, "cat.png")
+    with pytest.raises(AttachmentUnsupported):
+        starting.sent_message(alice, None, "What is it?", SettingsChange(), [MODEL], "c", [cat.pk])
+    assert not Conversation.objects.exists()
+    assert not Message.objects.exists()
 
 
 async def test_a_compared_message_is_one_trip_too(alice, upstream, trips, settings):
@@ -194,3 +232,60 @@ def test_a_message_in_a_conversation_reads_the_conversation_once(alice, upstream
     conversation.refresh_from_db()
     assert conversation.temperature is None and conversation.updated_at == stored.updated_at
     assert list(conversation.messages.values_list("text", flat=True)) == ["one"]
+
+
+def test_starts_on_sqlite_hold_the_write_lock_from_their_start():
+    # What stands in for the user's row lock there (``storage.check_limit``); an in-memory
+    # test database cannot be written by two threads to show it.
+    if connection.vendor == "sqlite":
+        assert connection.settings_dict["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
+    else:
+        assert connection.features.has_select_for_update
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="runs when DATABASE_URL points at PostgreSQL"
+)
+def test_two_starts_at_once_are_counted_one_after_the_other(alice, upstream, settings):
+    # The user's limit holds across threads and processes: a start that finds room waits for
+    # the one under way to commit, and counts its answer.
+    settings.MAX_CONCURRENT_GENERATIONS = 1
+    inside, release = threading.Event(), threading.Event()
+    create = storage.create_answer
+    outcome: dict[str, str] = {}
+
+    def held(reply_to, **fields):
+        made = create(reply_to, **fields)
+        if fields["channel"] == "first":
+            inside.set()
+            release.wait(10)
+        return made
+
+    def start(name: str) -> None:
+        try:
+            starting.sent_message(alice, None, name, SettingsChange(), [MODEL], name)
+            outcome[name] = "started"
+        except TooManyAnswers:
+            outcome[name] = "refused"
+        finally:
+            connection.close()
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(storage, "create_answer", held)
+        first = threading.Thread(target=start, args=("first",))
+        first.start()
+        assert inside.wait(10)
+        second = threading.Thread(target=start, args=("second",))
+        second.start()
+        second.join(0.5)
+        waited = second.is_alive()
+        release.set()
+        first.join(10)
+        second.join(30)
+    assert waited  # on the first's transaction
+    assert outcome == {"first": "started", "second": "refused"}
+    assert list(Message.objects.values_list("text", "owner_channel")) == [
+        ("first", ""),
+        ("", "first"),
+    ]
