@@ -621,9 +621,10 @@ def compression_section(results: dict[str, Any]) -> str:
             f"{cpu_on - cpu_off:+.3f} server CPU s per 1,000 tokens "
             f"({(cpu_on / cpu_off - 1) * 100:+.0f}%): each socket compresses every frame it is "
             "sent, so the cost grows with sockets, not with answers. A socket's compressor is "
-            "made at the first frame it is sent and kept while it is open (context takeover is "
-            "what makes small frames compress), and a decompressor from the client's first "
-            "frame: the memory after one frame. The server's window and memory level are "
+            "made at the first frame of an answer and kept while the answer streams (context "
+            "takeover is what makes small frames compress) and let go once none streams to "
+            "the socket; a decompressor only while a client's message is read. "
+            "The server's window and memory level are "
             "bounded (`chat/web/compression.py`): a compressor at zlib's defaults (window 15, "
             "memory level 8) grows a process by about 90 KiB once it has compressed a frame, "
             "ours by about 19 KiB, for frames 2% larger."
@@ -805,9 +806,17 @@ def reading(f: Figures, results: dict[str, Any]) -> list[str]:
             f"{idle_['bytes_per_socket'] * 10000 / 2**30:.1f} GiB."
             + (
                 f" Once each has been sent a frame (here the one refusing a `resume` of an "
-                f"answer that does not exist), it holds its compressor: "
-                f"{idle_['bytes_per_socket_after_frame'] / 1024:.0f} KiB a socket "
-                f"({idle_['rss_after_frame'] / 2**20:.0f} MiB in all)."
+                f"answer that does not exist, all {idle_['sockets']} at once), the process "
+                f"stays {idle_['bytes_per_socket_after_frame'] / 1024:.0f} KiB a socket "
+                f"larger than before ({idle_['rss_after_frame'] / 2**20:.0f} MiB in all). "
+                "The sockets do not hold that: a socket lets its decompressor go as its "
+                "client's frame is read and its compressor once the reply is sent "
+                "(`chat/web/compression.py`), and under tracemalloc "
+                "(`python -m bench.socket_memory`) about 1 KB a socket is still allocated "
+                "after its frame. It is the heap's high-water mark from handling every "
+                "socket's frame at once, which Python's allocator and malloc keep for later "
+                "use rather than give back (the compression table below has the same with "
+                "compression off)."
                 if "bytes_per_socket_after_frame" in idle_
                 else ""
             )
@@ -1218,8 +1227,7 @@ METHOD = """\
 - **Idle sockets.** Resident memory (`VmRSS`) of a fresh Daphne process before and after opening
   that many signed-in WebSockets, after a warm-up of 20; measured first, before any load. Then
   again once each socket has been sent one frame (the error refusing a `resume` of an answer
-  that does not exist) and sits idle again: from its first frame a compressed socket holds its
-  compressor.
+  that does not exist), all at once, and sits idle again.
 - **Offline model.** `local:smollm2` through a WebSocket, against the same GGUF file loaded by the
   provider's own loading code in a separate process and driven with
   `Llama.create_completion(stream=True)`, the same chat-formatted prompt and `max_tokens`. Both

@@ -15,12 +15,18 @@ Each WebSocket's scope gets:
   the transport, and the transport keeps what the kernel's socket buffer will not take), so
   the server's memory grows with it; the consumer closes a socket whose backlog passes
   ``MAX_SOCKET_BACKLOG_BYTES`` (``chat.web.sockets``).
+- ``extensions["streamchat.compression"]["release"]``: a function that frees the socket's
+  permessage-deflate compressor until its next frame (``chat.web.compression``); the consumer
+  calls it once no answer streams to the socket.
 
 It runs on uvloop unless ``EVENT_LOOP=asyncio``.
 
 And each WebSocket whose client offers permessage-deflate (browsers do) gets it, unless
 ``WEBSOCKET_COMPRESSION`` is off: Daphne never enables it, though autobahn, which Daphne runs
 its sockets on, implements it (``chat.web.compression`` says with what bounds).
+
+And a compressed socket keeps no decompressor between the messages its client sends (each
+comes compressed on its own, as ``chat.web.compression`` asks).
 
 An open socket holds less than under plain Daphne (``python -m bench.socket_memory`` measures
 where it goes):
@@ -56,6 +62,7 @@ if settings.EVENT_LOOP == "uvloop":
 # Twisted.
 from daphne.cli import CommandLineInterface  # isort: skip
 from daphne.server import Server  # isort: skip
+from daphne.ws_protocol import WebSocketProtocol  # isort: skip
 
 import weakref
 from functools import partial
@@ -67,8 +74,9 @@ from twisted.internet.interfaces import ISSLTransport
 from chat.queues import Inbox
 from chat.web import compression
 
-# The scope extension's name; chat.web.sockets reads it (without importing Twisted).
+# The scope extensions' names; chat.web.sockets reads them (without importing Twisted).
 BACKLOG = "streamchat.backlog"
+COMPRESSION = "streamchat.compression"
 
 
 def buffered_bytes(transport: Any) -> int:
@@ -97,14 +105,28 @@ def backlog_of(protocol: Any) -> Any:
     return backlog
 
 
+def release_of(protocol: Any) -> Any:
+    ref = weakref.ref(protocol)  # as for the backlog
+
+    def release() -> None:
+        protocol = ref()
+        deflate = getattr(protocol, "_perMessageCompress", None)  # autobahn's, once negotiated
+        if deflate is not None:
+            compression.release_compressor(deflate)
+
+    return release
+
+
 def add_to_scope(protocol: Any, scope: dict[str, Any]) -> None:
-    """A WebSocket's scope, given its scheme and its backlog."""
+    """A WebSocket's scope, given its scheme, its backlog and its compression's release."""
     scheme = getattr(protocol, "client_scheme", None)  # set by --proxy-headers
     if scheme is None:
         secure = ISSLTransport(protocol.transport, None) is not None  # as Twisted asks
         scheme = "https" if secure else "http"
     scope["scheme"] = "wss" if scheme == "https" else "ws"
-    scope.setdefault("extensions", {})[BACKLOG] = {"bytes": backlog_of(protocol)}
+    extensions = scope.setdefault("extensions", {})
+    extensions[BACKLOG] = {"bytes": backlog_of(protocol)}
+    extensions[COMPRESSION] = {"release": release_of(protocol)}
 
 
 def options_on_the_class(factory: Any) -> None:
@@ -127,6 +149,15 @@ def let_go_of_handshake(protocol: Any) -> None:
         unregister()
 
 
+class ChatSocket(WebSocketProtocol):
+    """Daphne's WebSocket, which lets go of its decompressor as each message is read."""
+
+    def onMessage(self, payload: bytes, isBinary: bool) -> None:
+        super().onMessage(payload, isBinary)
+        if self._perMessageCompress is not None:
+            compression.release_decompressor(self._perMessageCompress)
+
+
 class ChatServer(Server):
     # Daphne makes its WebSocket factory as it starts serving, in run(), after the application
     # (and with it the settings) is imported; the factory's options are set as it is made,
@@ -137,6 +168,7 @@ class ChatServer(Server):
 
     @ws_factory.setter
     def ws_factory(self, factory: Any) -> None:
+        factory.protocol = ChatSocket
         if settings.WEBSOCKET_COMPRESSION:
             factory.setProtocolOptions(perMessageCompressionAccept=compression.accept)
         reactor.callWhenRunning(options_on_the_class, factory)

@@ -25,6 +25,10 @@ log = logging.getLogger(__name__)
 # a trip to the database of their own, ``send`` in the one that stores its message.
 CHECKS_SIGN_IN_FIRST = {"edit", "regenerate", "continue"}
 
+# The frames of an answer under way: more follow soon. After any other frame the socket's
+# compressor is let go until its next frame (chat.web.compression).
+MID_ANSWER = {"message.start", "delta", "message.phase", "tool.call"}
+
 _warned_unbounded = False
 
 
@@ -35,6 +39,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     admitted = False
     grouped = False
     backlog = None
+    release = None
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         try:
@@ -78,6 +83,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.admitted = True
         self.session = sockets.session_digest(self.scope["session"].session_key)
         self.backlog = sockets.backlog_of(self.scope)
+        self.release = sockets.release_of(self.scope)
         if self.backlog is None:
             _warn_unbounded()
         try:
@@ -118,6 +124,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             )
             await self.end(sockets.TOO_FAR_BEHIND)
             return False
+        if self.release is not None and frame.type not in MID_ANSWER:
+            self.release()
         return True
 
     async def end(self, code: int) -> None:

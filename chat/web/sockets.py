@@ -8,6 +8,9 @@ waits to be sent to each, and the end of a socket whose sign-in ended.
 - **The backlog**: a socket whose client does not read keeps, in the server's memory, what it
   was sent. ``chat.web.server`` tells the consumer how many bytes wait; past
   ``MAX_SOCKET_BACKLOG_BYTES`` the socket is closed (its client reconnects and resumes).
+- **Compression state** (``chat.web.compression``): a compressed socket holds its compressor
+  only while answers stream to it; the consumer lets it go after any other frame
+  (``MID_ANSWER`` in ``chat.web.socket``).
 - **Sign-in ended**: each socket joins the group ``user.<id>``, through the channel layer, so
   that every process hears it. Signing out ends the sockets of that session; deactivating an
   account, changing its password or deleting it ends all of its sockets. A frame that starts
@@ -45,13 +48,20 @@ TOO_MANY_SOCKETS = 4429
 
 SIGNED_OUT_DETAIL = "You were signed out. Sign in again to go on."
 
-# The scope extension chat.web.server adds (named there too; importing it would start Twisted).
+# The scope extensions chat.web.server adds (named there too; importing it would start Twisted).
 BACKLOG = "streamchat.backlog"
+COMPRESSION = "streamchat.compression"
 
 
 def backlog_of(scope: dict[str, Any]) -> Callable[[], int] | None:
     """How many bytes wait to be sent on this socket, when the server can tell."""
     return scope.get("extensions", {}).get(BACKLOG, {}).get("bytes")
+
+
+def release_of(scope: dict[str, Any]) -> Callable[[], None] | None:
+    """What frees this socket's compressor until its next frame, when the server can
+    (``chat.web.compression``)."""
+    return scope.get("extensions", {}).get(COMPRESSION, {}).get("release")
 
 
 # Open sockets -------------------------------------------------------------------------------

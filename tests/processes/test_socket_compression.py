@@ -4,6 +4,8 @@ a client that offers it, as browsers do, gets it and reads every answer exactly;
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import websockets
 from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
@@ -63,9 +65,11 @@ async def open_tab(server: Server, session: str, **options) -> Tab:
     return Tab(socket)
 
 
-async def answer(tab: Tab) -> str:
-    """The text of one answer, read delta by delta, every offset checked."""
-    await tab.send(SEND)
+async def answer(tab: Tab, script: Script | None = None) -> str:
+    """The text of one answer, read delta by delta, every offset checked; the answer is
+    ``script`` if given, else the next the fake upstream has."""
+    content = SEND["content"] if script is None else "fake:" + json.dumps(script.to_dict())
+    await tab.send({**SEND, "content": content})
     message = (await tab.until("message.start"))["message"]
     assert (await tab.until("message.end"))["status"] == "complete"
     return tab.text[message]
@@ -83,9 +87,26 @@ async def test_it_negotiates_deflate_with_a_client_that_offers_it_as_browsers_do
     # the server's own smaller window needs no saying.
     assert "client_max_window_bits=10" in extensions
     assert "server_max_window_bits" not in extensions
+    # And to compress each of its messages on its own, so that the server need not keep a
+    # decompressor between them.
+    assert "client_no_context_takeover" in extensions
 
     assert await answer(tab) == script.answer_text()
     # The frames came compressed: far fewer bytes on the wire than they decompressed to.
+    assert tab.socket.wire_bytes < tab.socket.message_bytes / 2
+    await tab.close()
+
+
+async def test_the_next_answer_reads_exactly_after_the_server_let_go_of_its_compressor(serve):
+    # After an answer's end the server frees the socket's compressor and decompressor; the
+    # next answer comes from a new compressor into the client's same context, and the client's
+    # next frames into a new decompressor.
+    first, second = Script(word_count=300, tokens_per_second=400), Script(text="Again: " * 200)
+    server, session = serve(first)
+    tab = await open_tab(server, session)
+    assert await answer(tab) == first.answer_text()
+    assert await answer(tab, second) == second.answer_text()
+    assert await answer(tab, first) == first.answer_text()
     assert tab.socket.wire_bytes < tab.socket.message_bytes / 2
     await tab.close()
 
