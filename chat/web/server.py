@@ -1,4 +1,4 @@
-"""Daphne, with three things its WebSockets need that plain Daphne does not do.
+"""Daphne, with what its WebSockets need that plain Daphne does not do.
 
 Run it exactly as Daphne, with the same options (``make run`` and the tests do)::
 
@@ -24,6 +24,10 @@ It runs on uvloop unless ``EVENT_LOOP=asyncio``.
 And each WebSocket whose client offers permessage-deflate (browsers do) gets it, unless
 ``WEBSOCKET_COMPRESSION`` is off: Daphne never enables it, though autobahn, which Daphne runs
 its sockets on, implements it (``chat.web.compression`` says with what bounds).
+
+A frame goes to the socket as it is sent (``write_now``), not at the event loop's next turn
+after it was told the socket can take it, as under Twisted's own write: that took a watch
+added and removed per frame (docs/benchmarks.md has what it saves).
 
 And a compressed socket keeps no decompressor between the messages its client sends (each
 comes compressed on its own, as ``chat.web.compression`` asks).
@@ -149,8 +153,39 @@ def let_go_of_handshake(protocol: Any) -> None:
         unregister()
 
 
+def write_now(transport: Any, data: bytes) -> None:
+    """Write ``data`` to a TCP transport's socket now when nothing waits before it, and leave
+    what the kernel does not take to Twisted, which would otherwise have buffered it all and
+    asked the event loop to tell it when the socket can be written: a watch added and removed,
+    and a turn of the loop, for every frame. Any other transport (TLS) writes as it does."""
+    send = getattr(transport, "writeSomeData", None)  # a TCP connection's
+    if (
+        send is None
+        or not transport.connected
+        or transport.disconnecting
+        or buffered_bytes(transport)
+    ):
+        transport.write(data)
+        return
+    sent = send(data)
+    if not isinstance(sent, int):  # the connection is lost: Twisted's own write finds it so
+        transport.write(data)
+    elif sent < len(data):
+        transport.write(data[sent:])
+
+
 class ChatSocket(WebSocketProtocol):
-    """Daphne's WebSocket, which lets go of its decompressor as each message is read."""
+    """Daphne's WebSocket, which writes each frame straight to its socket and lets go of its
+    decompressor as each message is read."""
+
+    def sendData(self, data: bytes, sync: bool = False, chopsize: int | None = None) -> None:
+        # As autobahn's own, which hands a frame to the transport unless its queue (for chopped
+        # or synchronous writes, which Daphne makes none of) holds some before it; but now.
+        if sync or chopsize or self.send_queue or self.state != self.STATE_OPEN or self.logOctets:
+            super().sendData(data, sync, chopsize)
+            return
+        write_now(self.transport, data)
+        self.trafficStats.outgoingOctetsWireLevel += len(data)
 
     def onMessage(self, payload: bytes, isBinary: bool) -> None:
         super().onMessage(payload, isBinary)
