@@ -103,8 +103,11 @@ def session_cookie(user) -> bytes:
     return f"sessionid={client.cookies[settings.SESSION_COOKIE_NAME].value}".encode()
 
 
-async def connect(user=None, origin: bytes = b"http://localhost") -> WebsocketCommunicator:
-    """A WebSocket to the real ASGI application, signed in as ``user``."""
+async def connect(
+    user=None, origin: bytes = b"http://localhost", extensions: dict | None = None
+) -> WebsocketCommunicator:
+    """A WebSocket to the real ASGI application, signed in as ``user``; ``extensions`` are the
+    scope's, as ``chat.web.server`` gives them."""
     from asgiref.sync import sync_to_async
 
     from chat.asgi import application
@@ -113,6 +116,8 @@ async def connect(user=None, origin: bytes = b"http://localhost") -> WebsocketCo
     if user is not None:
         headers.append((b"cookie", await sync_to_async(session_cookie)(user)))
     communicator = WebsocketCommunicator(application, "/ws/chat/", headers=headers)
+    if extensions is not None:
+        communicator.scope["extensions"] = extensions
     connected, _ = await communicator.connect()
     assert connected, "the socket was refused"
     return communicator

@@ -11,19 +11,16 @@ import json
 import zlib
 
 import pytest
-from asgiref.sync import sync_to_async
 from autobahn.websocket.compress import PerMessageDeflate, PerMessageDeflateOffer
-from channels.testing import WebsocketCommunicator
 from twisted.internet.testing import StringTransport
 
 from chat import answers
-from chat.asgi import application
 from chat.models import Conversation, Message
 from chat.queues import Inbox
 from chat.web import compression, sockets
 from chat.web.server import COMPRESSION, add_to_scope
 from chat.web.socket import ChatConsumer
-from tests.conftest import session_cookie
+from tests.conftest import connect
 
 TAIL = b"\x00\x00\xff\xff"  # what RFC 7692 takes off the end of each message, and back on
 DELTA = json.dumps({"type": "delta", "message": 7, "seq": 3, "offset": 120, "text": "Hello"})
@@ -176,14 +173,7 @@ async def test_a_signed_in_socket_is_given_its_release(alice):
         conversation=conversation, role="assistant", status="complete", seq=1, text="x" * 1000
     )
     releases = []
-    cookie = await sync_to_async(session_cookie)(alice)
-    ws = WebsocketCommunicator(
-        application,
-        "/ws/chat/",
-        headers=[(b"origin", b"http://localhost"), (b"host", b"localhost"), (b"cookie", cookie)],
-    )
-    ws.scope["extensions"] = {COMPRESSION: {"release": lambda: releases.append(1)}}
-    assert (await ws.connect())[0]
+    ws = await connect(alice, extensions={COMPRESSION: {"release": lambda: releases.append(1)}})
     await ws.send_json_to({"type": "resume", "message": message.pk, "offset": 0})
     seen = [(await ws.receive_json_from())["type"] for _ in range(3)]
     assert seen == ["message.start", "delta", "message.end"]

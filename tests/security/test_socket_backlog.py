@@ -15,13 +15,10 @@ import time
 from pathlib import Path
 
 import pytest
-from asgiref.sync import sync_to_async
-from channels.testing import WebsocketCommunicator
 
-from chat.asgi import application
 from chat.models import Conversation, Message
 from chat.web import sockets
-from tests.conftest import session_cookie
+from tests.conftest import connect
 from tests.fakes.upstream import FakeUpstream
 from tests.processes.clients import Tab
 from tests.processes.servers import Server, manage, server_env, sign_in
@@ -163,14 +160,7 @@ async def test_the_close_code_says_the_client_fell_behind(alice, settings):
         conversation=conversation, role="assistant", status="complete", seq=1, text="x" * 1000
     )
     waiting = [0]  # what the server says waits to be sent, as chat.web.server tells it
-    cookie = await sync_to_async(session_cookie)(alice)
-    ws = WebsocketCommunicator(
-        application,
-        "/ws/chat/",
-        headers=[(b"origin", b"http://localhost"), (b"host", b"localhost"), (b"cookie", cookie)],
-    )
-    ws.scope["extensions"] = {sockets.BACKLOG: {"bytes": lambda: waiting[0]}}
-    assert (await ws.connect())[0]
+    ws = await connect(alice, extensions={sockets.BACKLOG: {"bytes": lambda: waiting[0]}})
 
     await ws.send_json_to({"type": "resume", "message": message.pk, "offset": 0})
     assert [(await ws.receive_json_from())["type"] for _ in range(3)] == [
